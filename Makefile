@@ -1,0 +1,41 @@
+# make install | run | test | lint | format | bench
+# Each target installs what it needs first, so a fresh clone needs only make.
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint format bench all redis-server
+
+all: lint test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# The tests and `make run` start their own redis-server; fetch it if missing.
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || scripts/install-redis.sh
+
+install: $(STAMP) redis-server
+
+run: install
+	scripts/run-dev.sh
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check service tests bench
+	$(BIN)/ruff format --check service tests bench
+	$(BIN)/mypy service
+
+format: install
+	$(BIN)/ruff format service tests bench
+	$(BIN)/ruff check --fix service tests bench
+
+bench: install
+	bench/run.sh

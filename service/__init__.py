@@ -1,0 +1,1 @@
+"""loibinh: an async comment-moderation service for news sites."""

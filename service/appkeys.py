@@ -1,0 +1,35 @@
+"""Typed keys for what the app and its requests carry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from service.captcha import CaptchaService
+from service.comments import CommentStore
+from service.keyring import Keyring
+from service.metrics import Metrics
+from service.ratelimit import Meter
+from service.scripts import Scripts
+from service.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything that needs Redis, built once Redis is open."""
+
+    redis: Redis
+    scripts: Scripts
+    store: CommentStore
+    captcha: CaptchaService
+
+
+SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", Metrics)
+KEYRING = web.AppKey("keyring", Keyring)
+SERVICES = web.AppKey("services", Services)
+
+REQUEST_ID = web.RequestKey("request_id", str)
+RATE_METER = web.RequestKey("rate_meter", Meter)

@@ -1,0 +1,188 @@
+"""The local image captcha: issuing challenges from the pre-rendered pool,
+keeping the pool topped up from worker processes, and minting challenges for
+load tests. Answers are checked inside the accept script (lua/accept.lua)
+against the HMAC stored here; the answer itself is never stored."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from service import captcha_render
+from service.errors import RateLimited
+from service.keyring import Keyring
+from service.keys import SiteKeys
+from service.metrics import Metrics
+from service.ratelimit import Limit, Usage, parse_usage, refused_detail, seconds
+from service.redisconn import UNREACHABLE, translate_errors
+from service.scripts import Scripts
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DATA_URI = b"data:image/png;base64,"
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    id: str
+    image: str
+    expires_in: int
+    usage: list[Usage]
+
+
+class CaptchaService:
+    def __init__(
+        self,
+        redis: Redis,
+        scripts: Scripts,
+        keyring: Keyring,
+        settings: Settings,
+        metrics: Metrics,
+    ) -> None:
+        self._redis = redis
+        self._scripts = scripts
+        self._keyring = keyring
+        self._settings = settings
+        self._metrics = metrics
+        self._executor: ProcessPoolExecutor | None = None
+        self._wake = asyncio.Event()
+
+    def _keys(self, site: str) -> SiteKeys:
+        return SiteKeys(self._settings.redis.key_prefix, site)
+
+    def issue_limit(self, site: str, ip_hash: str) -> Limit:
+        rate = self._settings.sites[site].rate_limits.captcha_per_ip
+        return Limit("captcha-ip", self._keys(site).rate("captcha-ip", ip_hash), rate)
+
+    @translate_errors
+    async def issue(self, site: str, limit: Limit) -> Issued:
+        keys = self._keys(site)
+        ttl = self._settings.captcha.ttl_seconds
+        result = await self._scripts.captcha_issue(
+            keys=[keys.captcha_pool, keys.captcha_live, keys.captcha_expiry, limit.key],
+            args=[ttl * 1000, limit.rate.emission_ms, limit.rate.burst_size],
+        )
+        outcome = result[0]
+        if outcome == b"rate_limited":
+            usage = parse_usage([limit], result[3:5])
+            raise RateLimited(
+                refused_detail(limit.name, int(result[2])),
+                seconds(int(result[2])),
+                usage,
+            )
+        usage = parse_usage([limit], result[2:4])
+        level = int(result[1])
+        self._metrics.captcha_pool.labels(site).set(level)
+        if level < self._settings.captcha.pool_low_water:
+            self._wake.set()
+        if outcome == b"issued":
+            entry: bytes = result[4]
+            challenge_id, _, rest = entry.partition(b" ")
+            image = DATA_URI + rest.partition(b" ")[2]
+            return Issued(challenge_id.decode(), image.decode(), ttl, usage)
+        # The pool ran dry: render this one off the event loop and make it live.
+        self._metrics.captcha_pool_empty.labels(site).inc()
+        [entry] = await self._render(site, 1)
+        challenge_id, digest, b64 = entry.split(b" ", 2)
+        await self._scripts.captcha_store(
+            keys=[keys.captcha_live, keys.captcha_expiry], args=[ttl * 1000, challenge_id, digest]
+        )
+        return Issued(challenge_id.decode(), (DATA_URI + b64).decode(), ttl, usage)
+
+    @translate_errors
+    async def mint(self, site: str, count: int) -> list[tuple[str, str]]:
+        """Live challenges with their answers in clear, for load tests and
+        synthetic monitoring. No image is rendered: only the answer is needed."""
+        keys = self._keys(site)
+        minted = []
+        args: list[str | int] = [self._settings.captcha.ttl_seconds * 1000]
+        for _ in range(count):
+            challenge_id = captcha_render.new_challenge_id()
+            answer = captcha_render.new_answer()
+            minted.append((challenge_id, answer))
+            args += [challenge_id, self._keyring.captcha_answer(site, challenge_id, answer)]
+            if len(args) > 2000:
+                await self._scripts.captcha_store(
+                    keys=[keys.captcha_live, keys.captcha_expiry], args=args
+                )
+                args = args[:1]
+        if len(args) > 1:
+            await self._scripts.captcha_store(
+                keys=[keys.captcha_live, keys.captcha_expiry], args=args
+            )
+        return minted
+
+    def answer_hash(self, site: str, challenge_id: str, answer: str) -> str:
+        return self._keyring.captcha_answer(site, challenge_id, answer)
+
+    async def _render(self, site: str, count: int) -> list[bytes]:
+        if self._executor is None:
+            # spawn, not fork: forking a process with a running event loop and
+            # open sockets would hand those to the renderer.
+            self._executor = ProcessPoolExecutor(
+                self._settings.captcha.render_processes,
+                mp_context=multiprocessing.get_context("spawn"),
+            )
+        settings = self._settings.captcha
+        entries = await asyncio.get_running_loop().run_in_executor(
+            self._executor,
+            captcha_render.render_batch,
+            self._settings.secret,
+            site,
+            count,
+            settings.width,
+            settings.height,
+        )
+        self._metrics.captcha_rendered.labels(site).inc(count)
+        return entries
+
+    async def refill_once(self, site: str) -> int:
+        """Top one site's pool up to pool_size; returns how many were added.
+
+        A short lock keeps several service workers from rendering for the
+        same site at once; losing the race just means someone else is on it.
+        """
+        keys = self._keys(site)
+        settings = self._settings.captcha
+        level = int(await self._redis.llen(keys.captcha_pool))
+        self._metrics.captcha_pool.labels(site).set(level)
+        if level > settings.pool_low_water:
+            return 0
+        if not await self._redis.set(keys.captcha_refill_lock, b"1", nx=True, px=60_000):
+            return 0
+        added = 0
+        try:
+            while level + added < settings.pool_size:
+                count = min(settings.render_batch, settings.pool_size - level - added)
+                entries = await self._render(site, count)
+                await self._redis.rpush(keys.captcha_pool, *entries)
+                added += count
+        finally:
+            await self._redis.delete(keys.captcha_refill_lock)
+        self._metrics.captcha_pool.labels(site).set(level + added)
+        return added
+
+    async def run_refill(self) -> None:
+        """Background task: keep every site's pool above its low-water mark."""
+        interval = self._settings.captcha.refill_interval_seconds
+        while True:
+            for site in self._settings.sites:
+                try:
+                    await self.refill_once(site)
+                except UNREACHABLE as exc:
+                    log.warning("captcha refill for %s skipped: Redis unreachable (%s)", site, exc)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None

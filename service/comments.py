@@ -1,0 +1,204 @@
+"""The comment store: accepting a submission (one script call), publishing a
+held comment, and reading a thread's published comments."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+from redis.asyncio import Redis
+
+from service.errors import CaptchaFailed, FieldError, RateLimited, UnknownParent, ValidationFailed
+from service.ids import new_comment_id
+from service.keyring import Keyring
+from service.keys import SiteKeys
+from service.models import Submission
+from service.ratelimit import (
+    Limit,
+    Usage,
+    parse_usage,
+    refused_detail,
+    script_args,
+    script_keys,
+    seconds,
+)
+from service.redisconn import translate_errors
+from service.render import body_html
+from service.scripts import Scripts
+from service.settings import Site
+
+# A client retrying within a day gets its first answer back; after that the
+# key is forgotten and a retry is a new submission.
+IDEMPOTENCY_TTL_SECONDS = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    id: str
+    status: str
+    usage: list[Usage]
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Who is submitting, pseudonymised: never the address or email in clear."""
+
+    ip_hash: str
+    email_hash: str
+
+
+def submit_limits(keys: SiteKeys, site: Site, ip_hash: str, email_hash: str | None) -> list[Limit]:
+    limits = [Limit("submit-ip", keys.rate("submit-ip", ip_hash), site.rate_limits.submit_per_ip)]
+    if email_hash is not None:
+        rate = site.rate_limits.submit_per_email
+        limits.append(Limit("submit-email", keys.rate("submit-email", email_hash), rate))
+    return limits
+
+
+def public_json(comment_id: str, submission: Submission, created_ms: int) -> bytes:
+    """What the public read serves of a comment, made once at submission: no
+    email, no address, nothing derived from them (invariant 4)."""
+    created = datetime.fromtimestamp(created_ms / 1000, UTC)
+    return orjson.dumps(
+        {
+            "id": comment_id,
+            "parent_id": submission.parent_id,
+            "author": {"name": submission.author.name},
+            "body_html": body_html(submission.body),
+            "created_at": created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        }
+    )
+
+
+def fingerprint(submission: Submission) -> str:
+    """Tells a retry (same body) from a different submission reusing a key."""
+    return hashlib.sha256(
+        orjson.dumps(submission.model_dump(), option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()[:32]
+
+
+class CommentStore:
+    def __init__(self, redis: Redis, scripts: Scripts, keyring: Keyring, prefix: str) -> None:
+        self._redis = redis
+        self._scripts = scripts
+        self._keyring = keyring
+        self._prefix = prefix
+
+    def keys(self, site_id: str) -> SiteKeys:
+        return SiteKeys(self._prefix, site_id)
+
+    @translate_errors
+    async def accept(
+        self,
+        site_id: str,
+        site: Site,
+        submission: Submission,
+        subject: Subject,
+        limits: list[Limit],
+        captcha_hash: str,
+        idempotency_hash: str | None,
+    ) -> Accepted:
+        keys = self.keys(site_id)
+        created_ms = int(time.time() * 1000)
+        comment_id = new_comment_id(created_ms)
+        parent = submission.parent_id
+        result = await self._scripts.accept(
+            keys=[
+                keys.comment(comment_id),
+                keys.pending,
+                keys.idempotency(idempotency_hash or "-"),
+                keys.captcha_live,
+                keys.captcha_expiry,
+                keys.comment(parent or "-"),
+                keys.thread(submission.thread),
+                keys.thread_public(submission.thread),
+                keys.trusted,
+                keys.published,
+                *script_keys(limits),
+            ],
+            args=[
+                comment_id,
+                submission.thread,
+                parent or "",
+                submission.author.name,
+                submission.author.email,
+                submission.body,
+                subject.ip_hash,
+                subject.email_hash,
+                submission.captcha.id,
+                captcha_hash,
+                site.moderation,
+                fingerprint(submission) if idempotency_hash else "",
+                IDEMPOTENCY_TTL_SECONDS,
+                public_json(comment_id, submission, created_ms),
+                created_ms,
+                *script_args(limits),
+            ],
+        )
+        outcome = result[0]
+        if outcome == b"accepted":
+            return Accepted(result[1].decode(), result[2].decode(), parse_usage(limits, result[3:]))
+        if outcome == b"replay":
+            return Accepted(result[1].decode(), result[2].decode(), [], replayed=True)
+        if outcome == b"rate_limited":
+            refused, retry_ms = limits[int(result[1]) - 1], int(result[2])
+            raise RateLimited(
+                refused_detail(refused.name, retry_ms),
+                seconds(retry_ms),
+                parse_usage(limits, result[3:]),
+            )
+        if outcome == b"captcha_failed":
+            reason = result[1].decode()
+            raise CaptchaFailed(
+                "the captcha answer is wrong; ask for a new challenge"
+                if reason == "wrong"
+                else "the captcha challenge expired or was already used; ask for a new one"
+            )
+        if outcome == b"unknown_parent":
+            raise UnknownParent(f"no published comment {parent} in thread {submission.thread}")
+        if outcome == b"idempotency_mismatch":
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "Idempotency-Key", "this key was already used for a different submission"
+                    )
+                ]
+            )
+        raise RuntimeError(f"accept.lua answered {outcome!r}")
+
+    @translate_errors
+    async def approve(self, site_id: str, comment_id: str) -> bool:
+        """Publish a held comment. The moderation API is built on this."""
+        keys = self.keys(site_id)
+        raw = await self._redis.hget(keys.comment(comment_id), "thread")
+        if raw is None:
+            return False
+        thread = raw.decode() if isinstance(raw, bytes) else raw
+        outcome = await self._scripts.approve(
+            keys=[
+                keys.comment(comment_id),
+                keys.pending,
+                keys.thread(thread),
+                keys.thread_public(thread),
+                keys.trusted,
+            ]
+        )
+        return bool(outcome == b"approved")
+
+    @translate_errors
+    async def thread_page(
+        self, site_id: str, thread: str, after: str | None, limit: int
+    ) -> tuple[list[bytes], bool]:
+        """Public JSON of up to `limit` comments after the cursor, and whether more follow."""
+        keys = self.keys(site_id)
+        result = await self._scripts.thread_page(
+            keys=[keys.thread(thread), keys.thread_public(thread)],
+            args=["(" + after if after else "-", limit],
+        )
+        # A field can vanish between ZRANGE and HMGET only if the script is
+        # broken; skipping holes keeps one bad entry from failing the page.
+        return [item for item in result[1:] if item], bool(result[0])

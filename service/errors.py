@@ -1,0 +1,75 @@
+"""Domain errors. They say what went wrong in the service's own terms and know
+nothing of HTTP: problems.py is the one place that turns them into answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from service.ratelimit import Usage
+
+
+class LoibinhError(Exception):
+    """Base of every error a client can cause or must be told about."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class InvalidJson(LoibinhError):
+    pass
+
+
+class ValidationFailed(LoibinhError):
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+class UnknownSite(LoibinhError):
+    pass
+
+
+class UnknownParent(LoibinhError):
+    pass
+
+
+class CaptchaFailed(LoibinhError):
+    pass
+
+
+class PayloadTooLarge(LoibinhError):
+    pass
+
+
+class UnsupportedMediaType(LoibinhError):
+    pass
+
+
+class RateLimited(LoibinhError):
+    def __init__(self, detail: str, retry_after: int, usage: list[Usage]) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+        self.usage = usage
+
+
+class StoreUnavailable(LoibinhError):
+    """Redis could not be reached or did not answer within its timeout."""
+
+
+class NotFound(LoibinhError):
+    pass
+
+
+class MethodNotAllowed(LoibinhError):
+    def __init__(self, detail: str, allowed: set[str]) -> None:
+        super().__init__(detail)
+        self.allowed = allowed

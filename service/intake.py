@@ -1,0 +1,177 @@
+"""Turning a submission's body, JSON or an HTML form, into a Submission, or
+into the domain error that says exactly what is wrong with it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from service.errors import (
+    FieldError,
+    InvalidJson,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from service.models import Submission
+from service.settings import Site
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+# What a plain HTML form sends, each field's place in the JSON body.
+FORM_FIELDS = {
+    "thread": ("thread",),
+    "parent_id": ("parent_id",),
+    "name": ("author", "name"),
+    "email": ("author", "email"),
+    "body": ("body",),
+    "captcha_id": ("captcha", "id"),
+    "captcha_answer": ("captcha", "answer"),
+}
+FORM_ONLY = {"return_to"}
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    submission: Submission
+    return_to: str | None
+
+
+def media_type(request: web.Request) -> str:
+    kind = request.content_type
+    if kind == JSON or (kind.startswith("application/") and kind.endswith("+json")):
+        return JSON
+    if kind == FORM:
+        return FORM
+    raise UnsupportedMediaType(f"cannot read a body of type {kind!r}")
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is {limit}")
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise PayloadTooLarge(f"the body exceeds the limit of {limit} bytes") from None
+
+
+def field_errors(
+    exc: ValidationError, names: dict[tuple[str, ...], str] | None = None
+) -> list[FieldError]:
+    out = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(str(part) for part in error["loc"])
+        field = (names or {}).get(loc) or ".".join(loc) or "(body)"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown field"
+        out.append(FieldError(field, message))
+    return out
+
+
+def validate(model: type[BaseModel], data: Any, site: Site) -> Any:
+    try:
+        return model.model_validate(data, context=_context(site))
+    except ValidationError as exc:
+        raise ValidationFailed(field_errors(exc)) from None
+
+
+def _context(site: Site) -> dict[str, int]:
+    return {"name_max_length": site.name_max_length, "body_max_length": site.body_max_length}
+
+
+def from_json(raw: bytes, site: Site) -> Intake:
+    try:
+        submission = Submission.model_validate_json(raw, context=_context(site))
+    except ValidationError as exc:
+        syntax = [
+            e for e in exc.errors(include_url=False) if e["type"] in ("json_invalid", "json_type")
+        ]
+        if syntax:
+            raise InvalidJson(f"the body is not valid UTF-8 JSON: {syntax[0]['msg']}") from None
+        if not raw.strip().startswith(b"{"):
+            raise ValidationFailed([FieldError("(body)", "must be a JSON object")]) from None
+        raise ValidationFailed(field_errors(exc)) from None
+    return Intake(submission, None)
+
+
+def from_form(raw: bytes, site: Site) -> Intake:
+    try:
+        pairs = parse_qsl(
+            raw.decode("ascii"),
+            keep_blank_values=True,
+            strict_parsing=False,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=50,
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValidationFailed(
+            [FieldError("(body)", f"not a valid UTF-8 form body: {exc}")]
+        ) from None
+    data: dict[str, Any] = {}
+    seen: set[str] = set()
+    problems = []
+    return_to = None
+    for name, value in pairs:
+        if name in seen:
+            problems.append(FieldError(name, "given more than once"))
+        seen.add(name)
+        if name == "return_to":
+            return_to = value
+            continue
+        path = FORM_FIELDS.get(name)
+        if path is None:
+            problems.append(FieldError(name, "unknown field"))
+            continue
+        if name == "parent_id" and value == "":
+            continue  # an empty hidden input means "not a reply"
+        target = data
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = value
+    if problems:
+        raise ValidationFailed(problems)
+    names = {path: name for name, path in FORM_FIELDS.items()}
+    try:
+        submission = Submission.model_validate(data, context=_context(site))
+    except ValidationError as exc:
+        raise ValidationFailed(field_errors(exc, names)) from None
+    return Intake(submission, return_to)
+
+
+def allowed_return_to(value: str | None, site: Site) -> str:
+    """A form's return_to must be a page of one of the site's own origins, so
+    that the service can never be used as an open redirect."""
+    if not value:
+        raise ValidationFailed([FieldError("return_to", "required for a form post")])
+    try:
+        parts = urlsplit(value)
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+    except ValueError:
+        origin = ""
+    if origin not in site.allowed_origins or parts.username or parts.password:
+        raise ValidationFailed([FieldError("return_to", "not a page of one of the site's origins")])
+    return value
+
+
+def return_to_of(raw: bytes) -> str | None:
+    """The return_to of a form body, read before anything else can fail, so
+    that every later outcome can be sent back to the page."""
+    try:
+        for name, value in parse_qsl(
+            raw.decode("ascii"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=50,
+        ):
+            if name == "return_to":
+                return value
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return None

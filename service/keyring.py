@@ -1,0 +1,55 @@
+"""Keys derived from the one service secret, and the keyed hashes made with them.
+
+Each purpose gets its own key (HMAC of the secret and the purpose's name), so a
+hash made for one purpose can never be replayed as another's. IPs and emails
+are stored and compared only as these hashes (DESIGN.md invariants 3 and 4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+
+def _derive(secret: bytes, purpose: str) -> bytes:
+    return hmac.digest(secret, b"loibinh/" + purpose.encode(), hashlib.sha256)
+
+
+@dataclass(frozen=True, slots=True)
+class Keyring:
+    captcha: bytes
+    ip: bytes
+    email: bytes
+    idempotency: bytes
+
+    @classmethod
+    def from_secret(cls, secret: str) -> Keyring:
+        raw = secret.encode("utf-8")
+        return cls(
+            captcha=_derive(raw, "captcha"),
+            ip=_derive(raw, "ip"),
+            email=_derive(raw, "email"),
+            idempotency=_derive(raw, "idempotency"),
+        )
+
+    def ip_hash(self, site: str, ip: str) -> str:
+        """The pseudonymised client address: per site, so that sites cannot
+        correlate readers through it."""
+        return _hex(self.ip, site, ip)
+
+    def email_hash(self, site: str, email: str) -> str:
+        return _hex(self.email, site, email.casefold())
+
+    def idempotency_hash(self, site: str, client: str, key: str) -> str:
+        """Scoped to the client, so one reader's key can't reveal or replay another's."""
+        return _hex(self.idempotency, site, client, key)
+
+    def captcha_answer(self, site: str, challenge_id: str, answer: str) -> str:
+        return _hex(self.captcha, site, challenge_id, answer)
+
+
+def _hex(key: bytes, *parts: str) -> str:
+    # 128 bits: collisions stay out of reach while keys and hashes stay short.
+    message = "\x1f".join(parts).encode("utf-8")
+    return hmac.digest(key, message, hashlib.sha256)[:16].hex()

@@ -1,0 +1,74 @@
+"""The app factory: everything the service is, built from its settings."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from service.appkeys import KEYRING, METRICS, SERVICES, SETTINGS, Services
+from service.captcha import CaptchaService
+from service.comments import CommentStore
+from service.keyring import Keyring
+from service.metrics import Metrics
+from service.middlewares import add_headers, edge
+from service.redisconn import UNREACHABLE, open_redis
+from service.routes import add_routes
+from service.scripts import Scripts
+from service.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None, *, refill_captchas: bool = True
+) -> web.Application:
+    """Build the app. Nothing connects to Redis until the app starts."""
+    settings = settings or load_settings()
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[edge],
+        handler_args={"max_field_size": 8190},
+    )
+    app[SETTINGS] = settings
+    app[METRICS] = Metrics()
+    app[KEYRING] = Keyring.from_secret(settings.secret)
+    app.cleanup_ctx.append(_redis)
+    if refill_captchas:
+        app.cleanup_ctx.append(_captcha_refill)
+    app.on_response_prepare.append(add_headers)
+    add_routes(app)
+    return app
+
+
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    redis = open_redis(settings.redis)
+    scripts = Scripts.register(redis)
+    try:
+        await scripts.load(redis)
+    except UNREACHABLE as exc:
+        # Start anyway: /readyz says so, submissions get 503, and redis-py
+        # loads the scripts on first use once Redis is back.
+        log.warning("Redis unreachable at start-up (%s); serving 503 until it is back", exc)
+    captcha = CaptchaService(redis, scripts, app[KEYRING], settings, app[METRICS])
+    store = CommentStore(redis, scripts, app[KEYRING], settings.redis.key_prefix)
+    app[SERVICES] = Services(redis=redis, scripts=scripts, store=store, captcha=captcha)
+    try:
+        yield
+    finally:
+        captcha.close()
+        await redis.aclose()
+
+
+async def _captcha_refill(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(app[SERVICES].captcha.run_refill(), name="captcha-refill")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,86 @@
+"""Prometheus metrics. Each app gets its own registry (tests build many apps);
+with several worker processes, prometheus-client's multiprocess mode sums the
+workers' values so that any worker can answer a scrape."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+# Accept-path latencies are in the low milliseconds; the default buckets start at 5 ms.
+_LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.002,
+    0.003,
+    0.005,
+    0.0075,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "loibinh_http_requests",
+            "HTTP requests answered",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "loibinh_http_request_duration_seconds",
+            "Time to answer, by route",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.submissions = Counter(
+            "loibinh_submissions",
+            "Comment submissions by outcome and reason",
+            ["site", "outcome", "reason"],
+            registry=r,
+        )
+        self.captcha_pool = Gauge(
+            "loibinh_captcha_pool_level",
+            "Pre-rendered challenges waiting in a site's pool",
+            ["site"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.captcha_rendered = Counter(
+            "loibinh_captcha_rendered",
+            "Challenges rendered",
+            ["site"],
+            registry=r,
+        )
+        self.captcha_pool_empty = Counter(
+            "loibinh_captcha_pool_empty",
+            "Challenges rendered on demand because the pool was empty",
+            ["site"],
+            registry=r,
+        )
+
+    def exposition(self) -> tuple[bytes, str]:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry), CONTENT_TYPE_LATEST
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

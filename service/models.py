@@ -1,0 +1,158 @@
+"""Request and response bodies. The OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+
+from service.text import clean
+
+THREAD_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
+# Crockford base32, 26 characters: see ids.py.
+COMMENT_ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
+CAPTCHA_ID_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
+
+
+def _site_limit(info: ValidationInfo, name: str, default: int) -> int:
+    context = info.context or {}
+    return int(context.get(name, default))
+
+
+def _name(value: str, info: ValidationInfo) -> str:
+    value = clean(value, multiline=False)
+    limit = _site_limit(info, "name_max_length", 80)
+    if not 1 <= len(value) <= limit:
+        raise ValueError(f"must be 1 to {limit} characters after trimming")
+    return value
+
+
+def _body(value: str, info: ValidationInfo) -> str:
+    value = clean(value, multiline=True)
+    limit = _site_limit(info, "body_max_length", 5000)
+    if not 1 <= len(value) <= limit:
+        raise ValueError(f"must be 1 to {limit} characters after trimming")
+    return value
+
+
+def _email(value: str) -> str:
+    value = clean(value, multiline=False)
+    try:
+        # Syntax only: a DNS lookup would put the network on the accept path.
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _answer(value: str) -> str:
+    # Readers type what they see: case and spaces do not matter.
+    return "".join(value.split()).upper()
+
+
+Name = Annotated[str, Field(max_length=1000), AfterValidator(_name)]
+Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
+Body = Annotated[str, Field(max_length=20_000), AfterValidator(_body)]
+ThreadId = Annotated[str, Field(pattern=THREAD_PATTERN)]
+CommentId = Annotated[str, Field(pattern=COMMENT_ID_PATTERN)]
+CaptchaId = Annotated[str, Field(pattern=CAPTCHA_ID_PATTERN)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Author(Model):
+    name: Name
+    email: Email
+
+
+class CaptchaAnswer(Model):
+    id: CaptchaId
+    answer: Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_answer)]
+
+
+class Submission(Model):
+    """A reader's comment as the form sends it."""
+
+    thread: ThreadId
+    parent_id: CommentId | None = None
+    author: Author
+    body: Body
+    captcha: CaptchaAnswer
+
+
+class Accepted(Model):
+    id: str
+    status: Literal["pending", "approved"]
+
+
+class Challenge(Model):
+    id: str
+    image: str = Field(description="data: URI of a PNG image")
+    audio_url: str | None = Field(description="the spoken challenge; null until audio is offered")
+    expires_in: int = Field(description="seconds")
+
+
+class PublicAuthor(Model):
+    name: str
+
+
+class PublicComment(Model):
+    id: str
+    parent_id: str | None
+    author: PublicAuthor
+    body_html: str
+    created_at: str = Field(description="RFC 3339, UTC")
+
+
+class ThreadPage(Model):
+    comments: list[PublicComment]
+    next: str | None = Field(description="cursor for the next page (`after`), null at the end")
+
+
+class ThreadPath(Model):
+    thread: ThreadId
+
+
+class ThreadQuery(BaseModel):
+    # Unknown query parameters (cache busters, trackers) are ignored, not refused.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    after: CommentId | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class CaptchaConfig(Model):
+    provider: Literal["image"]
+    site_key: str | None
+
+
+class Limits(Model):
+    name_max_length: int
+    body_max_length: int
+
+
+class SiteConfig(Model):
+    captcha: CaptchaConfig
+    locale: str
+    limits: Limits
+    moderation: Literal["pre", "post", "first-comment"]
+
+
+class FieldProblem(Model):
+    field: str
+    message: str
+
+
+class Problem(Model):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] | None = None
+
+
+class Health(Model):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = {}

@@ -1,0 +1,161 @@
+"""The one place that turns domain errors into RFC 9457 problem-details
+answers, and the catalogue of problem types with the short explanation served
+at each type's URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+from aiohttp import web
+
+from service import errors
+
+CONTENT_TYPE = "application/problem+json"
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemType:
+    name: str
+    status: int
+    title: str
+    explanation: str
+
+
+CATALOGUE = {
+    p.name: p
+    for p in (
+        ProblemType(
+            "invalid-json",
+            400,
+            "The body is not valid JSON",
+            "The request body could not be parsed as UTF-8 JSON. Nothing was stored.",
+        ),
+        ProblemType(
+            "captcha-failed",
+            400,
+            "The captcha was not solved",
+            "The captcha answer was wrong, or the challenge expired or was already "
+            "used. Each challenge allows one attempt: ask for a new one.",
+        ),
+        ProblemType("not-found", 404, "Not found", "No resource exists at this URL."),
+        ProblemType(
+            "unknown-site",
+            404,
+            "Unknown site",
+            "No site with this id is configured on this service.",
+        ),
+        ProblemType(
+            "unknown-parent",
+            404,
+            "Unknown parent comment",
+            "The comment replied to does not exist, is not published, or belongs to "
+            "another thread.",
+        ),
+        ProblemType(
+            "method-not-allowed",
+            405,
+            "Method not allowed",
+            "This URL exists but does not answer this HTTP method; see the Allow header.",
+        ),
+        ProblemType(
+            "payload-too-large",
+            413,
+            "The body is too large",
+            "The request body exceeds the service's size limit. Nothing was stored.",
+        ),
+        ProblemType(
+            "unsupported-media-type",
+            415,
+            "Unsupported media type",
+            "Send application/json, or application/x-www-form-urlencoded from an HTML "
+            "form; see the Accept-Post header.",
+        ),
+        ProblemType(
+            "validation-failed",
+            422,
+            "The submission is not valid",
+            "One or more fields are missing or invalid; `errors` lists each field with "
+            "its problem. Nothing was stored.",
+        ),
+        ProblemType(
+            "rate-limited",
+            429,
+            "Too many requests",
+            "A rate limit was reached. Retry after the number of seconds in "
+            "Retry-After; the RateLimit header field says which limit.",
+        ),
+        ProblemType(
+            "internal",
+            500,
+            "Internal error",
+            "Something unexpected failed inside the service. It was logged with the "
+            "request id given in `request_id`.",
+        ),
+        ProblemType(
+            "unavailable",
+            503,
+            "Temporarily unavailable",
+            "The comment store could not be reached. Nothing was stored; retry after "
+            "the number of seconds in Retry-After.",
+        ),
+    )
+}
+
+_BY_ERROR: dict[type[errors.LoibinhError], str] = {
+    errors.InvalidJson: "invalid-json",
+    errors.CaptchaFailed: "captcha-failed",
+    errors.NotFound: "not-found",
+    errors.UnknownSite: "unknown-site",
+    errors.UnknownParent: "unknown-parent",
+    errors.MethodNotAllowed: "method-not-allowed",
+    errors.PayloadTooLarge: "payload-too-large",
+    errors.UnsupportedMediaType: "unsupported-media-type",
+    errors.ValidationFailed: "validation-failed",
+    errors.RateLimited: "rate-limited",
+    errors.StoreUnavailable: "unavailable",
+}
+
+ACCEPTED_MEDIA = "application/json, application/x-www-form-urlencoded"
+
+
+def name_of(error: errors.LoibinhError) -> str:
+    return _BY_ERROR[type(error)]
+
+
+def response(
+    name: str,
+    detail: str,
+    *,
+    extra: dict[str, object] | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    kind = CATALOGUE[name]
+    body: dict[str, object] = {
+        "type": f"/problems/{name}",
+        "title": kind.title,
+        "status": kind.status,
+        "detail": detail,
+    }
+    if extra:
+        body.update(extra)
+    return web.Response(
+        status=kind.status, body=orjson.dumps(body), content_type=CONTENT_TYPE, headers=headers
+    )
+
+
+def from_error(error: errors.LoibinhError, retry_after_unavailable: int) -> web.Response:
+    name = name_of(error)
+    extra: dict[str, object] = {}
+    headers: dict[str, str] = {}
+    if isinstance(error, errors.ValidationFailed):
+        extra["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
+    elif isinstance(error, errors.RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
+    elif isinstance(error, errors.StoreUnavailable):
+        headers["Retry-After"] = str(retry_after_unavailable)
+    elif isinstance(error, errors.MethodNotAllowed):
+        headers["Allow"] = ", ".join(sorted(error.allowed))
+    elif isinstance(error, errors.UnsupportedMediaType):
+        headers["Accept-Post"] = ACCEPTED_MEDIA
+    return response(name, error.detail, extra=extra, headers=headers)

@@ -1,0 +1,82 @@
+"""Rate limits: which limits a request is charged, how they travel to the Lua
+scripts (gcra.lua does the counting), and the IETF RateLimit header fields
+(draft-ietf-httpapi-ratelimit-headers-10) that report them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from service.settings import RateLimit
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """One limit applied to one subject: `name` is the policy's public name."""
+
+    name: str
+    key: str
+    rate: RateLimit
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    limit: Limit
+    remaining: int
+    reset_ms: int
+
+
+def script_keys(limits: Sequence[Limit]) -> list[str]:
+    return [limit.key for limit in limits]
+
+
+def script_args(limits: Sequence[Limit]) -> list[int]:
+    args = [len(limits)]
+    for limit in limits:
+        args += [limit.rate.emission_ms, limit.rate.burst_size]
+    return args
+
+
+def parse_usage(limits: Sequence[Limit], flat: Sequence[bytes | int]) -> list[Usage]:
+    """Pairs of (remaining, reset ms) as gcra.lua returns them, one per limit."""
+    return [Usage(limit, int(flat[2 * i]), int(flat[2 * i + 1])) for i, limit in enumerate(limits)]
+
+
+def seconds(ms: int) -> int:
+    """Whole seconds, rounded up: telling a client to come back early only earns a 429."""
+    return max(0, math.ceil(ms / 1000))
+
+
+def policy_header(limits: Sequence[Limit]) -> str:
+    return ", ".join(
+        f'"{limit.name}";q={limit.rate.limit};w={_number(limit.rate.period)}' for limit in limits
+    )
+
+
+def usage_header(usage: Sequence[Usage]) -> str:
+    return ", ".join(f'"{u.limit.name}";r={u.remaining};t={seconds(u.reset_ms)}' for u in usage)
+
+
+def _number(value: float) -> int:
+    # The draft's w is an integer number of seconds; a fractional window rounds up.
+    return math.ceil(value)
+
+
+def refused_detail(name: str, retry_ms: int) -> str:
+    return f"the limit {name!r} is reached; retry in {seconds(retry_ms)} s"
+
+
+@dataclass(slots=True)
+class Meter:
+    """What a request on a limited route reports in its RateLimit header
+    fields: the limits that apply to it, and their usage once known."""
+
+    limits: list[Limit]
+    usage: list[Usage] | None = None
+
+    def headers(self) -> dict[str, str]:
+        headers = {"RateLimit-Policy": policy_header(self.limits)}
+        if self.usage:
+            headers["RateLimit"] = usage_header(self.usage)
+        return headers

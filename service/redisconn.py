@@ -1,0 +1,61 @@
+"""The Redis client: built from settings with the timeouts that make a dead
+Redis a quick 503 instead of a hung request, and the one place that turns
+Redis failures into StoreUnavailable."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
+from redis import exceptions as redis_errors
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from service.errors import StoreUnavailable
+from service.settings import RedisSettings
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# Failures of reaching Redis, as opposed to errors in what was asked of it.
+UNREACHABLE = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.BusyLoadingError,
+    asyncio.TimeoutError,
+    OSError,
+)
+
+
+def open_redis(settings: RedisSettings) -> Redis:
+    pool = BlockingConnectionPool.from_url(
+        settings.url,
+        max_connections=settings.max_connections,
+        # Waiting for a free connection counts against the same budget.
+        timeout=settings.connect_timeout + settings.timeout,
+        socket_connect_timeout=settings.connect_timeout,
+        socket_timeout=settings.timeout,
+        # redis-py retries ten times by default. A retried EVALSHA whose reply
+        # was lost would run the accept script twice, so nothing is retried.
+        retry=Retry(NoBackoff(), 0),
+        decode_responses=False,
+    )
+    return Redis(connection_pool=pool)
+
+
+def translate_errors(func: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Re-raise every way of not reaching Redis as the one domain error."""
+
+    @functools.wraps(func)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await func(*args, **kwargs)
+        except UNREACHABLE as exc:
+            raise StoreUnavailable(
+                f"the comment store is unreachable ({type(exc).__name__})"
+            ) from exc
+
+    return wrapper

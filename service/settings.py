@@ -1,0 +1,243 @@
+"""Configuration: defaults in config/default.toml, a file named by LOIBINH_CONFIG
+over them, environment variables (LOIBINH_*, nested with __) over both.
+
+Every model forbids unknown keys so that a typo stops start-up with the key's
+name instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+# Refused outside development mode: it is published in this repository.
+DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
+MIN_SECRET_LENGTH = 32
+
+SITE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+ORIGIN = re.compile(r"^https?://[^/\s?#]+$")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the offending key."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RateLimit(Strict):
+    """A GCRA limit: `limit` events per `period` seconds, `burst` of them at once."""
+
+    limit: Annotated[int, Field(ge=1, le=1_000_000)]
+    period: Annotated[float, Field(gt=0, le=31 * 86400)]
+    burst: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
+
+    @property
+    def burst_size(self) -> int:
+        return self.burst if self.burst is not None else self.limit
+
+    @property
+    def emission_ms(self) -> int:
+        """Milliseconds one event costs: the GCRA emission interval."""
+        return max(1, round(self.period * 1000 / self.limit))
+
+
+class SiteRateLimits(Strict):
+    submit_per_ip: RateLimit = RateLimit(limit=5, period=60)
+    submit_per_email: RateLimit = RateLimit(limit=3, period=60)
+    captcha_per_ip: RateLimit = RateLimit(limit=30, period=60)
+
+
+class Site(Strict):
+    allowed_origins: list[str] = []
+    moderation: Literal["pre", "post", "first-comment"] = "pre"
+    locale: Literal["vi", "en"] = "vi"
+    captcha_provider: Literal["image"] = "image"
+    rate_limits: SiteRateLimits = SiteRateLimits()
+    name_max_length: Annotated[int, Field(ge=1, le=80)] = 80
+    body_max_length: Annotated[int, Field(ge=1, le=5000)] = 5000
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not ORIGIN.match(origin):
+                raise ValueError(f"{origin!r} is not an origin like https://news.example.vn")
+        return [origin.lower() for origin in value]
+
+
+class CaptchaSettings(Strict):
+    ttl_seconds: Annotated[int, Field(ge=30, le=86400)] = 600
+    pool_size: Annotated[int, Field(ge=1, le=100_000)] = 300
+    pool_low_water: Annotated[int, Field(ge=0, le=100_000)] = 150
+    render_batch: Annotated[int, Field(ge=1, le=1000)] = 50
+    refill_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 1.0
+    render_processes: Annotated[int, Field(ge=1, le=16)] = 1
+    width: Annotated[int, Field(ge=100, le=600)] = 200
+    height: Annotated[int, Field(ge=40, le=200)] = 70
+
+    @model_validator(mode="after")
+    def _water(self) -> CaptchaSettings:
+        if self.pool_low_water > self.pool_size:
+            raise ValueError("pool_low_water must not exceed pool_size")
+        return self
+
+
+class RedisSettings(Strict):
+    url: str = "redis://127.0.0.1:6379/0"
+    connect_timeout: Annotated[float, Field(gt=0, le=30)] = 0.5
+    timeout: Annotated[float, Field(gt=0, le=30)] = 0.5
+    max_connections: Annotated[int, Field(ge=1, le=10_000)] = 256
+    key_prefix: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,20}$")] = "lb"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LOIBINH_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    mode: Literal["development", "production"] = "production"
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
+    secret_key: SecretStr = SecretStr("")
+    secret_key_file: Path | None = None
+    max_body_bytes: Annotated[int, Field(ge=1024, le=10 * 1024 * 1024)] = 64 * 1024
+    retry_after_seconds: Annotated[int, Field(ge=1, le=3600)] = 2
+    public_cache_seconds: Annotated[int, Field(ge=0, le=86400)] = 10
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    redis: RedisSettings = RedisSettings()
+    captcha: CaptchaSettings = CaptchaSettings()
+    sites: dict[str, Site] = {}
+
+    @field_validator("sites")
+    @classmethod
+    def _site_ids(cls, value: dict[str, Site]) -> dict[str, Site]:
+        for site_id in value:
+            if not SITE_ID.match(site_id):
+                raise ValueError(
+                    f"site id {site_id!r} must be lower-case letters, digits and '-', "
+                    "at most 63 characters"
+                )
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_from_file(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("secret_key_file"):
+            path = Path(data["secret_key_file"])
+            try:
+                data = {**data, "secret_key": path.read_text(encoding="utf-8").strip()}
+            except OSError as exc:
+                raise ValueError(f"secret_key_file: cannot read {path}: {exc}") from None
+        return data
+
+    @model_validator(mode="after")
+    def _secret_strength(self) -> Settings:
+        secret = self.secret_key.get_secret_value()
+        if self.mode == "development":
+            return self
+        if not secret or secret == DEVELOPMENT_SECRET:
+            raise ValueError(
+                "secret_key: set LOIBINH_SECRET_KEY or LOIBINH_SECRET_KEY_FILE; "
+                "an empty or development secret is refused outside development mode"
+            )
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(f"secret_key: at least {MIN_SECRET_LENGTH} characters are required")
+        return self
+
+    @property
+    def secret(self) -> str:
+        """The HMAC secret; development mode falls back to a published one."""
+        return self.secret_key.get_secret_value() or DEVELOPMENT_SECRET
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlFiles(settings_cls))
+
+
+class TomlFiles(PydanticBaseSettingsSource):
+    """config/default.toml, then the file named by LOIBINH_CONFIG over it.
+
+    Tables merge key by key, except `sites`: an operator's file that names
+    sites replaces the demo site instead of serving it beside their own.
+    """
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        raise NotImplementedError  # __call__ is overridden; pydantic never asks per field
+
+    def __call__(self) -> dict[str, Any]:
+        data = read_toml(DEFAULT_CONFIG) if DEFAULT_CONFIG.exists() else {}
+        override = os.environ.get("LOIBINH_CONFIG")
+        if override:
+            extra = read_toml(Path(override))
+            if "sites" in extra:
+                data.pop("sites", None)
+            data = deep_merge(data, extra)
+        return data
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning every validation problem into one ConfigError
+    whose message names each bad key."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"]) or "configuration"
+            message = error["msg"]
+            if error["type"] == "extra_forbidden":
+                message = "unknown key"
+            lines.append(f"  {where}: {message}")
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None

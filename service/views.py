@@ -1,0 +1,258 @@
+"""Request handlers of the public API and the operations endpoints."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from html import escape
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
+from aiohttp import web
+
+from service import intake, problems
+from service.appkeys import KEYRING, METRICS, RATE_METER, SERVICES, SETTINGS
+from service.comments import Subject, submit_limits
+from service.errors import (
+    FieldError,
+    LoibinhError,
+    RateLimited,
+    StoreUnavailable,
+    UnknownSite,
+    ValidationFailed,
+)
+from service.models import (
+    CaptchaConfig,
+    Challenge,
+    Health,
+    Limits,
+    SiteConfig,
+    ThreadPath,
+    ThreadQuery,
+)
+from service.openapi import document
+from service.ratelimit import Meter, parse_usage, script_args, script_keys
+from service.redisconn import UNREACHABLE
+from service.settings import Site
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENCY_KEY_MAX = 255
+
+
+def _json(data: object, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(data), status=status, content_type="application/json", headers=headers
+    )
+
+
+def _site(request: web.Request) -> tuple[str, Site]:
+    site_id = request.match_info["site"]
+    site = request.app[SETTINGS].sites.get(site_id)
+    if site is None:
+        raise UnknownSite(f"no site {site_id!r} is configured")
+    return site_id, site
+
+
+def _client_ip(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+def _idempotency_key(request: web.Request) -> str | None:
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None
+    # The draft defines the field as a structured-field string: accept it quoted or bare.
+    key = raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] == '"' else raw
+    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not key.isascii() or not key.isprintable():
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "Idempotency-Key", f"1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters"
+                )
+            ]
+        )
+    return key
+
+
+async def site_config(request: web.Request) -> web.Response:
+    _, site = _site(request)
+    config = SiteConfig(
+        captcha=CaptchaConfig(provider=site.captcha_provider, site_key=None),
+        locale=site.locale,
+        limits=Limits(name_max_length=site.name_max_length, body_max_length=site.body_max_length),
+        moderation=site.moderation,
+    )
+    return _json(config.model_dump())
+
+
+async def issue_captcha(request: web.Request) -> web.Response:
+    site_id, _ = _site(request)
+    captcha = request.app[SERVICES].captcha
+    ip_hash = request.app[KEYRING].ip_hash(site_id, _client_ip(request))
+    meter = Meter([captcha.issue_limit(site_id, ip_hash)])
+    request[RATE_METER] = meter
+    try:
+        issued = await captcha.issue(site_id, meter.limits[0])
+    except RateLimited as exc:
+        meter.usage = exc.usage
+        raise
+    meter.usage = issued.usage
+    body = Challenge(id=issued.id, image=issued.image, audio_url=None, expires_in=issued.expires_in)
+    return _json(body.model_dump(), status=201, headers={"Cache-Control": "no-store"})
+
+
+async def submit_comment(request: web.Request) -> web.StreamResponse:
+    site_id, site = _site(request)
+    app = request.app
+    services, keyring, settings = app[SERVICES], app[KEYRING], app[SETTINGS]
+    keys = services.store.keys(site_id)
+    client_ip = _client_ip(request)
+    ip_hash = keyring.ip_hash(site_id, client_ip)
+    meter = Meter(submit_limits(keys, site, ip_hash, None))
+    request[RATE_METER] = meter
+    return_to: str | None = None
+    try:
+        kind = intake.media_type(request)
+        raw = await intake.read_body(request, settings.max_body_bytes)
+        if kind == intake.FORM:
+            return_to = intake.allowed_return_to(intake.return_to_of(raw), site)
+            parsed = intake.from_form(raw, site)
+        else:
+            parsed = intake.from_json(raw, site)
+        idempotency = _idempotency_key(request)
+        submission = parsed.submission
+        email_hash = keyring.email_hash(site_id, submission.author.email)
+        meter.limits = submit_limits(keys, site, ip_hash, email_hash)
+        accepted = await services.store.accept(
+            site_id,
+            site,
+            submission,
+            Subject(ip_hash, email_hash),
+            meter.limits,
+            services.captcha.answer_hash(site_id, submission.captcha.id, submission.captcha.answer),
+            keyring.idempotency_hash(site_id, ip_hash, idempotency) if idempotency else None,
+        )
+    except LoibinhError as exc:
+        await _report_usage(request, meter, exc)
+        app[METRICS].submissions.labels(site_id, "refused", problems.name_of(exc)).inc()
+        if return_to is not None:
+            return _redirect(return_to, _outcome_of(exc))
+        raise
+    meter.usage = accepted.usage or None
+    reason = "replayed" if accepted.replayed else accepted.status
+    app[METRICS].submissions.labels(site_id, "accepted", reason).inc()
+    if return_to is not None:
+        return _redirect(return_to, {"lb_status": accepted.status, "lb_id": accepted.id})
+    return _json({"id": accepted.id, "status": accepted.status}, status=202)
+
+
+async def _report_usage(request: web.Request, meter: Meter, exc: LoibinhError) -> None:
+    """Fill in the RateLimit field of an answer that never reached the
+    charging script. Best effort: the answer itself matters more."""
+    if isinstance(exc, RateLimited):
+        meter.usage = exc.usage
+        return
+    if isinstance(exc, StoreUnavailable) or meter.usage is not None:
+        return
+    scripts = request.app[SERVICES].scripts
+    try:
+        flat = await scripts.ratelimit_peek(
+            keys=script_keys(meter.limits), args=script_args(meter.limits)
+        )
+    except UNREACHABLE:
+        return
+    meter.usage = parse_usage(meter.limits, flat)
+
+
+def _outcome_of(exc: LoibinhError) -> dict[str, str]:
+    outcome = {"lb_status": "error", "lb_problem": problems.name_of(exc)}
+    if isinstance(exc, ValidationFailed):
+        outcome["lb_fields"] = ",".join(e.field for e in exc.errors)
+    if isinstance(exc, RateLimited):
+        outcome["lb_retry_after"] = str(exc.retry_after)
+    return outcome
+
+
+def _redirect(return_to: str, outcome: dict[str, str]) -> web.Response:
+    parts = urlsplit(return_to)
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.startswith("lb_")
+    ]
+    query += outcome.items()
+    location = urlunsplit(parts._replace(query=urlencode(query), fragment="loibinh"))
+    return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+async def thread_comments(request: web.Request) -> web.Response:
+    site_id, site = _site(request)
+    settings = request.app[SETTINGS]
+    thread = intake.validate(ThreadPath, {"thread": request.match_info["thread"]}, site).thread
+    query = intake.validate(ThreadQuery, dict(request.query), site)
+    items, more = await request.app[SERVICES].store.thread_page(
+        site_id, thread, query.after, query.limit
+    )
+    cursor = orjson.loads(items[-1])["id"] if more and items else None
+    body = b'{"comments":[' + b",".join(items) + b'],"next":' + orjson.dumps(cursor) + b"}"
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={settings.public_cache_seconds}",
+    }
+    if _matches(request.headers.get("If-None-Match"), etag):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type="application/json", headers=headers)
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = [c.strip().removeprefix("W/") for c in if_none_match.split(",")]
+    return "*" in candidates or etag in candidates
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return _json(Health(status="ok").model_dump())
+
+
+async def readyz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    checks: dict[str, str] = {}
+    try:
+        await services.redis.ping()
+        checks["redis"] = "ok"
+        shas = [script.sha for script in services.scripts.all()]
+        loaded = await services.redis.script_exists(*shas)
+        if all(loaded):
+            checks["scripts"] = "ok"
+        else:
+            await services.scripts.load(services.redis)
+            checks["scripts"] = "reloaded"
+    except UNREACHABLE as exc:
+        checks["redis"] = f"unreachable: {type(exc).__name__}"
+        headers = {"Retry-After": str(request.app[SETTINGS].retry_after_seconds)}
+        return _json(Health(status="unavailable", checks=checks).model_dump(), 503, headers)
+    return _json(Health(status="ok", checks=checks).model_dump())
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body, content_type = request.app[METRICS].exposition()
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = content_type
+    return response
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return _json(document())
+
+
+async def problem_type(request: web.Request) -> web.Response:
+    kind = problems.CATALOGUE.get(request.match_info["name"])
+    if kind is None:
+        raise web.HTTPNotFound()
+    page = (
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>{escape(kind.title)}</title>"
+        f"<h1>{escape(kind.title)}</h1><p>HTTP status {kind.status}.</p>"
+        f"<p>{escape(kind.explanation)}</p></html>"
+    )
+    return web.Response(text=page, content_type="text/html")
