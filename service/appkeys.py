@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from aiohttp import web
 from redis.asyncio import Redis
 
+from service.apikeys import ApiKeyStore
 from service.captcha import CaptchaService
 from service.comments import CommentStore
 from service.keyring import Keyring
 from service.metrics import Metrics
+from service.moderation import Moderation
 from service.ratelimit import Meter
 from service.scripts import Scripts
 from service.settings import Settings
+from service.webhooks import Outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,9 @@ class Services:
     scripts: Scripts
     store: CommentStore
     captcha: CaptchaService
+    api_keys: ApiKeyStore
+    moderation: Moderation
+    outbox: Outbox
 
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -178,6 +179,12 @@ class CaptchaService:
                     await self.refill_once(site)
                 except UNREACHABLE as exc:
                     log.warning("captcha refill for %s skipped: Redis unreachable (%s)", site, exc)
+                except BrokenProcessPool:
+                    log.error("the captcha render process died; starting a new one")
+                    self.close()
+                except Exception:
+                    # The loop must outlive any one failure, or the pool drains for good.
+                    log.exception("captcha refill for %s failed", site)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), interval)

@@ -1,17 +1,26 @@
-"""The `loibinh` command: serve, captcha mint, check-config."""
+"""The `loibinh` command: serve, captcha mint, keys, erase, check-config."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
+from collections.abc import AsyncIterator
 from typing import Any
 
+from pydantic import ValidationError
+from redis.asyncio import Redis
+
+from service.apikeys import ALL_SITES, ApiKeyStore
 from service.captcha import CaptchaService
+from service.clock import rfc3339
 from service.errors import StoreUnavailable
 from service.keyring import Keyring
 from service.metrics import Metrics
+from service.models import ErasureRequest
+from service.moderation import Actor, Moderation
 from service.redisconn import open_redis
 from service.scripts import Scripts
 from service.settings import ConfigError, Settings, load_settings
@@ -35,6 +44,22 @@ def _parser() -> argparse.ArgumentParser:
     mint.add_argument("--count", type=int, default=1)
     mint.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    keys = commands.add_parser("keys", help="moderator and admin API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser("create", help="create a key; it is shown once")
+    create.add_argument(
+        "--site", action="append", required=True, help="a site id, or * for all; repeat for several"
+    )
+    create.add_argument("--role", choices=("moderator", "admin"), required=True)
+    create.add_argument("--name", required=True, help="who holds it, as the audit log shows")
+    key_commands.add_parser("list", help="list keys (never the keys themselves)")
+    revoke = key_commands.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+
+    erase = commands.add_parser("erase", help="erase every comment and trace of an email")
+    erase.add_argument("--site", required=True)
+    erase.add_argument("--email", required=True)
+
     commands.add_parser("check-config", help="validate the configuration and print a summary")
     return parser
 
@@ -56,9 +81,16 @@ def main(argv: list[str] | None = None) -> int:
             return _check_config(settings)
         if args.command == "captcha":
             return asyncio.run(_mint(settings, args.site, args.count, args.json))
+        if args.command == "keys":
+            return asyncio.run(_keys(settings, args))
+        if args.command == "erase":
+            return asyncio.run(_erase(settings, args.site, args.email))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except StoreUnavailable as exc:
+        print(f"cannot reach Redis: {exc}", file=sys.stderr)
+        return 1
     return 2
 
 
@@ -81,21 +113,67 @@ async def _mint(settings: Settings, site: str, count: int, as_json: bool) -> int
     if not 1 <= count <= 1_000_000:
         print("--count must be between 1 and 1000000", file=sys.stderr)
         return 2
-    redis = open_redis(settings.redis)
-    try:
-        scripts = Scripts.register(redis)
-        keyring = Keyring.from_secret(settings.secret)
+    async with _redis(settings) as (redis, scripts, keyring):
         service = CaptchaService(redis, scripts, keyring, settings, Metrics())
         minted = await service.mint(site, count)
-    except StoreUnavailable as exc:
-        print(f"cannot mint: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        await redis.aclose()
     for challenge_id, answer in minted:
         print(
             json.dumps({"id": challenge_id, "answer": answer})
             if as_json
             else f"{challenge_id} {answer}"
         )
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def _redis(settings: Settings) -> AsyncIterator[tuple[Redis, Scripts, Keyring]]:
+    redis = open_redis(settings.redis)
+    try:
+        yield redis, Scripts.register(redis), Keyring.from_secret(settings.secret)
+    finally:
+        await redis.aclose()
+
+
+async def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    async with _redis(settings) as (redis, _, keyring):
+        store = ApiKeyStore(redis, keyring, settings.redis.key_prefix)
+        if args.keys_command == "create":
+            unknown = [s for s in args.site if s != ALL_SITES and s not in settings.sites]
+            if unknown:
+                print(f"unknown site(s): {', '.join(unknown)}", file=sys.stderr)
+                return 2
+            token, record = await store.create(args.name, args.role, args.site)
+            print(f"key id {record.id} ({record.role}, sites {', '.join(record.sites)})")
+            print(token)
+            print("This key is shown once and stored only as a hash.", file=sys.stderr)
+            return 0
+        if args.keys_command == "list":
+            for key in await store.list():
+                last = rfc3339(key.last_used_at_ms) if key.last_used_at_ms else "never"
+                print(
+                    f"{key.id}  {key.role:9}  {','.join(key.sites):20}  {key.name}  "
+                    f"created {rfc3339(key.created_at_ms)}  last used {last}"
+                )
+            return 0
+        if await store.revoke(args.key_id):
+            print(f"revoked {args.key_id}")
+            return 0
+        print(f"no key {args.key_id}", file=sys.stderr)
+        return 1
+
+
+async def _erase(settings: Settings, site: str, email: str) -> int:
+    if site not in settings.sites:
+        print(f"unknown site {site!r}", file=sys.stderr)
+        return 2
+    try:
+        request = ErasureRequest(email=email)
+    except ValidationError as exc:
+        print(f"not an email address: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    async with _redis(settings) as (redis, scripts, keyring):
+        moderation = Moderation(redis, scripts, keyring, settings.redis.key_prefix)
+        actor = Actor(key_id="cli", name="command line", admin=True)
+        erased = await moderation.erase(site, actor, request.email)
+    print(f"erased {erased} comments and every stored trace of the address")
     return 0

@@ -4,14 +4,20 @@ held comment, and reading a thread's published comments."""
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import orjson
 from redis.asyncio import Redis
 
-from service.errors import CaptchaFailed, FieldError, RateLimited, UnknownParent, ValidationFailed
+from service.clock import now_ms, rfc3339
+from service.errors import (
+    Banned,
+    CaptchaFailed,
+    FieldError,
+    RateLimited,
+    UnknownParent,
+    ValidationFailed,
+)
 from service.ids import new_comment_id
 from service.keyring import Keyring
 from service.keys import SiteKeys
@@ -62,14 +68,13 @@ def submit_limits(keys: SiteKeys, site: Site, ip_hash: str, email_hash: str | No
 def public_json(comment_id: str, submission: Submission, created_ms: int) -> bytes:
     """What the public read serves of a comment, made once at submission: no
     email, no address, nothing derived from them (invariant 4)."""
-    created = datetime.fromtimestamp(created_ms / 1000, UTC)
     return orjson.dumps(
         {
             "id": comment_id,
             "parent_id": submission.parent_id,
             "author": {"name": submission.author.name},
             "body_html": body_html(submission.body),
-            "created_at": created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "created_at": rfc3339(created_ms),
         }
     )
 
@@ -103,7 +108,7 @@ class CommentStore:
         idempotency_hash: str | None,
     ) -> Accepted:
         keys = self.keys(site_id)
-        created_ms = int(time.time() * 1000)
+        created_ms = now_ms()
         comment_id = new_comment_id(created_ms)
         parent = submission.parent_id
         result = await self._scripts.accept(
@@ -117,7 +122,14 @@ class CommentStore:
                 keys.thread(submission.thread),
                 keys.thread_public(submission.thread),
                 keys.trusted,
-                keys.published,
+                keys.trusted_always,
+                keys.queue("approved"),
+                keys.queue("rejected"),
+                keys.author(subject.email_hash),
+                keys.ban("e", subject.email_hash),
+                keys.ban("i", subject.ip_hash),
+                keys.outbox_due,
+                keys.outbox,
                 *script_keys(limits),
             ],
             args=[
@@ -136,6 +148,9 @@ class CommentStore:
                 IDEMPOTENCY_TTL_SECONDS,
                 public_json(comment_id, submission, created_ms),
                 created_ms,
+                site.ban_response,
+                site.webhook_targets("comment.submitted"),
+                site_id,
                 *script_args(limits),
             ],
         )
@@ -158,6 +173,8 @@ class CommentStore:
                 if reason == "wrong"
                 else "the captcha challenge expired or was already used; ask for a new one"
             )
+        if outcome == b"banned":
+            raise Banned("you are banned from commenting on this site")
         if outcome == b"unknown_parent":
             raise UnknownParent(f"no published comment {parent} in thread {submission.thread}")
         if outcome == b"idempotency_mismatch":
@@ -169,25 +186,6 @@ class CommentStore:
                 ]
             )
         raise RuntimeError(f"accept.lua answered {outcome!r}")
-
-    @translate_errors
-    async def approve(self, site_id: str, comment_id: str) -> bool:
-        """Publish a held comment. The moderation API is built on this."""
-        keys = self.keys(site_id)
-        raw = await self._redis.hget(keys.comment(comment_id), "thread")
-        if raw is None:
-            return False
-        thread = raw.decode() if isinstance(raw, bytes) else raw
-        outcome = await self._scripts.approve(
-            keys=[
-                keys.comment(comment_id),
-                keys.pending,
-                keys.thread(thread),
-                keys.thread_public(thread),
-                keys.trusted,
-            ]
-        )
-        return bool(outcome == b"approved")
 
     @translate_errors
     async def thread_page(

@@ -73,3 +73,19 @@ class MethodNotAllowed(LoibinhError):
     def __init__(self, detail: str, allowed: set[str]) -> None:
         super().__init__(detail)
         self.allowed = allowed
+
+
+class Unauthorized(LoibinhError):
+    """No API key, or one that is unknown or revoked."""
+
+
+class Forbidden(LoibinhError):
+    """A valid key, but for another site or with too low a role."""
+
+
+class Banned(LoibinhError):
+    """The author or their address is banned and the site answers honestly."""
+
+
+class UnknownComment(LoibinhError):
+    pass

@@ -4,7 +4,7 @@ into the domain error that says exactly what is wrong with it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
@@ -19,6 +19,8 @@ from service.errors import (
 )
 from service.models import Submission
 from service.settings import Site
+
+M = TypeVar("M", bound=BaseModel)
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -73,9 +75,9 @@ def field_errors(
     return out
 
 
-def validate(model: type[BaseModel], data: Any, site: Site) -> Any:
+def validate(model: type[M], data: Any, site: Site | None = None) -> M:
     try:
-        return model.model_validate(data, context=_context(site))
+        return model.model_validate(data, context=_context(site) if site else None)
     except ValidationError as exc:
         raise ValidationFailed(field_errors(exc)) from None
 
@@ -85,8 +87,14 @@ def _context(site: Site) -> dict[str, int]:
 
 
 def from_json(raw: bytes, site: Site) -> Intake:
+    return Intake(parse_json(Submission, raw, _context(site)), None)
+
+
+def parse_json(model: type[M], raw: bytes, context: dict[str, int] | None = None) -> M:
+    """A JSON body as `model`: invalid-json for bytes that are not JSON,
+    validation-failed naming each field for JSON that does not fit."""
     try:
-        submission = Submission.model_validate_json(raw, context=_context(site))
+        return model.model_validate_json(raw, context=context)
     except ValidationError as exc:
         syntax = [
             e for e in exc.errors(include_url=False) if e["type"] in ("json_invalid", "json_type")
@@ -96,7 +104,6 @@ def from_json(raw: bytes, site: Site) -> Intake:
         if not raw.strip().startswith(b"{"):
             raise ValidationFailed([FieldError("(body)", "must be a JSON object")]) from None
         raise ValidationFailed(field_errors(exc)) from None
-    return Intake(submission, None)
 
 
 def from_form(raw: bytes, site: Site) -> Intake:
@@ -175,3 +182,10 @@ def return_to_of(raw: bytes) -> str | None:
     except (UnicodeDecodeError, ValueError):
         return None
     return None
+
+
+async def read_json(request: web.Request, model: type[M], limit: int) -> M:
+    """The body of a JSON-only route (the moderation API) as `model`."""
+    if media_type(request) != JSON:
+        raise UnsupportedMediaType(f"send application/json, not {request.content_type!r}")
+    return parse_json(model, await read_body(request, limit))

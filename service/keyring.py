@@ -22,6 +22,7 @@ class Keyring:
     ip: bytes
     email: bytes
     idempotency: bytes
+    api_key: bytes
 
     @classmethod
     def from_secret(cls, secret: str) -> Keyring:
@@ -31,6 +32,7 @@ class Keyring:
             ip=_derive(raw, "ip"),
             email=_derive(raw, "email"),
             idempotency=_derive(raw, "idempotency"),
+            api_key=_derive(raw, "api-key"),
         )
 
     def ip_hash(self, site: str, ip: str) -> str:
@@ -47,6 +49,9 @@ class Keyring:
 
     def captcha_answer(self, site: str, challenge_id: str, answer: str) -> str:
         return _hex(self.captcha, site, challenge_id, answer)
+
+    def api_key_hash(self, key_id: str, secret: str) -> str:
+        return _hex(self.api_key, key_id, secret)
 
 
 def _hex(key: bytes, *parts: str) -> str:

@@ -11,6 +11,23 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
+class GlobalKeys:
+    """Keys that belong to no one site, under their own hash tag."""
+
+    prefix: str
+
+    def api_key(self, key_id: str) -> str:
+        """Hash: one moderator or admin API key (name, role, sites, keyed hash of
+        the secret, times); the secret itself is never stored."""
+        return f"{self.prefix}:{{keys}}:k:{key_id}"
+
+    @property
+    def api_keys(self) -> str:
+        """Set of every API key id, for `loibinh keys list`."""
+        return f"{self.prefix}:{{keys}}:all"
+
+
+@dataclass(frozen=True, slots=True)
 class SiteKeys:
     prefix: str
     site: str
@@ -27,12 +44,6 @@ class SiteKeys:
     def pending(self) -> str:
         """Sorted set of comment ids waiting for a moderator, scored by arrival (ms)."""
         return f"{self._base}:q:pending"
-
-    @property
-    def published(self) -> str:
-        """Sorted set of ids published without review (post-moderation), still to be
-        reviewed, scored by arrival (ms)."""
-        return f"{self._base}:q:review"
 
     def thread(self, thread: str) -> str:
         """Sorted set of a thread's approved comment ids, all scored 0 so that
@@ -79,3 +90,71 @@ class SiteKeys:
     def captcha_refill_lock(self) -> str:
         """String with a short TTL: one service worker renders for this site at a time."""
         return f"{self._base}:cap:lock"
+
+    def queue(self, state: str) -> str:
+        """Sorted set of the comment ids in one moderation state (pending,
+        reported, approved, rejected, spam), all scored 0: ids sort by time,
+        so ZRANGE BYLEX pages them oldest or newest first by id alone."""
+        if state == "pending":
+            return self.pending
+        return f"{self._base}:q:{state}"
+
+    @property
+    def leases(self) -> str:
+        """Sorted set id -> lease expiry (ms) of claimed comments; an expired
+        score is a free item, so nothing has to run for a lease to end."""
+        return f"{self._base}:lease:exp"
+
+    @property
+    def lease_owner(self) -> str:
+        """Hash id -> the API key id holding the lease."""
+        return f"{self._base}:lease:owner"
+
+    def author(self, email_hash: str) -> str:
+        """Set of an author's comment ids: for erasure and author-wide decisions."""
+        return f"{self._base}:a:{email_hash}"
+
+    @property
+    def trusted_always(self) -> str:
+        """Set of email hashes a moderator chose to trust: published at once in every mode."""
+        return f"{self._base}:trusted:always"
+
+    def ban(self, kind: str, subject_hash: str) -> str:
+        """String (with a TTL for timed bans): a ban of an email (`e`) or a
+        pseudonymised address (`i`), holding the ban's id."""
+        return f"{self._base}:ban:{kind}:{subject_hash}"
+
+    @property
+    def bans(self) -> str:
+        """Hash ban id -> JSON of the ban (kind, until, reason, who): what admins list."""
+        return f"{self._base}:bans"
+
+    def history(self, comment_id: str) -> str:
+        """List of JSON events: everything that happened to one comment."""
+        return f"{self._base}:h:{comment_id}"
+
+    def reporters(self, comment_id: str) -> str:
+        """Set of pseudonymised addresses that reported a comment: distinct readers."""
+        return f"{self._base}:r:{comment_id}"
+
+    @property
+    def audit(self) -> str:
+        """Stream: the append-only log of moderation actions. It holds ids and
+        moderators' reasons, never a reader's personal data, because XDEL
+        leaves an entry in the RDB and AOF until a rewrite."""
+        return f"{self._base}:audit"
+
+    @property
+    def outbox_due(self) -> str:
+        """Sorted set delivery id -> when (ms) to try it next."""
+        return f"{self._base}:wh:due"
+
+    @property
+    def outbox(self) -> str:
+        """Hash delivery id -> JSON {target, event, attempts, body}."""
+        return f"{self._base}:wh:ev"
+
+    @property
+    def outbox_dead(self) -> str:
+        """Sorted set delivery id -> when it was given up, for admins to see."""
+        return f"{self._base}:wh:dead"

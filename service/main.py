@@ -5,28 +5,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 from aiohttp import web
 
+from service.apikeys import ApiKeyStore
 from service.appkeys import KEYRING, METRICS, SERVICES, SETTINGS, Services
 from service.captcha import CaptchaService
 from service.comments import CommentStore
 from service.keyring import Keyring
 from service.metrics import Metrics
 from service.middlewares import add_headers, edge
+from service.moderation import Moderation
 from service.redisconn import UNREACHABLE, open_redis
 from service.routes import add_routes
 from service.scripts import Scripts
 from service.settings import Settings, load_settings
+from service.webhooks import Outbox
 
 log = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: Settings | None = None, *, refill_captchas: bool = True
+    settings: Settings | None = None,
+    *,
+    refill_captchas: bool = True,
+    deliver_webhooks: bool = True,
 ) -> web.Application:
-    """Build the app. Nothing connects to Redis until the app starts."""
+    """Build the app. Nothing connects to Redis until the app starts. Tests
+    may leave out the background tasks to drive them by hand."""
     settings = settings or load_settings()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
@@ -39,6 +47,8 @@ def create_app(
     app.cleanup_ctx.append(_redis)
     if refill_captchas:
         app.cleanup_ctx.append(_captcha_refill)
+    if deliver_webhooks:
+        app.cleanup_ctx.append(_webhook_delivery)
     app.on_response_prepare.append(add_headers)
     add_routes(app)
     return app
@@ -55,8 +65,16 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         # loads the scripts on first use once Redis is back.
         log.warning("Redis unreachable at start-up (%s); serving 503 until it is back", exc)
     captcha = CaptchaService(redis, scripts, app[KEYRING], settings, app[METRICS])
-    store = CommentStore(redis, scripts, app[KEYRING], settings.redis.key_prefix)
-    app[SERVICES] = Services(redis=redis, scripts=scripts, store=store, captcha=captcha)
+    prefix = settings.redis.key_prefix
+    app[SERVICES] = Services(
+        redis=redis,
+        scripts=scripts,
+        store=CommentStore(redis, scripts, app[KEYRING], prefix),
+        captcha=captcha,
+        api_keys=ApiKeyStore(redis, app[KEYRING], prefix),
+        moderation=Moderation(redis, scripts, app[KEYRING], prefix),
+        outbox=Outbox(redis, scripts, settings),
+    )
     try:
         yield
     finally:
@@ -65,7 +83,18 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _captcha_refill(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(app[SERVICES].captcha.run_refill(), name="captcha-refill")
+    async with _background(app[SERVICES].captcha.run_refill(), "captcha-refill"):
+        yield
+
+
+async def _webhook_delivery(app: web.Application) -> AsyncIterator[None]:
+    async with _background(app[SERVICES].outbox.run(), "webhook-delivery"):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _background(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    task = asyncio.create_task(work, name=name)
     try:
         yield
     finally:

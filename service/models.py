@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from service.text import clean
 
@@ -13,6 +14,7 @@ THREAD_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
 # Crockford base32, 26 characters: see ids.py.
 COMMENT_ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 CAPTCHA_ID_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
+COMMENT_ID = re.compile(COMMENT_ID_PATTERN)
 
 
 def _site_limit(info: ValidationInfo, name: str, default: int) -> int:
@@ -156,3 +158,186 @@ class Problem(Model):
 class Health(Model):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = {}
+
+
+# Moderation
+
+State = Literal["pending", "reported", "approved", "rejected", "spam"]
+STATES: tuple[State, ...] = ("pending", "reported", "approved", "rejected", "spam")
+Reason = Annotated[str, Field(max_length=500), AfterValidator(lambda v: clean(v, multiline=False))]
+
+
+class Paging(BaseModel):
+    # Unknown query parameters are ignored, as on the public read.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class QueueQuery(Paging):
+    state: State = "pending"
+    order: Literal["oldest", "newest"] = "oldest"
+    after: CommentId | None = None
+
+
+class Lease(Model):
+    key_id: str
+    until: str
+
+
+class ModeratedAuthor(Model):
+    name: str
+    email: str
+
+
+class QueueItem(Model):
+    id: str
+    thread: str
+    parent_id: str | None
+    author: ModeratedAuthor
+    body: str
+    body_html: str
+    created_at: str
+    status: State
+    published: bool
+    score: float = Field(description="sum of the abuse checks' weights")
+    reasons: list[str] = Field(description="reason codes of the abuse checks")
+    reports: int
+    lease: Lease | None
+
+
+class QueuePage(Model):
+    items: list[QueueItem]
+    next: str | None
+    counts: dict[str, int]
+
+
+class ClaimRequest(Model):
+    limit: Annotated[int, Field(ge=1, le=100)] = 10
+    lease_seconds: Annotated[int, Field(ge=10, le=3600)] = 300
+    state: Literal["pending", "reported"] = "pending"
+
+
+class Claimed(Model):
+    lease_until: str
+    items: list[QueueItem]
+
+
+Action = Literal["approve", "reject", "spam", "approve_and_trust", "reject_author"]
+
+
+class Decision(Model):
+    id: CommentId
+    action: Action
+    reason: Reason = ""
+
+
+class DecisionsRequest(Model):
+    decisions: Annotated[list[Decision], Field(min_length=1, max_length=100)]
+
+
+class DecisionResult(Model):
+    id: str
+    action: Action
+    status: int = Field(description="200 done or unchanged, 404 no such comment, 409 conflict")
+    outcome: str
+    detail: str
+
+
+class DecisionsResponse(Model):
+    results: list[DecisionResult]
+
+
+class HistoryEvent(Model):
+    at: str
+    key: str
+    moderator: str
+    action: str
+    reason: str
+
+
+class CommentDetail(QueueItem):
+    history: list[HistoryEvent]
+
+
+class AuditQuery(Paging):
+    moderator: str | None = Field(default=None, description="an API key id")
+    comment: CommentId | None = None
+    before: Annotated[str | None, Field(pattern=r"^\d+-\d+$")] = None
+
+
+class AuditEntry(Model):
+    id: str
+    at: str
+    key: str
+    moderator: str
+    action: str
+    comment: str | None
+    reason: str
+
+
+class AuditPage(Model):
+    entries: list[AuditEntry]
+    next: str | None = Field(description="cursor for older entries (`before`)")
+
+
+class BanRequest(Model):
+    email: Email | None = None
+    comment_id: CommentId | None = Field(
+        default=None, description="ban the pseudonymised address this comment came from"
+    )
+    duration_seconds: Annotated[int | None, Field(ge=60, le=10 * 365 * 86400)] = Field(
+        default=None, description="null: for ever"
+    )
+    reason: Reason = ""
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> BanRequest:
+        if (self.email is None) == (self.comment_id is None):
+            raise ValueError("give exactly one of email and comment_id")
+        return self
+
+
+class Ban(Model):
+    id: str
+    kind: Literal["email", "ip"]
+    email: str | None
+    comment_id: str | None
+    until: str | None
+    reason: str
+    created_at: str
+    key: str
+
+
+class BanList(Model):
+    bans: list[Ban]
+
+
+class ReportRequest(Model):
+    reason: Annotated[
+        str, Field(max_length=500), AfterValidator(lambda v: clean(v, multiline=True))
+    ] = ""
+
+
+class ReportReceived(Model):
+    status: Literal["received"]
+
+
+class ErasureRequest(Model):
+    email: Email
+
+
+class ErasureResult(Model):
+    erased_comments: int
+
+
+class DeadLetter(Model):
+    id: str
+    target: str
+    event: str
+    attempts: int
+    last_error: str
+
+
+class DeadLetters(Model):
+    deliveries: list[DeadLetter]

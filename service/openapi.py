@@ -78,7 +78,12 @@ def document() -> dict[str, Any]:
             if model is not None:
                 answer["content"] = {"application/json": {"schema": _ref_of(model)}}
             operation["responses"][str(status)] = answer
-        for status in e.problems:
+        problems = e.problems
+        if e.role is not None:
+            operation["security"] = [{"apiKey": []}]
+            operation["description"] = f"Needs an API key with the {e.role} role or higher."
+            problems = (*problems, 400, 401, 403, 404, 415, 422, 503)
+        for status in sorted(set(problems)):
             names = [p.name for p in CATALOGUE.values() if p.status == status]
             operation["responses"][str(status)] = {
                 "description": "problem types: " + ", ".join(names),
@@ -93,7 +98,10 @@ def document() -> dict[str, Any]:
             "description": "Comment moderation for news sites.",
         },
         "paths": paths,
-        "components": {"schemas": defs["$defs"]},
+        "components": {
+            "schemas": defs["$defs"],
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
+        },
     }
 
 

@@ -38,6 +38,31 @@ CATALOGUE = {
             "The captcha answer was wrong, or the challenge expired or was already "
             "used. Each challenge allows one attempt: ask for a new one.",
         ),
+        ProblemType(
+            "unauthorized",
+            401,
+            "An API key is required",
+            "Send `Authorization: Bearer <api key>`; keys are created with `loibinh keys create`.",
+        ),
+        ProblemType(
+            "forbidden",
+            403,
+            "Not allowed with this key",
+            "The API key is valid but covers another site, or its role is too low for this "
+            "action (moderator: queue, claims, decisions; admin: also bans, erasure, audit).",
+        ),
+        ProblemType(
+            "banned",
+            403,
+            "Banned from commenting",
+            "The author or their address is banned from commenting on this site.",
+        ),
+        ProblemType(
+            "unknown-comment",
+            404,
+            "Unknown comment",
+            "No such comment on this site (or, for a report, none that is published).",
+        ),
         ProblemType("not-found", 404, "Not found", "No resource exists at this URL."),
         ProblemType(
             "unknown-site",
@@ -114,6 +139,10 @@ _BY_ERROR: dict[type[errors.LoibinhError], str] = {
     errors.ValidationFailed: "validation-failed",
     errors.RateLimited: "rate-limited",
     errors.StoreUnavailable: "unavailable",
+    errors.Unauthorized: "unauthorized",
+    errors.Forbidden: "forbidden",
+    errors.Banned: "banned",
+    errors.UnknownComment: "unknown-comment",
 }
 
 ACCEPTED_MEDIA = "application/json, application/x-www-form-urlencoded"
@@ -158,4 +187,6 @@ def from_error(error: errors.LoibinhError, retry_after_unavailable: int) -> web.
         headers["Allow"] = ", ".join(sorted(error.allowed))
     elif isinstance(error, errors.UnsupportedMediaType):
         headers["Accept-Post"] = ACCEPTED_MEDIA
+    elif isinstance(error, errors.Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="loibinh moderation"'
     return response(name, error.detail, extra=extra, headers=headers)

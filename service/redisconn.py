@@ -59,3 +59,9 @@ def translate_errors(func: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T
             ) from exc
 
     return wrapper
+
+
+def text(value: object) -> str:
+    """A reply as text: the client is built without decode_responses, so that
+    binary values (captcha images) pass untouched."""
+    return value.decode() if isinstance(value, bytes) else str(value)

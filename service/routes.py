@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from pydantic import BaseModel
 
-from service import models, views
+from service import models, views, views_moderation
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SITE = "/v1/sites/{site}"
+MOD = f"{SITE}/moderation"
 
 
 @dataclass(frozen=True)
@@ -30,84 +31,80 @@ class Endpoint:
     responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
     problems: tuple[int, ...] = ()
     rate_limited: bool = False
+    # The API key role the route needs; None for public routes.
+    role: str | None = None
 
 
+# fmt: off
+# One line per concern keeps the table readable as a table.
 ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint(
-        "GET",
-        f"{SITE}/config",
-        views.site_config,
-        "What the widget needs to render the form",
-        "public",
-        responses={200: models.SiteConfig},
-        problems=(404,),
-    ),
-    Endpoint(
-        "POST",
-        f"{SITE}/captchas",
-        views.issue_captcha,
-        "Issue a captcha challenge",
-        "public",
-        responses={201: models.Challenge},
-        problems=(404, 429, 503),
-        rate_limited=True,
-    ),
-    Endpoint(
-        "POST",
-        f"{SITE}/comments",
-        views.submit_comment,
-        "Submit a comment (JSON, or form-encoded from a plain HTML form)",
-        "public",
-        body=models.Submission,
-        form=True,
-        responses={202: models.Accepted, 303: None},
-        problems=(400, 404, 413, 415, 422, 429, 503),
-        rate_limited=True,
-    ),
-    Endpoint(
-        "GET",
-        f"{SITE}/threads/{{thread}}/comments",
-        views.thread_comments,
-        "Approved comments of a thread, oldest first",
-        "public",
-        query=models.ThreadQuery,
-        responses={200: models.ThreadPage, 304: None},
-        problems=(404, 422, 503),
-    ),
-    Endpoint(
-        "GET",
-        "/healthz",
-        views.healthz,
-        "The process is alive",
-        "operations",
-        responses={200: models.Health},
-    ),
-    Endpoint(
-        "GET",
-        "/readyz",
-        views.readyz,
-        "Redis is reachable and the scripts are loaded",
-        "operations",
-        responses={200: models.Health, 503: models.Health},
-    ),
-    Endpoint(
-        "GET", "/metrics", views.metrics, "Prometheus metrics", "operations", responses={200: None}
-    ),
-    Endpoint(
-        "GET", "/openapi.json", views.openapi, "This document", "operations", responses={200: None}
-    ),
-    Endpoint(
-        "GET",
-        "/problems/{name}",
-        views.problem_type,
-        "What a problem type means",
-        "operations",
-        responses={200: None},
-        problems=(404,),
-    ),
+    # Public: called from article pages.
+    Endpoint("GET", f"{SITE}/config", views.site_config,
+             "What the widget needs to render the form", "public",
+             responses={200: models.SiteConfig}, problems=(404,)),
+    Endpoint("POST", f"{SITE}/captchas", views.issue_captcha,
+             "Issue a captcha challenge", "public",
+             responses={201: models.Challenge}, problems=(404, 429, 503), rate_limited=True),
+    Endpoint("POST", f"{SITE}/comments", views.submit_comment,
+             "Submit a comment (JSON, or form-encoded from a plain HTML form)", "public",
+             body=models.Submission, form=True, responses={202: models.Accepted, 303: None},
+             problems=(400, 403, 404, 413, 415, 422, 429, 503), rate_limited=True),
+    Endpoint("GET", f"{SITE}/threads/{{thread}}/comments", views.thread_comments,
+             "Approved comments of a thread, oldest first", "public",
+             query=models.ThreadQuery, responses={200: models.ThreadPage, 304: None},
+             problems=(404, 422, 503)),
+    Endpoint("POST", f"{SITE}/comments/{{comment}}/reports", views.report_comment,
+             "A reader reports a published comment", "public",
+             body=models.ReportRequest, responses={202: models.ReportReceived},
+             problems=(400, 404, 413, 415, 422, 429, 503), rate_limited=True),
+    # Moderation: behind an API key.
+    Endpoint("GET", f"{MOD}/queue", views_moderation.queue,
+             "Comments in one moderation state, paged", "moderation", role="moderator",
+             query=models.QueueQuery, responses={200: models.QueuePage}),
+    Endpoint("POST", f"{MOD}/claims", views_moderation.claim,
+             "Lease queue items exclusively", "moderation", role="moderator",
+             body=models.ClaimRequest, responses={200: models.Claimed}),
+    Endpoint("POST", f"{MOD}/decisions", views_moderation.decide,
+             "Approve, reject or mark spam, in bulk; a result per item", "moderation",
+             role="moderator", body=models.DecisionsRequest,
+             responses={200: models.DecisionsResponse}),
+    Endpoint("GET", f"{MOD}/comments/{{comment}}", views_moderation.comment,
+             "One comment, whole, with its history", "moderation", role="moderator",
+             responses={200: models.CommentDetail}),
+    Endpoint("GET", f"{MOD}/audit", views_moderation.audit,
+             "The append-only log of moderation actions, newest first", "moderation",
+             role="admin", query=models.AuditQuery, responses={200: models.AuditPage}),
+    Endpoint("POST", f"{MOD}/bans", views_moderation.ban,
+             "Ban an author by email, or the address a comment came from", "moderation",
+             role="admin", body=models.BanRequest, responses={201: models.Ban}),
+    Endpoint("GET", f"{MOD}/bans", views_moderation.bans,
+             "Bans in force", "moderation", role="admin", responses={200: models.BanList}),
+    Endpoint("POST", f"{MOD}/erasures", views_moderation.erase,
+             "Remove every comment and all personal data of an email address", "moderation",
+             role="admin", body=models.ErasureRequest, responses={200: models.ErasureResult}),
+    Endpoint("GET", f"{MOD}/webhooks/dead", views_moderation.dead_letters,
+             "Webhook deliveries given up after their last attempt", "moderation",
+             role="admin", responses={200: models.DeadLetters}),
+    Endpoint("POST", f"{MOD}/webhooks/dead/{{delivery}}/retry", views_moderation.requeue,
+             "Try a dead delivery again", "moderation", role="admin", responses={202: None}),
+    # Operations.
+    Endpoint("GET", "/healthz", views.healthz, "The process is alive", "operations",
+             responses={200: models.Health}),
+    Endpoint("GET", "/readyz", views.readyz, "Redis is reachable and the scripts are loaded",
+             "operations", responses={200: models.Health, 503: models.Health}),
+    Endpoint("GET", "/metrics", views.metrics, "Prometheus metrics", "operations",
+             responses={200: None}),
+    Endpoint("GET", "/openapi.json", views.openapi, "This document", "operations",
+             responses={200: None}),
+    Endpoint("GET", "/problems/{name}", views.problem_type, "What a problem type means",
+             "operations", responses={200: None}, problems=(404,)),
 )
+# fmt: on
 
 
 def add_routes(app: web.Application) -> None:
     for endpoint in ENDPOINTS:
-        app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)
+        if endpoint.method == "GET":
+            app.router.add_get(endpoint.path, endpoint.handler)  # answers HEAD too
+        else:
+            app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)

@@ -1,7 +1,7 @@
 """The Lua scripts, read from package data and registered once per client.
 
-Every multi-key change is one script (CONVENTIONS.md 5). Scripts that charge
-rate limits get gcra.lua prepended, so the algorithm is written once.
+Every multi-key change is one script (CONVENTIONS.md 5). Code several scripts
+share lives in library files prepended to them, so it is written once.
 """
 
 from __future__ import annotations
@@ -12,26 +12,46 @@ from importlib import resources
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
-_GCRA_USERS = {"accept", "captcha_issue", "captcha_store", "ratelimit_peek"}
-_NAMES = ("accept", "approve", "captcha_issue", "captcha_store", "ratelimit_peek", "thread_page")
+# The libraries each script is prepended with, in order (Lua has no include).
+_LIBRARIES: dict[str, tuple[str, ...]] = {
+    "accept": ("clock", "gcra", "events"),
+    "captcha_issue": ("clock", "gcra"),
+    "captcha_store": ("clock",),
+    "ratelimit_peek": ("clock", "gcra"),
+    "thread_page": (),
+    "claim": ("clock",),
+    "decide": ("clock", "events"),
+    "report": ("clock", "gcra", "events"),
+    "ban": ("clock", "events"),
+    "erase": ("clock", "events"),
+    "outbox_take": ("clock",),
+    "outbox_settle": ("clock",),
+}
+_NAMES = tuple(_LIBRARIES)
+
+
+def _read(name: str) -> str:
+    return resources.files("service").joinpath("lua", f"{name}.lua").read_text("utf-8")
 
 
 def _source(name: str) -> str:
-    text = resources.files("service").joinpath("lua", f"{name}.lua").read_text("utf-8")
-    if name in _GCRA_USERS:
-        gcra = resources.files("service").joinpath("lua", "gcra.lua").read_text("utf-8")
-        text = gcra + "\n" + text
-    return text
+    return "\n".join([*(_read(lib) for lib in _LIBRARIES[name]), _read(name)])
 
 
 @dataclass(frozen=True, slots=True)
 class Scripts:
     accept: AsyncScript
-    approve: AsyncScript
     captcha_issue: AsyncScript
     captcha_store: AsyncScript
     ratelimit_peek: AsyncScript
     thread_page: AsyncScript
+    claim: AsyncScript
+    decide: AsyncScript
+    report: AsyncScript
+    ban: AsyncScript
+    erase: AsyncScript
+    outbox_take: AsyncScript
+    outbox_settle: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

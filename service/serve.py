@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 def run_worker(overrides: dict[str, Any]) -> None:
     settings = load_settings(**overrides)
+    # Sharing the port is for our own workers only: a lone process that finds
+    # the port taken (a forgotten `make run`) should fail, not share it.
     logging.basicConfig(
         level=settings.log_level,
         format="%(asctime)s %(process)d %(levelname)s %(name)s %(message)s",
@@ -43,7 +45,7 @@ def run_worker(overrides: dict[str, Any]) -> None:
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        reuse_port=True,
+        reuse_port=settings.workers > 1,
         access_log=None,
         print=None,
         shutdown_timeout=5,
@@ -57,10 +59,12 @@ def serve(overrides: dict[str, Any]) -> int:
         log.info("serving on http://%s:%d/", settings.host, settings.port)
         run_worker(overrides)
         return 0
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # Workers write their metrics here, so that any of them can answer a scrape.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="loibinh-metrics-")
-    return _supervise(overrides, settings.workers, settings.host, settings.port)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return _supervise(overrides, settings.workers, settings.host, settings.port)
+    # Workers write their metrics here, so that any of them can answer a scrape.
+    with tempfile.TemporaryDirectory(prefix="loibinh-metrics-") as metrics_dir:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        return _supervise(overrides, settings.workers, settings.host, settings.port)
 
 
 def _supervise(overrides: dict[str, Any], count: int, host: str, port: int) -> int:

@@ -66,6 +66,34 @@ class SiteRateLimits(Strict):
     submit_per_ip: RateLimit = RateLimit(limit=5, period=60)
     submit_per_email: RateLimit = RateLimit(limit=3, period=60)
     captcha_per_ip: RateLimit = RateLimit(limit=30, period=60)
+    report_per_ip: RateLimit = RateLimit(limit=10, period=3600)
+
+
+WebhookEvent = Literal[
+    "comment.submitted", "comment.approved", "comment.rejected", "comment.reported"
+]
+WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = (
+    "comment.submitted",
+    "comment.approved",
+    "comment.rejected",
+    "comment.reported",
+)
+
+
+class Webhook(Strict):
+    """A receiver of the site's comment events, signed with its own secret."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")]
+    secret: SecretStr
+    events: list[WebhookEvent] = list(WEBHOOK_EVENTS)
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("at least 16 characters")
+        return value
 
 
 class Site(Strict):
@@ -76,6 +104,25 @@ class Site(Strict):
     rate_limits: SiteRateLimits = SiteRateLimits()
     name_max_length: Annotated[int, Field(ge=1, le=80)] = 80
     body_max_length: Annotated[int, Field(ge=1, le=5000)] = 5000
+    # What a banned author is told: "honest" answers 403 banned; "shadow"
+    # answers 202 as usual and files the comment straight under rejected.
+    ban_response: Literal["honest", "shadow"] = "honest"
+    # Distinct readers whose reports move a published comment to `reported`.
+    reports_threshold: Annotated[int, Field(ge=1, le=1000)] = 3
+    hide_reported: bool = False
+    webhooks: list[Webhook] = []
+
+    def webhook_targets(self, event: WebhookEvent) -> str:
+        """The names of the webhooks subscribed to an event, as the scripts take them."""
+        return ",".join(hook.name for hook in self.webhooks if event in hook.events)
+
+    @field_validator("webhooks")
+    @classmethod
+    def _unique_names(cls, value: list[Webhook]) -> list[Webhook]:
+        names = [hook.name for hook in value]
+        if len(set(names)) != len(names):
+            raise ValueError("webhook names must be unique within a site")
+        return value
 
     @field_validator("allowed_origins")
     @classmethod
@@ -101,6 +148,16 @@ class CaptchaSettings(Strict):
         if self.pool_low_water > self.pool_size:
             raise ValueError("pool_low_water must not exceed pool_size")
         return self
+
+
+class WebhookSettings(Strict):
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 10
+    backoff_base_seconds: Annotated[float, Field(gt=0, le=3600)] = 2.0
+    backoff_max_seconds: Annotated[float, Field(gt=0, le=86400)] = 3600.0
+    # A taken delivery is retried after this long if its worker dies.
+    lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    poll_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
 
 
 class RedisSettings(Strict):
@@ -131,6 +188,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     redis: RedisSettings = RedisSettings()
     captcha: CaptchaSettings = CaptchaSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     sites: dict[str, Site] = {}
 
     @field_validator("sites")
@@ -197,8 +255,15 @@ class TomlFiles(PydanticBaseSettingsSource):
         raise NotImplementedError  # __call__ is overridden; pydantic never asks per field
 
     def __call__(self) -> dict[str, Any]:
-        data = read_toml(DEFAULT_CONFIG) if DEFAULT_CONFIG.exists() else {}
         override = os.environ.get("LOIBINH_CONFIG")
+        if not DEFAULT_CONFIG.exists() and not override:
+            # An installed copy without the config/ folder would otherwise start
+            # with no sites and answer every request 404, which is worse than not starting.
+            raise ConfigError(
+                f"{DEFAULT_CONFIG} is missing and LOIBINH_CONFIG is not set: "
+                "run from the source tree or name a configuration file"
+            )
+        data = read_toml(DEFAULT_CONFIG) if DEFAULT_CONFIG.exists() else {}
         if override:
             extra = read_toml(Path(override))
             if "sites" in extra:
@@ -227,9 +292,28 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+# LOIBINH_* variables that are not settings: read by the scripts around the service.
+_NOT_SETTINGS = {"CONFIG", "DEV_REDIS_PORT"}
+
+
+def _unknown_environment() -> list[str]:
+    """Misspelt variables would otherwise be ignored without a word."""
+    fields = {name.upper() for name in Settings.model_fields}
+    unknown = []
+    for name in os.environ:
+        if name.startswith("LOIBINH_"):
+            top = name.removeprefix("LOIBINH_").split("__", 1)[0]
+            if top not in fields and top not in _NOT_SETTINGS:
+                unknown.append(f"  {name}: unknown setting")
+    return sorted(unknown)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings, turning every validation problem into one ConfigError
     whose message names each bad key."""
+    unknown = _unknown_environment()
+    if unknown:
+        raise ConfigError("invalid configuration:\n" + "\n".join(unknown))
     try:
         return Settings(**overrides)
     except ValidationError as exc:

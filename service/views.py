@@ -18,20 +18,24 @@ from service.errors import (
     LoibinhError,
     RateLimited,
     StoreUnavailable,
+    UnknownComment,
     UnknownSite,
     ValidationFailed,
 )
 from service.models import (
+    COMMENT_ID,
     CaptchaConfig,
     Challenge,
     Health,
     Limits,
+    ReportReceived,
+    ReportRequest,
     SiteConfig,
     ThreadPath,
     ThreadQuery,
 )
 from service.openapi import document
-from service.ratelimit import Meter, parse_usage, script_args, script_keys
+from service.ratelimit import Limit, Meter, parse_usage, script_args, script_keys
 from service.redisconn import UNREACHABLE
 from service.settings import Site
 
@@ -40,7 +44,9 @@ log = logging.getLogger(__name__)
 IDEMPOTENCY_KEY_MAX = 255
 
 
-def _json(data: object, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    data: object, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.Response(
         body=orjson.dumps(data), status=status, content_type="application/json", headers=headers
     )
@@ -83,7 +89,7 @@ async def site_config(request: web.Request) -> web.Response:
         limits=Limits(name_max_length=site.name_max_length, body_max_length=site.body_max_length),
         moderation=site.moderation,
     )
-    return _json(config.model_dump())
+    return json_response(config.model_dump())
 
 
 async def issue_captcha(request: web.Request) -> web.Response:
@@ -99,7 +105,7 @@ async def issue_captcha(request: web.Request) -> web.Response:
         raise
     meter.usage = issued.usage
     body = Challenge(id=issued.id, image=issued.image, audio_url=None, expires_in=issued.expires_in)
-    return _json(body.model_dump(), status=201, headers={"Cache-Control": "no-store"})
+    return json_response(body.model_dump(), status=201, headers={"Cache-Control": "no-store"})
 
 
 async def submit_comment(request: web.Request) -> web.StreamResponse:
@@ -144,7 +150,31 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
     app[METRICS].submissions.labels(site_id, "accepted", reason).inc()
     if return_to is not None:
         return _redirect(return_to, {"lb_status": accepted.status, "lb_id": accepted.id})
-    return _json({"id": accepted.id, "status": accepted.status}, status=202)
+    return json_response({"id": accepted.id, "status": accepted.status}, status=202)
+
+
+async def report_comment(request: web.Request) -> web.Response:
+    site_id, site = _site(request)
+    app = request.app
+    services = app[SERVICES]
+    comment_id = request.match_info["comment"]
+    ip_hash = app[KEYRING].ip_hash(site_id, _client_ip(request))
+    rate = site.rate_limits.report_per_ip
+    limit = Limit("report-ip", services.store.keys(site_id).rate("report-ip", ip_hash), rate)
+    meter = Meter([limit])
+    request[RATE_METER] = meter
+    try:
+        if not COMMENT_ID.match(comment_id):
+            raise UnknownComment(f"no published comment {comment_id!r} on this site")
+        body = await intake.read_json(request, ReportRequest, app[SETTINGS].max_body_bytes)
+        reported = await services.moderation.report(
+            site_id, site, comment_id, ip_hash, body.reason, limit
+        )
+    except LoibinhError as exc:
+        await _report_usage(request, meter, exc)
+        raise
+    meter.usage = reported.usage
+    return json_response(ReportReceived(status="received").model_dump(), status=202)
 
 
 async def _report_usage(request: web.Request, meter: Meter, exc: LoibinhError) -> None:
@@ -212,7 +242,7 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return _json(Health(status="ok").model_dump())
+    return json_response(Health(status="ok").model_dump())
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -231,8 +261,8 @@ async def readyz(request: web.Request) -> web.Response:
     except UNREACHABLE as exc:
         checks["redis"] = f"unreachable: {type(exc).__name__}"
         headers = {"Retry-After": str(request.app[SETTINGS].retry_after_seconds)}
-        return _json(Health(status="unavailable", checks=checks).model_dump(), 503, headers)
-    return _json(Health(status="ok", checks=checks).model_dump())
+        return json_response(Health(status="unavailable", checks=checks).model_dump(), 503, headers)
+    return json_response(Health(status="ok", checks=checks).model_dump())
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -243,7 +273,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return _json(document())
+    return json_response(document())
 
 
 async def problem_type(request: web.Request) -> web.Response:

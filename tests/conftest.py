@@ -11,7 +11,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from service.appkeys import SERVICES
+from service.appkeys import SERVICES, SETTINGS
+from service.models import Decision
+from service.moderation import Actor
 from service.main import create_app
 from service.settings import Settings, load_settings
 from tests.redis_process import RedisProcess
@@ -105,5 +107,9 @@ def submission(captcha: tuple[str, str], **overrides: Any) -> dict[str, Any]:
 async def approve(
     client: TestClient[web.Request, web.Application], comment_id: str, site_id: str = "news"
 ) -> bool:
-    """Publish through the store's own function until the moderation API exists."""
-    return await client.app[SERVICES].store.approve(site_id, comment_id)
+    """Publish a comment through the moderation service's own decision path."""
+    site = client.app[SETTINGS].sites[site_id]
+    actor = Actor(key_id="tests", name="tests", admin=True)
+    decision = Decision(id=comment_id, action="approve", reason="")
+    [result] = await client.app[SERVICES].moderation.decide(site_id, site, actor, [decision])
+    return result.outcome in ("approved", "unchanged")

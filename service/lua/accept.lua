@@ -1,17 +1,19 @@
 -- The accept path in one atomic call (DESIGN.md invariant 2): idempotency,
--- parent, rate limits, captcha, then store and queue. A refusal changes
--- nothing but the captcha it consumed (one attempt per challenge).
+-- parent, bans, rate limits, captcha, then store, queue and announce. A
+-- refusal changes nothing but the captcha it consumed (one attempt per
+-- challenge); a refusal before the captcha check leaves the captcha usable.
 --
 -- KEYS: 1 comment, 2 pending queue, 3 idempotency, 4 captcha live hash,
 --       5 captcha expiry zset, 6 parent comment, 7 thread ids, 8 thread public
---       hash, 9 trusted authors, 10 review queue, 11.. rate-limit keys
+--       hash, 9 trusted, 10 trusted always, 11 approved queue, 12 rejected
+--       queue, 13 author index, 14 email ban, 15 address ban, 16 outbox due,
+--       17 outbox, 18.. rate-limit keys
 -- ARGV: 1 id, 2 thread, 3 parent id or '', 4 name, 5 email, 6 body, 7 ip hash,
 --       8 email hash, 9 captcha id, 10 captcha answer hmac, 11 mode,
 --       12 idempotency fingerprint or '', 13 idempotency ttl s, 14 public json,
---       15 created_at ms, 16 number of limits, 17.. emission/burst pairs
+--       15 created_at ms, 16 ban response, 17 webhook targets, 18 site,
+--       19 number of limits, 20.. emission/burst pairs
 local id = ARGV[1]
-local n_limits = tonumber(ARGV[16])
-local idem_ttl = tonumber(ARGV[13])
 local fingerprint = ARGV[12]
 local now = now_ms()
 
@@ -28,13 +30,19 @@ if fingerprint ~= '' then
 end
 
 if ARGV[3] ~= '' then
-  local parent = redis.call('HMGET', KEYS[6], 'thread', 'status')
-  if parent[1] ~= ARGV[2] or parent[2] ~= 'approved' then
+  local parent = redis.call('HMGET', KEYS[6], 'thread', 'visible')
+  if parent[1] ~= ARGV[2] or parent[2] ~= '1' then
     return {'unknown_parent'}
   end
 end
 
-local allowed, refused, retry_ms, limits = gcra_charge_all(11, n_limits, 17, now, false)
+local banned = redis.call('EXISTS', KEYS[14], KEYS[15]) > 0
+if banned and ARGV[16] == 'honest' then
+  return {'banned'}
+end
+
+local n_limits = tonumber(ARGV[19])
+local allowed, refused, retry_ms, limits = gcra_charge_all(18, n_limits, 20, now, false)
 if not allowed then
   local out = {'rate_limited', refused, retry_ms}
   for _, v in ipairs(limits) do out[#out + 1] = v end
@@ -54,31 +62,42 @@ if expected ~= ARGV[10] then
   return {'captcha_failed', 'wrong'}
 end
 
-allowed, refused, retry_ms, limits = gcra_charge_all(11, n_limits, 17, now, true)
+allowed, refused, retry_ms, limits = gcra_charge_all(18, n_limits, 20, now, true)
 
-local status = 'pending'
-local mode = ARGV[11]
-if mode == 'post' then
-  status = 'approved'
-elseif mode == 'first-comment' and redis.call('SISMEMBER', KEYS[9], ARGV[8]) == 1 then
-  status = 'approved'
+-- Where the comment goes: a shadow-banned one straight to rejected (its
+-- author is told it awaits moderation); a trusted author's published as
+-- approved; under post-moderation published but still pending review.
+local mode, email_hash = ARGV[11], ARGV[8]
+local status, visible, queue, reasons = 'pending', '0', KEYS[2], ''
+if banned then
+  status, queue, reasons = 'rejected', KEYS[12], 'banned'
+elseif redis.call('SISMEMBER', KEYS[10], email_hash) == 1
+    or (mode == 'first-comment' and redis.call('SISMEMBER', KEYS[9], email_hash) == 1) then
+  status, visible, queue = 'approved', '1', KEYS[11]
+elseif mode == 'post' then
+  visible = '1'
 end
 
 redis.call('HSET', KEYS[1],
   'id', id, 'thread', ARGV[2], 'parent_id', ARGV[3], 'name', ARGV[4],
-  'email', ARGV[5], 'body', ARGV[6], 'ip_hash', ARGV[7], 'email_hash', ARGV[8],
-  'created_at', ARGV[15], 'status', status, 'mode', mode, 'public', ARGV[14])
-if status == 'approved' then
+  'email', ARGV[5], 'body', ARGV[6], 'ip_hash', ARGV[7], 'email_hash', email_hash,
+  'created_at', ARGV[15], 'status', status, 'visible', visible, 'public', ARGV[14],
+  'reasons', reasons, 'score', 0, 'reports', 0)
+redis.call('ZADD', queue, 0, id)
+redis.call('SADD', KEYS[13], id)
+if visible == '1' then
   redis.call('ZADD', KEYS[7], 0, id)
   redis.call('HSET', KEYS[8], id, ARGV[14])
-  redis.call('ZADD', KEYS[10], tonumber(ARGV[15]), id)
-else
-  redis.call('ZADD', KEYS[2], tonumber(ARGV[15]), id)
-end
-if fingerprint ~= '' then
-  redis.call('SET', KEYS[3], id .. ' ' .. status .. ' ' .. fingerprint, 'EX', idem_ttl)
 end
 
-local out = {'accepted', id, status}
+local answer = 'pending'
+if visible == '1' then answer = 'approved' end
+if fingerprint ~= '' then
+  redis.call('SET', KEYS[3], id .. ' ' .. answer .. ' ' .. fingerprint, 'EX', tonumber(ARGV[13]))
+end
+outbox_add(KEYS[16], KEYS[17], now, id, ARGV[17], 'comment.submitted',
+  event_body('comment.submitted', ARGV[18], id, now, ARGV[14], ARGV[2], status, ''))
+
+local out = {'accepted', id, answer}
 for _, v in ipairs(limits) do out[#out + 1] = v end
 return out

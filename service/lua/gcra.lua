@@ -1,12 +1,6 @@
--- Shared by every script that charges rate limits; scripts.py prepends it.
+-- Library, prepended by scripts.py to the scripts that charge rate limits.
 -- GCRA (generic cell rate algorithm): one key per limit holding the
--- theoretical arrival time (TAT) in milliseconds. Redis's own clock is used so
--- that every replica of the service agrees on "now".
-
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+-- theoretical arrival time (TAT) in milliseconds.
 
 -- Checks one limit without charging it. Returns allowed, the TAT to store if
 -- charged, the remaining units after charging, and milliseconds until the
@@ -23,32 +17,36 @@ local function gcra_peek(key, emission, burst, now)
 end
 
 -- Checks limits KEYS[first..first+n-1] with ARGV pairs (emission, burst)
--- starting at ARGV[argi]. Charges all of them only if all allow. Returns
--- ok, the index of the first refusing limit (or 0), and a flat list of
--- remaining, reset_ms per limit.
+-- starting at ARGV[argi], and charges all of them if all allow and `charge`
+-- is set. Returns ok, the index of the first refusing limit (or 0), the wait
+-- until every refusing limit frees a unit, and a flat list of remaining and
+-- reset ms per limit: after the charge if one was made, else as things stand.
 local function gcra_charge_all(first, n, argi, now, charge)
   local states = {}
   local refused = 0
   local retry_ms = 0
-  for i = 0, n - 1 do
-    local key = KEYS[first + i]
-    local emission = tonumber(ARGV[argi + 2 * i])
-    local burst = tonumber(ARGV[argi + 2 * i + 1])
-    local allowed, tat, remaining, reset_ms = gcra_peek(key, emission, burst, now)
-    states[i + 1] = {key, tat, remaining, reset_ms}
-    if not allowed and (refused == 0 or reset_ms > retry_ms) then
-      if refused == 0 then refused = i + 1 end
+  for i = 1, n do
+    local emission = tonumber(ARGV[argi + 2 * (i - 1)])
+    local burst = tonumber(ARGV[argi + 2 * (i - 1) + 1])
+    local allowed, tat, remaining, reset_ms = gcra_peek(KEYS[first + i - 1], emission, burst, now)
+    states[i] = {tat, remaining, reset_ms, allowed, emission, burst}
+    if not allowed then
+      if refused == 0 then refused = i end
       retry_ms = math.max(retry_ms, reset_ms)
     end
   end
+  local charged = refused == 0 and charge
   local out = {}
   for i = 1, n do
-    local s = states[i]
-    if refused == 0 and charge then
-      redis.call('SET', s[1], s[2], 'PX', math.max(1, s[2] - now))
+    local tat, remaining, reset_ms, allowed, emission, burst = unpack(states[i])
+    if charged then
+      redis.call('SET', KEYS[first + i - 1], tat, 'PX', math.max(1, tat - now))
+    elseif allowed then
+      remaining = math.min(burst, remaining + 1)
+      reset_ms = math.max(0, tat - emission - now)
     end
-    out[#out + 1] = s[3]
-    out[#out + 1] = s[4]
+    out[#out + 1] = remaining
+    out[#out + 1] = reset_ms
   end
   return refused == 0, refused, retry_ms, out
 end

@@ -1,0 +1,181 @@
+"""Webhook delivery from the Redis outbox.
+
+The scripts that change a comment put one delivery per subscribed target in
+the site's outbox, in the same atomic call. A background task in every
+service worker takes due deliveries (with a lease, so a worker that dies
+mid-delivery only delays one), POSTs them, and settles each: delivered,
+retried later with exponential backoff and jitter, or dead after the last
+attempt, where admins see it. Delivery is at least once; a receiver
+de-duplicates by the `Loibinh-Delivery` header.
+
+Each delivery is signed: `Loibinh-Signature: t=<unix seconds>,v1=<hex>`,
+where v1 is HMAC-SHA256 over `<t>.<body>` with the webhook's secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import random
+import time
+
+import aiohttp
+import orjson
+from redis.asyncio import Redis
+
+from service import models
+from service.keys import SiteKeys
+from service.redisconn import UNREACHABLE, text, translate_errors
+from service.scripts import Scripts
+from service.settings import Settings, Webhook
+
+log = logging.getLogger(__name__)
+
+TAKE_BATCH = 20
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def backoff_ms(attempts: int, base_seconds: float, max_seconds: float) -> int:
+    """Exponential backoff with full jitter: receivers that failed together
+    are not retried together."""
+    ceiling = min(max_seconds, base_seconds * 2 ** (attempts - 1))
+    return int(1000 * random.uniform(ceiling / 2, ceiling))
+
+
+class Outbox:
+    def __init__(self, redis: Redis, scripts: Scripts, settings: Settings) -> None:
+        self._redis = redis
+        self._scripts = scripts
+        self._settings = settings
+
+    def _keys(self, site_id: str) -> SiteKeys:
+        return SiteKeys(self._settings.redis.key_prefix, site_id)
+
+    async def run(self) -> None:
+        """Background task: deliver what is due on every site with webhooks."""
+        config = self._settings.webhooks
+        timeout = aiohttp.ClientTimeout(total=config.timeout_seconds)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            while True:
+                busy = False
+                for site_id, site in self._settings.sites.items():
+                    if not site.webhooks:
+                        continue
+                    try:
+                        busy |= await self.deliver_due(session, site_id) > 0
+                    except UNREACHABLE as exc:
+                        log.warning(
+                            "webhook delivery for %s skipped: Redis unreachable (%s)", site_id, exc
+                        )
+                    except Exception:
+                        log.exception("webhook delivery for %s failed", site_id)
+                if not busy:
+                    await asyncio.sleep(config.poll_interval_seconds)
+
+    async def deliver_due(self, session: aiohttp.ClientSession, site_id: str) -> int:
+        keys = self._keys(site_id)
+        config = self._settings.webhooks
+        taken = await self._scripts.outbox_take(
+            keys=[keys.outbox_due, keys.outbox],
+            args=[TAKE_BATCH, int(config.lease_seconds * 1000)],
+        )
+        hooks = {hook.name: hook for hook in self._settings.sites[site_id].webhooks}
+        pairs = [(text(taken[i]), orjson.loads(taken[i + 1])) for i in range(0, len(taken), 2)]
+        await asyncio.gather(*(self._deliver(session, keys, hooks, d, e) for d, e in pairs))
+        return len(pairs)
+
+    async def _deliver(
+        self,
+        session: aiohttp.ClientSession,
+        keys: SiteKeys,
+        hooks: dict[str, Webhook],
+        delivery_id: str,
+        entry: dict[str, object],
+    ) -> None:
+        config = self._settings.webhooks
+        hook = hooks.get(str(entry["target"]))
+        attempts = int(str(entry.get("attempts", 0))) + 1
+        error = ""
+        if hook is None:
+            error = "the webhook is no longer configured"
+        else:
+            body = str(entry["body"]).encode()
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "loibinh-webhooks/1",
+                "Loibinh-Event": str(entry["event"]),
+                "Loibinh-Delivery": delivery_id,
+                "Loibinh-Signature": signature(
+                    hook.secret.get_secret_value(), int(time.time()), body
+                ),
+            }
+            try:
+                async with session.post(hook.url, data=body, headers=headers) as response:
+                    if 200 <= response.status < 300:
+                        await self._settle(keys, delivery_id, "delivered", 0, entry)
+                        return
+                    error = f"HTTP {response.status}"
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                error = f"{type(exc).__name__}: {exc}"[:300]
+        entry = {**entry, "attempts": attempts, "last_error": error}
+        if hook is None or attempts >= config.max_attempts:
+            log.warning(
+                "webhook delivery %s is dead after %d attempts: %s", delivery_id, attempts, error
+            )
+            await self._settle(keys, delivery_id, "dead", 0, entry)
+        else:
+            delay = backoff_ms(attempts, config.backoff_base_seconds, config.backoff_max_seconds)
+            await self._settle(keys, delivery_id, "retry", delay, entry)
+
+    async def _settle(
+        self,
+        keys: SiteKeys,
+        delivery_id: str,
+        outcome: str,
+        delay_ms: int,
+        entry: dict[str, object],
+    ) -> None:
+        await self._scripts.outbox_settle(
+            keys=[keys.outbox_due, keys.outbox, keys.outbox_dead],
+            args=[delivery_id, outcome, delay_ms, orjson.dumps(entry)],
+        )
+
+    @translate_errors
+    async def dead_letters(self, site_id: str) -> models.DeadLetters:
+        keys = self._keys(site_id)
+        ids = [text(i) for i in await self._redis.zrange(keys.outbox_dead, 0, 999)]
+        if not ids:
+            return models.DeadLetters(deliveries=[])
+        raw = await self._redis.hmget(keys.outbox, ids)
+        deliveries = []
+        for delivery_id, value in zip(ids, raw, strict=True):
+            if value is None:
+                continue
+            entry = orjson.loads(value)
+            deliveries.append(
+                models.DeadLetter(
+                    id=delivery_id,
+                    target=entry["target"],
+                    event=entry["event"],
+                    attempts=entry["attempts"],
+                    last_error=entry.get("last_error", ""),
+                )
+            )
+        return models.DeadLetters(deliveries=deliveries)
+
+    @translate_errors
+    async def requeue(self, site_id: str, delivery_id: str) -> bool:
+        """Give a dead delivery a fresh set of attempts, due now."""
+        keys = self._keys(site_id)
+        raw = await self._redis.hget(keys.outbox, delivery_id)
+        if raw is None or await self._redis.zscore(keys.outbox_dead, delivery_id) is None:
+            return False
+        entry = {**orjson.loads(raw), "attempts": 0}
+        await self._settle(keys, delivery_id, "requeue", 0, entry)
+        return True
