@@ -125,11 +125,11 @@ class Moderation:
     ) -> list[models.DecisionResult]:
         keys = self.keys(site_id)
         expanded = await self._expand(keys, decisions)
-        ids = [d.id for d, _ in expanded]
+        ids = [d.id for d in expanded]
         threads = await self._fields(keys, ids, "thread")
         results: dict[int, models.DecisionResult] = {}
         batch: list[int] = []
-        for index, (decision, _) in enumerate(expanded):
+        for index, decision in enumerate(expanded):
             if threads[index] is None:
                 results[index] = _result(decision, 404, "missing", "no such comment")
             else:
@@ -156,7 +156,7 @@ class Moderation:
                 secrets.token_hex(8),
             ]
             for index in batch:
-                decision, _ = expanded[index]
+                decision = expanded[index]
                 thread = threads[index] or ""
                 script_keys += [
                     keys.comment(decision.id),
@@ -168,29 +168,29 @@ class Moderation:
                 args += [decision.id, SCRIPT_ACTION[decision.action], decision.reason, trust]
             outcomes = await self._scripts.decide(keys=script_keys, args=args)
             for index, outcome in zip(batch, outcomes, strict=True):
-                results[index] = _outcome(expanded[index][0], text(outcome))
+                results[index] = _outcome(expanded[index], text(outcome))
         return [results[i] for i in range(len(expanded))]
 
     async def _expand(
         self, keys: SiteKeys, decisions: Sequence[models.Decision]
-    ) -> list[tuple[models.Decision, str]]:
-        """`reject_author` becomes a rejection of each of the author's comments
-        (as they are now); every other decision stands for itself."""
-        expanded: list[tuple[models.Decision, str]] = []
-        seen: set[str] = set()
+    ) -> list[models.Decision]:
+        """Each decision stands for itself, in order; `reject_author` is
+        followed by a rejection of each other comment of that author (as
+        they are now) that the batch does not already name."""
+        named = {d.id for d in decisions}
+        expanded: list[models.Decision] = []
         for decision in decisions:
-            ids = [decision.id]
-            if decision.action == "reject_author":
-                [email_hash] = await self._fields(keys, [decision.id], "email_hash")
-                if email_hash:
-                    members = await self._redis.smembers(keys.author(email_hash))
-                    ids = sorted({decision.id, *(text(m) for m in members)})
-            for comment_id in ids:
-                if comment_id in seen:
-                    continue
-                seen.add(comment_id)
-                item = decision.model_copy(update={"id": comment_id})
-                expanded.append((item, decision.id))
+            expanded.append(decision)
+            if decision.action != "reject_author":
+                continue
+            [email_hash] = await self._fields(keys, [decision.id], "email_hash")
+            if not email_hash:
+                continue
+            members = await self._redis.smembers(keys.author(email_hash))
+            for comment_id in sorted(text(m) for m in members):
+                if comment_id not in named:
+                    named.add(comment_id)
+                    expanded.append(decision.model_copy(update={"id": comment_id}))
         return expanded
 
     async def _fields(self, keys: SiteKeys, ids: Sequence[str], field: str) -> list[str | None]:
