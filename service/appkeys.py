@@ -14,6 +14,7 @@ from service.keyring import Keyring
 from service.metrics import Metrics
 from service.moderation import Moderation
 from service.ratelimit import Meter
+from service.redisconn import RedisClock
 from service.scripts import Scripts
 from service.settings import Settings
 from service.webhooks import Outbox
@@ -35,6 +36,7 @@ class Services:
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)
 KEYRING = web.AppKey("keyring", Keyring)
+CLOCK = web.AppKey("clock", RedisClock)
 SERVICES = web.AppKey("services", Services)
 
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -131,7 +131,7 @@ async def _redis(settings: Settings) -> AsyncIterator[tuple[Redis, Scripts, Keyr
     try:
         yield redis, Scripts.register(redis), Keyring.from_secret(settings.secret)
     finally:
-        await redis.aclose()
+        await redis.aclose(close_connection_pool=True)
 
 
 async def _keys(settings: Settings, args: argparse.Namespace) -> int:

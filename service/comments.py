@@ -15,11 +15,11 @@ from service.errors import (
     CaptchaFailed,
     FieldError,
     RateLimited,
+    StoreUnavailable,
     UnknownParent,
     ValidationFailed,
 )
 from service.ids import new_comment_id
-from service.keyring import Keyring
 from service.keys import SiteKeys
 from service.models import Submission
 from service.ratelimit import (
@@ -31,7 +31,7 @@ from service.ratelimit import (
     script_keys,
     seconds,
 )
-from service.redisconn import translate_errors
+from service.redisconn import RedisClock, translate_errors
 from service.render import body_html
 from service.scripts import Scripts
 from service.settings import Site
@@ -87,11 +87,21 @@ def fingerprint(submission: Submission) -> str:
 
 
 class CommentStore:
-    def __init__(self, redis: Redis, scripts: Scripts, keyring: Keyring, prefix: str) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        scripts: Scripts,
+        prefix: str,
+        clock: RedisClock,
+        timeout_seconds: float,
+    ) -> None:
         self._redis = redis
         self._scripts = scripts
-        self._keyring = keyring
         self._prefix = prefix
+        self._clock = clock
+        # Half the command timeout: a script that ran before this has the
+        # other half for its reply to come back before the client gives up.
+        self._deadline_ms = int(timeout_seconds * 500)
 
     def keys(self, site_id: str) -> SiteKeys:
         return SiteKeys(self._prefix, site_id)
@@ -151,6 +161,7 @@ class CommentStore:
                 site.ban_response,
                 site.webhook_targets("comment.submitted"),
                 site_id,
+                self._clock.now_ms() + self._deadline_ms,
                 *script_args(limits),
             ],
         )
@@ -173,6 +184,8 @@ class CommentStore:
                 if reason == "wrong"
                 else "the captcha challenge expired or was already used; ask for a new one"
             )
+        if outcome == b"late":
+            raise StoreUnavailable("the comment store answered too late; nothing was stored")
         if outcome == b"banned":
             raise Banned("you are banned from commenting on this site")
         if outcome == b"unknown_parent":

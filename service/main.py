@@ -11,20 +11,23 @@ from typing import Any
 from aiohttp import web
 
 from service.apikeys import ApiKeyStore
-from service.appkeys import KEYRING, METRICS, SERVICES, SETTINGS, Services
+from service.appkeys import CLOCK, KEYRING, METRICS, SERVICES, SETTINGS, Services
 from service.captcha import CaptchaService
 from service.comments import CommentStore
 from service.keyring import Keyring
 from service.metrics import Metrics
 from service.middlewares import add_headers, edge
 from service.moderation import Moderation
-from service.redisconn import UNREACHABLE, open_redis
+from service.redisconn import UNREACHABLE, RedisClock, open_redis
 from service.routes import add_routes
 from service.scripts import Scripts
 from service.settings import Settings, load_settings
 from service.webhooks import Outbox
 
 log = logging.getLogger(__name__)
+
+# Clocks drift slowly; a minute keeps the accept deadline honest.
+CLOCK_SYNC_SECONDS = 60
 
 
 def create_app(
@@ -49,6 +52,7 @@ def create_app(
         app.cleanup_ctx.append(_captcha_refill)
     if deliver_webhooks:
         app.cleanup_ctx.append(_webhook_delivery)
+    app.cleanup_ctx.append(_clock_sync)
     app.on_response_prepare.append(add_headers)
     add_routes(app)
     return app
@@ -58,18 +62,21 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     redis = open_redis(settings.redis)
     scripts = Scripts.register(redis)
+    clock = RedisClock()
     try:
+        await clock.sync(redis)
         await scripts.load(redis)
     except UNREACHABLE as exc:
         # Start anyway: /readyz says so, submissions get 503, and redis-py
         # loads the scripts on first use once Redis is back.
         log.warning("Redis unreachable at start-up (%s); serving 503 until it is back", exc)
+    app[CLOCK] = clock
     captcha = CaptchaService(redis, scripts, app[KEYRING], settings, app[METRICS])
     prefix = settings.redis.key_prefix
     app[SERVICES] = Services(
         redis=redis,
         scripts=scripts,
-        store=CommentStore(redis, scripts, app[KEYRING], prefix),
+        store=CommentStore(redis, scripts, prefix, clock, settings.redis.timeout),
         captcha=captcha,
         api_keys=ApiKeyStore(redis, app[KEYRING], prefix),
         moderation=Moderation(redis, scripts, app[KEYRING], prefix),
@@ -79,7 +86,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         captcha.close()
-        await redis.aclose()
+        await redis.aclose(close_connection_pool=True)
 
 
 async def _captcha_refill(app: web.Application) -> AsyncIterator[None]:
@@ -89,6 +96,18 @@ async def _captcha_refill(app: web.Application) -> AsyncIterator[None]:
 
 async def _webhook_delivery(app: web.Application) -> AsyncIterator[None]:
     async with _background(app[SERVICES].outbox.run(), "webhook-delivery"):
+        yield
+
+
+async def _clock_sync(app: web.Application) -> AsyncIterator[None]:
+    async def follow() -> None:
+        services = app[SERVICES]
+        while True:
+            await asyncio.sleep(CLOCK_SYNC_SECONDS)
+            with contextlib.suppress(*UNREACHABLE):
+                await app[CLOCK].sync(services.redis)
+
+    async with _background(follow(), "redis-clock"):
         yield
 
 

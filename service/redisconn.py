@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
@@ -44,6 +45,24 @@ def open_redis(settings: RedisSettings) -> Redis:
         decode_responses=False,
     )
     return Redis(connection_pool=pool)
+
+
+class RedisClock:
+    """Redis's clock as seen from here: the scripts decide by Redis's `TIME`,
+    so a deadline handed to a script must be in Redis's time, whatever the
+    skew between the two machines."""
+
+    def __init__(self) -> None:
+        self.offset_ms = 0
+
+    async def sync(self, redis: Redis) -> None:
+        before = time.time()
+        seconds, micros = await redis.time()
+        after = time.time()
+        self.offset_ms = round(seconds * 1000 + micros / 1000 - (before + after) * 500)
+
+    def now_ms(self) -> int:
+        return int(time.time() * 1000) + self.offset_ms
 
 
 def translate_errors(func: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:

@@ -12,10 +12,16 @@
 --       8 email hash, 9 captcha id, 10 captcha answer hmac, 11 mode,
 --       12 idempotency fingerprint or '', 13 idempotency ttl s, 14 public json,
 --       15 created_at ms, 16 ban response, 17 webhook targets, 18 site,
---       19 number of limits, 20.. emission/burst pairs
+--       19 deadline ms (Redis time), 20 number of limits, 21.. emission/burst pairs
 local id = ARGV[1]
 local fingerprint = ARGV[12]
 local now = now_ms()
+
+-- A call that reaches Redis after its client gave up (Redis was frozen, say)
+-- must not store: the client has already answered 503 (invariant 1).
+if now > tonumber(ARGV[19]) then
+  return {'late'}
+end
 
 if fingerprint ~= '' then
   local first = redis.call('GET', KEYS[3])
@@ -41,8 +47,8 @@ if banned and ARGV[16] == 'honest' then
   return {'banned'}
 end
 
-local n_limits = tonumber(ARGV[19])
-local allowed, refused, retry_ms, limits = gcra_charge_all(18, n_limits, 20, now, false)
+local n_limits = tonumber(ARGV[20])
+local allowed, refused, retry_ms, limits = gcra_charge_all(18, n_limits, 21, now, false)
 if not allowed then
   local out = {'rate_limited', refused, retry_ms}
   for _, v in ipairs(limits) do out[#out + 1] = v end
@@ -62,7 +68,7 @@ if expected ~= ARGV[10] then
   return {'captcha_failed', 'wrong'}
 end
 
-allowed, refused, retry_ms, limits = gcra_charge_all(18, n_limits, 20, now, true)
+allowed, refused, retry_ms, limits = gcra_charge_all(18, n_limits, 21, now, true)
 
 -- Where the comment goes: a shadow-banned one straight to rejected (its
 -- author is told it awaits moderation); a trusted author's published as

@@ -1,0 +1,296 @@
+"""Moderator and admin API keys (issue 3, item 1): the store, what Redis
+holds of a key (never the key), last-used times, and `loibinh keys
+create|list|revoke` run as the operator runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from service.apikeys import ApiKeyStore
+from service.appkeys import SERVICES
+from service.main import create_app
+from tests.conftest import ORIGIN, TEST_SECRET, site
+from tests.redis_process import RedisProcess
+
+Client = TestClient[web.Request, web.Application]
+
+QUEUE = "/v1/sites/news/moderation/queue"
+TOKEN = re.compile(r"lbk_[0-9a-f]{12}_\S+")
+LOIBINH = Path(sys.executable).with_name("loibinh")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def store_of(client: Client) -> ApiKeyStore:
+    return client.app[SERVICES].api_keys
+
+
+@pytest.fixture
+async def rds(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
+    connection = aioredis.Redis.from_url(redis_server.url)
+    yield connection
+    await connection.aclose()
+
+
+async def everything_in_redis(rds: aioredis.Redis) -> list[bytes]:
+    """Every key name and every value, member, field and score, read by type
+    (not DUMP, whose compression could hide a substring)."""
+    found: list[bytes] = []
+    async for key in rds.scan_iter(count=1000):
+        found.append(key)
+        kind = (await rds.type(key)).decode()
+        if kind == "string":
+            found.append(await rds.get(key))
+        elif kind == "hash":
+            for field, value in (await rds.hgetall(key)).items():
+                found += [field, value]
+        elif kind == "set":
+            found += list(await rds.smembers(key))
+        elif kind == "zset":
+            for member, score in await rds.zrange(key, 0, -1, withscores=True):
+                found += [member, str(score).encode()]
+        elif kind == "list":
+            found += list(await rds.lrange(key, 0, -1))
+        elif kind == "stream":
+            for entry_id, fields in await rds.xrange(key):
+                found.append(entry_id)
+                for field, value in fields.items():
+                    found += [field, value]
+        else:
+            raise AssertionError(f"unexpected Redis type {kind} of {key!r}")
+    return found
+
+
+# ------------------------------------------------------------------ the store
+
+
+async def test_create_list_revoke(client: Client) -> None:
+    store = store_of(client)
+    before = int(time.time() * 1000)
+    token, moderator = await store.create("Mod Minh", "moderator", ["news"])
+    _, admin = await store.create("Admin An", "admin", ["*"])
+    after = int(time.time() * 1000)
+    assert TOKEN.fullmatch(token)
+    assert token.startswith(f"lbk_{moderator.id}_")
+    assert moderator.id != admin.id
+    listed = {k.id: k for k in await store.list()}
+    assert set(listed) == {moderator.id, admin.id}
+    mine = listed[moderator.id]
+    assert (mine.name, mine.role, mine.sites) == ("Mod Minh", "moderator", ("news",))
+    assert before <= mine.created_at_ms <= after
+    assert mine.last_used_at_ms is None
+    assert (listed[admin.id].role, listed[admin.id].sites) == ("admin", ("*",))
+    authenticated = await store.authenticate(token)
+    assert authenticated is not None
+    assert authenticated.id == moderator.id
+
+    assert await store.revoke(moderator.id) is True
+    assert [k.id for k in await store.list()] == [admin.id]
+    assert await store.authenticate(token) is None
+    assert await store.revoke(moderator.id) is False
+
+
+async def test_each_key_has_its_own_secret(client: Client) -> None:
+    store = store_of(client)
+    first, _ = await store.create("A", "moderator", ["news"])
+    second, _ = await store.create("A", "moderator", ["news"])
+    assert first[17:] != second[17:]
+    # One key's secret does not open another key.
+    assert await store.authenticate(first[:17] + second[17:]) is None
+
+
+async def test_a_revoked_key_is_refused(client: Client) -> None:
+    token, record = await store_of(client).create("Mod Minh", "moderator", ["news"])
+    assert (await client.get(QUEUE, headers=bearer(token))).status == 200
+    # The scheme is case-insensitive (RFC 9110).
+    lower = await client.get(QUEUE, headers={"Authorization": f"bearer {token}"})
+    assert lower.status == 200
+    assert await store_of(client).revoke(record.id)
+    response = await client.get(QUEUE, headers=bearer(token))
+    assert response.status == 401
+    problem = await response.json()
+    assert problem["type"] == "/problems/unauthorized"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_redis_holds_no_copy_of_the_key(client: Client, rds: aioredis.Redis) -> None:
+    token, record = await store_of(client).create("Mod Minh", "admin", ["*"])
+    secret = token.removeprefix(f"lbk_{record.id}_")
+    assert len(secret) >= 16
+    # Used once, so that whatever is written on use is in Redis too.
+    assert (await client.get(QUEUE, headers=bearer(token))).status == 200
+    stored = await everything_in_redis(rds)
+    assert stored, "the key record is missing"
+    assert any(record.id.encode() in item for item in stored)
+    # Not the token, nor the secret, nor any 8 characters of it in a row.
+    pieces = [secret[i : i + 8].encode() for i in range(len(secret) - 7)]
+    for item in stored:
+        assert token.encode() not in item
+        assert not [piece for piece in pieces if piece in item], item
+    # Nor an unkeyed digest that a stolen copy could be checked against offline.
+    digests = {
+        hashlib.sha256(value.encode()).hexdigest().encode()
+        for value in (token, secret, f"{record.id}{secret}", f"{record.id}:{secret}")
+    }
+    assert not digests & set(stored)
+
+
+async def test_last_used_at_is_set_after_use(client: Client) -> None:
+    store = store_of(client)
+    token, _ = await store.create("Mod Minh", "moderator", ["news"])
+    [listed] = await store.list()
+    assert listed.last_used_at_ms is None
+    before = int(time.time() * 1000)
+    assert (await client.get(QUEUE, headers=bearer(token))).status == 200
+    after = int(time.time() * 1000)
+    [listed] = await store.list()
+    assert listed.last_used_at_ms is not None
+    assert before - 5 <= listed.last_used_at_ms <= after + 5
+    # A refused attempt with a wrong secret does not count as a use.
+    _, other = await store.create("Other", "moderator", ["news"])
+    wrong = f"lbk_{other.id}_{token[17:]}"
+    assert (await client.get(QUEUE, headers=bearer(wrong))).status == 401
+    assert {k.id: k.last_used_at_ms for k in await store.list()}[other.id] is None
+
+
+# -------------------------------------------------------------- command line
+
+
+@pytest.fixture
+def cli(tmp_path: Path, redis_server: RedisProcess) -> Callable[..., Awaitable[Any]]:
+    config = tmp_path / "loibinh.toml"
+    config.write_text(
+        f'[sites.news]\nallowed_origins = ["{ORIGIN}"]\n\n'
+        f'[sites.sport]\nallowed_origins = ["https://sport.example.vn"]\n',
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOIBINH_")}
+    env |= {
+        "LOIBINH_CONFIG": str(config),
+        "LOIBINH_MODE": "production",
+        "LOIBINH_SECRET_KEY": TEST_SECRET,
+        "LOIBINH_REDIS__URL": redis_server.url,
+    }
+
+    async def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(
+            subprocess.run,
+            [str(LOIBINH), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    return run
+
+
+@pytest.fixture
+async def two_site_client(
+    aiohttp_client: Callable[..., Awaitable[Client]], make_settings: Callable[..., Any]
+) -> Client:
+    """The app as the CLI's configuration describes it: same secret, same Redis."""
+    settings = make_settings(sites={"news": site(), "sport": site()})
+    return await aiohttp_client(create_app(settings, refill_captchas=False))
+
+
+async def created(cli: Callable[..., Awaitable[Any]], *args: str) -> tuple[str, str]:
+    """Runs `keys create`; the token and the key id it printed."""
+    done = await cli("keys", "create", *args)
+    assert done.returncode == 0, done.stderr
+    tokens = TOKEN.findall(done.stdout)
+    assert len(tokens) == 1, done.stdout
+    token = tokens[0]
+    return token, token[4:16]
+
+
+async def test_cli_created_keys_work_against_the_service(
+    cli: Callable[..., Awaitable[Any]], two_site_client: Client
+) -> None:
+    client = two_site_client
+    (token, _), (admin, _) = await asyncio.gather(
+        created(cli, "--site", "news", "--role", "moderator", "--name", "Mod Minh"),
+        created(cli, "--site", "*", "--role", "admin", "--name", "Admin An"),
+    )
+    assert (await client.get(QUEUE, headers=bearer(token))).status == 200
+    # Its scope and role are what was asked for.
+    other_site = await client.get("/v1/sites/sport/moderation/queue", headers=bearer(token))
+    assert other_site.status == 403
+    audit = await client.get("/v1/sites/news/moderation/audit", headers=bearer(token))
+    assert audit.status == 403
+    # A key for every site.
+    for site_id in ("news", "sport"):
+        response = await client.get(f"/v1/sites/{site_id}/moderation/audit", headers=bearer(admin))
+        assert response.status == 200, await response.text()
+
+
+async def test_cli_list_shows_names_and_roles_never_the_key_and_revoke_ends_it(
+    cli: Callable[..., Awaitable[Any]], two_site_client: Client
+) -> None:
+    client = two_site_client
+    token, key_id = await created(
+        cli, "--site", "news", "--site", "sport", "--role", "moderator", "--name", "Mod Minh"
+    )
+    listing = await cli("keys", "list")
+    assert listing.returncode == 0, listing.stderr
+    [line] = [line for line in listing.stdout.splitlines() if key_id in line]
+    assert "Mod Minh" in line
+    assert "moderator" in line
+    assert "news" in line
+    assert "sport" in line
+    assert "never" in line  # not used yet
+    output = listing.stdout + listing.stderr
+    assert token not in output
+    assert token[17:] not in output
+    assert token[17:29] not in output
+
+    assert (await client.get(QUEUE, headers=bearer(token))).status == 200
+    revoked = await cli("keys", "revoke", key_id)
+    assert revoked.returncode == 0, revoked.stderr
+    response = await client.get(QUEUE, headers=bearer(token))
+    assert response.status == 401
+    assert (await response.json())["type"] == "/problems/unauthorized"
+    assert await store_of(client).list() == []
+
+
+async def test_cli_create_for_an_unknown_site_exits_2(
+    cli: Callable[..., Awaitable[Any]], rds: aioredis.Redis
+) -> None:
+    alone, among_known = await asyncio.gather(
+        cli("keys", "create", "--site", "nowhere", "--role", "moderator", "--name", "X"),
+        # One unknown site among known ones refuses the whole key.
+        cli(
+            "keys",
+            "create",
+            "--site",
+            "news",
+            "--site",
+            "nowhere",
+            "--role",
+            "admin",
+            "--name",
+            "Y",
+        ),
+    )
+    for done in (alone, among_known):
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "nowhere" in done.stderr
+        assert not TOKEN.search(done.stdout)
+    assert await everything_in_redis(rds) == []
