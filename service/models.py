@@ -153,6 +153,7 @@ class Problem(Model):
     status: int
     detail: str
     errors: list[FieldProblem] | None = None
+    request_id: str | None = Field(default=None, description="with 500 internal")
 
 
 class Health(Model):

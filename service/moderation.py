@@ -45,6 +45,9 @@ SCRIPT_ACTION = {
     "reject_author": "reject",
     "spam": "spam",
 }
+# approve_and_trust also trusts the author; reject_author takes down what of
+# theirs is already published, which a plain reject refuses as a conflict.
+FLAGS = {"approve_and_trust": "trust", "reject_author": "force"}
 # How far back the audit filter looks for matching entries in one request.
 AUDIT_SCAN_LIMIT = 10_000
 # Erasure retries if the author posts while their comments are being erased.
@@ -164,8 +167,8 @@ class Moderation:
                     keys.thread_public(thread),
                     keys.history(decision.id),
                 ]
-                trust = "1" if decision.action == "approve_and_trust" else "0"
-                args += [decision.id, SCRIPT_ACTION[decision.action], decision.reason, trust]
+                flag = FLAGS.get(decision.action, "")
+                args += [decision.id, SCRIPT_ACTION[decision.action], decision.reason, flag]
             outcomes = await self._scripts.decide(keys=script_keys, args=args)
             for index, outcome in zip(batch, outcomes, strict=True):
                 results[index] = _outcome(expanded[index], text(outcome))

@@ -83,7 +83,7 @@ def document() -> dict[str, Any]:
             operation["security"] = [{"apiKey": []}]
             operation["description"] = f"Needs an API key with the {e.role} role or higher."
             problems = (*problems, 400, 401, 403, 404, 415, 422, 503)
-        for status in sorted(set(problems)):
+        for status in sorted({*problems, 500}):
             names = [p.name for p in CATALOGUE.values() if p.status == status]
             operation["responses"][str(status)] = {
                 "description": "problem types: " + ", ".join(names),

@@ -145,7 +145,10 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
         if return_to is not None:
             return _redirect(return_to, _outcome_of(exc))
         raise
-    meter.usage = accepted.usage or None
+    if accepted.replayed:
+        await _peek_usage(request, meter)  # a replay charged nothing
+    else:
+        meter.usage = accepted.usage
     reason = "replayed" if accepted.replayed else accepted.status
     app[METRICS].submissions.labels(site_id, "accepted", reason).inc()
     if return_to is not None:
@@ -178,12 +181,17 @@ async def report_comment(request: web.Request) -> web.Response:
 
 
 async def _report_usage(request: web.Request, meter: Meter, exc: LoibinhError) -> None:
-    """Fill in the RateLimit field of an answer that never reached the
-    charging script. Best effort: the answer itself matters more."""
+    """The RateLimit field of a refusal: the usage a 429 carries, else the
+    quota as it stands (nothing was charged)."""
     if isinstance(exc, RateLimited):
         meter.usage = exc.usage
-        return
-    if isinstance(exc, StoreUnavailable) or meter.usage is not None:
+    elif not isinstance(exc, StoreUnavailable):
+        await _peek_usage(request, meter)
+
+
+async def _peek_usage(request: web.Request, meter: Meter) -> None:
+    """Best effort: the answer itself matters more than its RateLimit field."""
+    if meter.usage is not None:
         return
     scripts = request.app[SERVICES].scripts
     try:

@@ -7,7 +7,9 @@
 --       thread public, history
 -- ARGV: 1 key id, 2 moderator name, 3 '1' if admin, 4 number of items,
 --       5 targets of comment.approved, 6 targets of comment.rejected, 7 site,
---       8 delivery id base; then 4 per item: id, action, reason, '1' to trust
+--       8 delivery id base; then 4 per item: id, action, reason, and a flag:
+--       'trust' (trust the author too) or 'force' (a published comment may
+--       be taken down: "reject everything of this author") or ''
 local queues = {pending = KEYS[1], reported = KEYS[2], approved = KEYS[3],
                 rejected = KEYS[4], spam = KEYS[5]}
 local targets = {approved = ARGV[5], rejected = ARGV[6], spam = ARGV[6]}
@@ -19,7 +21,8 @@ local results = {}
 for i = 1, tonumber(ARGV[4]) do
   local k, a = 12 + 4 * (i - 1), 8 + 4 * (i - 1)
   local comment, thread_ids, thread_public, history = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
-  local id, action, reason, trust = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4] == '1'
+  local id, action, reason = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local trust, force = ARGV[a + 4] == 'trust', ARGV[a + 4] == 'force'
   local target = outcome_of[action]
   local c = redis.call('HMGET', comment, 'status', 'thread', 'email_hash', 'public', 'visible')
   local status = c[1]
@@ -31,7 +34,7 @@ for i = 1, tonumber(ARGV[4]) do
     results[i] = 'leased'
   elseif status == target then
     results[i] = 'unchanged'
-  elseif status ~= 'pending' and status ~= 'reported' then
+  elseif status ~= 'pending' and status ~= 'reported' and not (force and status == 'approved') then
     results[i] = 'conflict:' .. status
   else
     redis.call('ZREM', queues[status], id)
