@@ -746,6 +746,25 @@ async def test_reject_author_rejects_every_pending_comment_of_the_author(client:
     assert sorted(e["comment"] for e in await audit(client, admin)) == sorted(theirs)
 
 
+async def test_reject_author_takes_down_what_is_published_but_reject_does_not(
+    client: Client,
+) -> None:
+    moderator, admin = await new_key(client), await new_key(client, "admin")
+    published, held = await submit(client, 2, email="spammer@example.vn")
+    await decide(client, moderator, (published, "approve"))
+    assert (await public_read(client))[0] == [published]
+    [refused] = await decide(client, moderator, (published, "reject"))
+    assert (refused["status"], refused["outcome"]) == (409, "conflict")
+    assert (await public_read(client))[0] == [published]
+    results = await decide(client, moderator, (held, "reject_author"))
+    assert {(r["id"], r["outcome"]) for r in results} == {
+        (held, "rejected"),
+        (published, "rejected"),
+    }
+    assert (await public_read(client))[0] == []
+    assert await queue_ids(client, admin, "approved") == []
+
+
 async def test_first_comment_mode_holds_only_the_first_comment(
     make_client: Callable[..., Awaitable[Client]],
 ) -> None:

@@ -708,6 +708,17 @@ async def test_same_idempotency_key_twice_gives_the_first_answer(client, rds) ->
     assert await pending_ids(rds, client) == [first_id]
 
 
+async def test_a_replay_reports_the_quota_it_did_not_charge(make_client) -> None:
+    client = await make_client(sites={"news": site(rate_limits=limits(ip=N))})
+    [captcha] = await mint(client)
+    headers = {"Idempotency-Key": "replay-quota"}
+    await accepted(await post(client, submission(captcha), headers=headers))
+    replay = await post(client, submission(captcha), headers=headers)
+    await accepted(replay)
+    _, usage = rate_headers(replay)
+    assert usage["submit-ip"]["r"] == N - 1, usage
+
+
 async def test_same_idempotency_key_replays_the_approved_status(make_client, rds) -> None:
     client = await make_client(sites={"news": site(moderation="post")})
     [captcha] = await mint(client)
