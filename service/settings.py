@@ -7,6 +7,7 @@ name instead of being silently ignored.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -160,6 +161,14 @@ class WebhookSettings(Strict):
     poll_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
 
 
+class NetworkSettings(Strict):
+    # Proxies whose forwarding headers are believed (CIDR networks). Empty: the
+    # socket peer is the client, whatever headers say.
+    trusted_proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    # Readers on IPv6 are limited and banned by this prefix of their address.
+    ipv6_prefix: Annotated[int, Field(ge=32, le=128)] = 64
+
+
 class RedisSettings(Strict):
     url: str = "redis://127.0.0.1:6379/0"
     connect_timeout: Annotated[float, Field(gt=0, le=30)] = 0.5
@@ -189,6 +198,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     captcha: CaptchaSettings = CaptchaSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    network: NetworkSettings = NetworkSettings()
     sites: dict[str, Site] = {}
 
     @field_validator("sites")

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import orjson
 from aiohttp import web
 
-from service import intake, problems
+from service import clientip, intake, problems
 from service.appkeys import KEYRING, METRICS, RATE_METER, SERVICES, SETTINGS
 from service.comments import Subject, submit_limits
 from service.errors import (
@@ -61,7 +61,14 @@ def _site(request: web.Request) -> tuple[str, Site]:
 
 
 def _client_ip(request: web.Request) -> str:
-    return request.remote or "unknown"
+    network = request.app[SETTINGS].network
+    address = clientip.resolve(
+        request.remote,
+        request.headers.get("Forwarded"),
+        request.headers.get("X-Forwarded-For"),
+        network.trusted_proxies,
+    )
+    return clientip.bucket(address, network.ipv6_prefix)
 
 
 def _idempotency_key(request: web.Request) -> str | None:

@@ -1,0 +1,103 @@
+"""The client address behind rate limits and bans: trusted proxies only, and
+IPv6 bucketed by prefix."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from service.clientip import bucket, parse_address, resolve
+from service.main import create_app
+from tests.conftest import mint, site, submission
+
+TRUSTED = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1/128")]
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "xff", "client"),
+    [
+        ("8.8.8.8", None, "1.2.3.4", "8.8.8.8"),  # untrusted peer: header ignored
+        ("10.0.0.5", None, "1.2.3.4", "1.2.3.4"),
+        ("10.0.0.5", None, "6.6.6.6, 1.2.3.4", "1.2.3.4"),  # a forged left part stops at the client
+        ("10.0.0.5", None, "1.2.3.4, 10.0.0.7", "1.2.3.4"),  # through two trusted hops
+        ("10.0.0.5", None, "junk, 10.0.0.7", "10.0.0.7"),  # unreadable hop: last trusted
+        ("10.0.0.5", None, None, "10.0.0.5"),
+        (
+            "10.0.0.5",
+            'for=192.0.2.60;proto=http, for="[2001:db8::17]:4711"',
+            "9.9.9.9",
+            "2001:db8::17",
+        ),  # Forwarded wins over X-Forwarded-For
+        ("::ffff:10.0.0.1", None, "5.5.5.5", "5.5.5.5"),  # a mapped peer is its IPv4
+        ("::1", None, "203.0.113.9:5555", "203.0.113.9"),
+        (None, None, "1.2.3.4", None),
+    ],
+)
+def test_resolve(
+    peer: str | None, forwarded: str | None, xff: str | None, client: str | None
+) -> None:
+    resolved = resolve(peer, forwarded, xff, TRUSTED)
+    assert (str(resolved) if resolved else None) == client
+
+
+@pytest.mark.parametrize(
+    ("address", "subject"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("2001:db8:cafe:1::17", "2001:db8:cafe:1::/64"),
+        ("2001:db8:cafe:1:ffff::1", "2001:db8:cafe:1::/64"),  # same /64, same subject
+        ("::ffff:198.51.100.4", "198.51.100.4"),
+        ("64:ff9b::c000:201", "192.0.2.1"),  # NAT64 carries 192.0.2.1
+    ],
+)
+def test_bucket(address: str, subject: str) -> None:
+    assert bucket(parse_address(address), 64) == subject
+
+
+def test_bucket_prefix_is_configurable() -> None:
+    assert bucket(parse_address("2001:db8:cafe:1::17"), 48) == "2001:db8:cafe::/48"
+
+
+async def _limited_client(
+    aiohttp_client: Callable[..., Awaitable[Any]],
+    make_settings: Callable[..., Any],
+    trusted: list[str],
+) -> Any:
+    limits = {
+        "submit_per_ip": {"limit": 1, "period": 3600},
+        "submit_per_email": {"limit": 100, "period": 60},
+    }
+    settings = make_settings(
+        sites={"news": site(rate_limits=limits)}, network={"trusted_proxies": trusted}
+    )
+    return await aiohttp_client(create_app(settings, refill_captchas=False))
+
+
+async def _post(client: Any, xff: str, email: str) -> int:
+    [captcha] = await mint(client)
+    body = submission(captcha, author={"name": "An", "email": email})
+    response = await client.post(
+        "/v1/sites/news/comments", json=body, headers={"X-Forwarded-For": xff}
+    )
+    return int(response.status)
+
+
+async def test_forged_forwarded_for_from_an_untrusted_peer_changes_nothing(
+    aiohttp_client: Callable[..., Awaitable[Any]], make_settings: Callable[..., Any]
+) -> None:
+    client = await _limited_client(aiohttp_client, make_settings, [])
+    assert await _post(client, "1.1.1.1", "a@example.vn") == 202
+    # Another claimed address does not buy a second try: the peer is the client.
+    assert await _post(client, "2.2.2.2", "b@example.vn") == 429
+
+
+async def test_forwarded_for_from_a_trusted_proxy_names_the_client(
+    aiohttp_client: Callable[..., Awaitable[Any]], make_settings: Callable[..., Any]
+) -> None:
+    client = await _limited_client(aiohttp_client, make_settings, ["127.0.0.1/32"])
+    assert await _post(client, "1.1.1.1", "a@example.vn") == 202
+    assert await _post(client, "2.2.2.2", "b@example.vn") == 202
+    assert await _post(client, "1.1.1.1", "c@example.vn") == 429
