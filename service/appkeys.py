@@ -39,5 +39,4 @@ KEYRING = web.AppKey("keyring", Keyring)
 CLOCK = web.AppKey("clock", RedisClock)
 SERVICES = web.AppKey("services", Services)
 
-REQUEST_ID = web.RequestKey("request_id", str)
 RATE_METER = web.RequestKey("rate_meter", Meter)

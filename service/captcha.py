@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from service import captcha_render
+from service.background import checkpoint
 from service.errors import RateLimited
 from service.keyring import Keyring
 from service.keys import SiteKeys
@@ -81,7 +82,7 @@ class CaptchaService:
         usage = parse_usage([limit], result[2:4])
         level = int(result[1])
         self._metrics.captcha_pool.labels(site).set(level)
-        if level < self._settings.captcha.pool_low_water:
+        if level <= self._settings.captcha.pool_low_water:
             self._wake.set()
         if outcome == b"issued":
             entry: bytes = result[4]
@@ -125,12 +126,9 @@ class CaptchaService:
 
     async def _render(self, site: str, count: int) -> list[bytes]:
         if self._executor is None:
-            # spawn, not fork: forking a process with a running event loop and
-            # open sockets would hand those to the renderer.
-            self._executor = ProcessPoolExecutor(
-                self._settings.captcha.render_processes,
-                mp_context=multiprocessing.get_context("spawn"),
-            )
+            # Starting the render processes takes tens of milliseconds: do it
+            # in a thread, not on the event loop.
+            self._executor = await asyncio.to_thread(self._start_renderers)
         settings = self._settings.captcha
         entries = await asyncio.get_running_loop().run_in_executor(
             self._executor,
@@ -143,6 +141,16 @@ class CaptchaService:
         )
         self._metrics.captcha_rendered.labels(site).inc(count)
         return entries
+
+    def _start_renderers(self) -> ProcessPoolExecutor:
+        # spawn, not fork: forking a process with a running event loop and
+        # open sockets would hand those to the renderer.
+        executor = ProcessPoolExecutor(
+            self._settings.captcha.render_processes,
+            mp_context=multiprocessing.get_context("spawn"),
+        )
+        executor.submit(int).result()  # the processes start on the first job
+        return executor
 
     async def refill_once(self, site: str) -> int:
         """Top one site's pool up to pool_size; returns how many were added.
@@ -174,6 +182,7 @@ class CaptchaService:
         """Background task: keep every site's pool above its low-water mark."""
         interval = self._settings.captcha.refill_interval_seconds
         while True:
+            checkpoint()
             for site in self._settings.sites:
                 try:
                     await self.refill_once(site)

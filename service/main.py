@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
-from typing import Any
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from service.apikeys import ApiKeyStore
 from service.appkeys import CLOCK, KEYRING, METRICS, SERVICES, SETTINGS, Services
+from service.background import checkpoint, running
 from service.captcha import CaptchaService
 from service.comments import CommentStore
 from service.keyring import Keyring
 from service.metrics import Metrics
-from service.middlewares import add_headers, edge
+from service.middlewares import edge
 from service.moderation import Moderation
 from service.redisconn import UNREACHABLE, RedisClock, open_redis
 from service.routes import add_routes
@@ -53,7 +53,6 @@ def create_app(
     if deliver_webhooks:
         app.cleanup_ctx.append(_webhook_delivery)
     app.cleanup_ctx.append(_clock_sync)
-    app.on_response_prepare.append(add_headers)
     add_routes(app)
     return app
 
@@ -90,12 +89,12 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _captcha_refill(app: web.Application) -> AsyncIterator[None]:
-    async with _background(app[SERVICES].captcha.run_refill(), "captcha-refill"):
+    async with running(app[SERVICES].captcha.run_refill(), "captcha-refill"):
         yield
 
 
 async def _webhook_delivery(app: web.Application) -> AsyncIterator[None]:
-    async with _background(app[SERVICES].outbox.run(), "webhook-delivery"):
+    async with running(app[SERVICES].outbox.run(), "webhook-delivery"):
         yield
 
 
@@ -103,20 +102,10 @@ async def _clock_sync(app: web.Application) -> AsyncIterator[None]:
     async def follow() -> None:
         services = app[SERVICES]
         while True:
+            checkpoint()
             await asyncio.sleep(CLOCK_SYNC_SECONDS)
             with contextlib.suppress(*UNREACHABLE):
                 await app[CLOCK].sync(services.redis)
 
-    async with _background(follow(), "redis-clock"):
+    async with running(follow(), "redis-clock"):
         yield
-
-
-@contextlib.asynccontextmanager
-async def _background(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
-    task = asyncio.create_task(work, name=name)
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -4,6 +4,7 @@ request id, never a traceback sent to the client."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import secrets
@@ -13,11 +14,15 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from service import errors, problems
-from service.appkeys import METRICS, RATE_METER, REQUEST_ID, SETTINGS
+from service.appkeys import METRICS, RATE_METER, SETTINGS
 
 log = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Ids need to be unique, not secret: a random prefix per process and a
+# counter cost far less than reading the system's random source per request.
+_ID_PREFIX = secrets.token_hex(4)
+_ID_COUNTER = itertools.count()
 
 
 def _from_http(exc: web.HTTPException) -> errors.LoibinhError | None:
@@ -34,8 +39,11 @@ def _from_http(exc: web.HTTPException) -> errors.LoibinhError | None:
 async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.perf_counter()
     supplied = request.headers.get("X-Request-Id", "")
-    request_id = supplied if _REQUEST_ID.match(supplied) else secrets.token_hex(8)
-    request[REQUEST_ID] = request_id
+    request_id = (
+        supplied
+        if _REQUEST_ID.match(supplied)
+        else f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFF:08x}"
+    )
     settings = request.app[SETTINGS]
     response: web.StreamResponse
     try:
@@ -54,19 +62,14 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = problems.response(
             "internal", "an unexpected error occurred", extra={"request_id": request_id}
         )
+    # Every answer, errors included, names its request and its rate limits.
+    response.headers["X-Request-Id"] = request_id
+    meter = request.get(RATE_METER)
+    if meter is not None:
+        response.headers.update(meter.headers())
     route = request.match_info.route.resource
     name = route.canonical if route is not None else "unmatched"
     metrics = request.app[METRICS]
     metrics.requests.labels(name, request.method, str(response.status)).inc()
     metrics.latency.labels(name).observe(time.perf_counter() - started)
     return response
-
-
-async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: headers every answer gets, errors included."""
-    request_id = request.get(REQUEST_ID)
-    if request_id is not None:
-        response.headers["X-Request-Id"] = request_id
-    meter = request.get(RATE_METER)
-    if meter is not None:
-        response.headers.update(meter.headers())

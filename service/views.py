@@ -62,6 +62,9 @@ def _site(request: web.Request) -> tuple[str, Site]:
 
 def _client_ip(request: web.Request) -> str:
     network = request.app[SETTINGS].network
+    peer = request.remote
+    if not network.trusted_proxies and peer and ":" not in peer:
+        return peer  # an IPv4 peer and no proxy to believe: nothing to work out
     address = clientip.resolve(
         request.remote,
         request.headers.get("Forwarded"),

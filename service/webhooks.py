@@ -26,6 +26,7 @@ import orjson
 from redis.asyncio import Redis
 
 from service import models
+from service.background import checkpoint
 from service.keys import SiteKeys
 from service.redisconn import UNREACHABLE, text, translate_errors
 from service.scripts import Scripts
@@ -63,6 +64,7 @@ class Outbox:
         timeout = aiohttp.ClientTimeout(total=config.timeout_seconds)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             while True:
+                checkpoint()
                 busy = False
                 for site_id, site in self._settings.sites.items():
                     if not site.webhooks:

@@ -12,9 +12,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from service.appkeys import SERVICES, SETTINGS
+from service.main import create_app
 from service.models import Decision
 from service.moderation import Actor
-from service.main import create_app
 from service.settings import Settings, load_settings
 from tests.redis_process import RedisProcess
 

@@ -101,8 +101,9 @@ if visible == '1' then answer = 'approved' end
 if fingerprint ~= '' then
   redis.call('SET', KEYS[3], id .. ' ' .. answer .. ' ' .. fingerprint, 'EX', tonumber(ARGV[13]))
 end
-outbox_add(KEYS[16], KEYS[17], now, id, ARGV[17], 'comment.submitted',
-  event_body('comment.submitted', ARGV[18], id, now, ARGV[14], ARGV[2], status, ''))
+outbox_add(KEYS[16], KEYS[17], now, id, ARGV[17], 'comment.submitted', function()
+  return event_body('comment.submitted', ARGV[18], id, now, ARGV[14], ARGV[2], status, '')
+end)
 
 local out = {'accepted', id, answer}
 for _, v in ipairs(limits) do out[#out + 1] = v end

@@ -68,8 +68,9 @@ for i = 1, tonumber(ARGV[4]) do
     history_add(history, now, key_id, moderator, verb, reason)
     local event = 'comment.' .. (target == 'approved' and 'approved' or 'rejected')
     local delivery = ARGV[8] .. ':' .. i
-    outbox_add(KEYS[11], KEYS[12], now, delivery, targets[target], event,
-      event_body(event, ARGV[7], delivery, now, c[4], c[2], target, reason))
+    outbox_add(KEYS[11], KEYS[12], now, delivery, targets[target], event, function()
+      return event_body(event, ARGV[7], delivery, now, c[4], c[2], target, reason)
+    end)
     results[i] = target
   end
 end

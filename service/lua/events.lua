@@ -15,8 +15,11 @@ local function history_add(key, now, key_id, moderator, action, reason)
 end
 
 -- One delivery per subscribed target (a comma-separated list of names), so
--- that each target is retried on its own. `body` is the JSON to POST.
-local function outbox_add(due, outbox, now, delivery_base, targets, event, body)
+-- that each target is retried on its own. `make_body` returns the JSON to
+-- POST; it is only called when someone subscribed, which most sites have not.
+local function outbox_add(due, outbox, now, delivery_base, targets, event, make_body)
+  if targets == '' then return end
+  local body = make_body()
   for target in string.gmatch(targets, '[^,]+') do
     local id = delivery_base .. ':' .. target
     redis.call('HSET', outbox, id, cjson.encode({target = target, event = event,

@@ -36,6 +36,7 @@ if ARGV[4] == '1' then
 end
 redis.call('HSET', KEYS[1], unpack(fields))
 history_add(KEYS[5], now, '', '', 'flagged', count .. ' distinct reports')
-outbox_add(KEYS[9], KEYS[10], now, ARGV[10], ARGV[7], 'comment.reported',
-  event_body('comment.reported', ARGV[8], ARGV[10], now, c[5], c[4], 'reported', ARGV[2]))
+outbox_add(KEYS[9], KEYS[10], now, ARGV[10], ARGV[7], 'comment.reported', function()
+  return event_body('comment.reported', ARGV[8], ARGV[10], now, c[5], c[4], 'reported', ARGV[2])
+end)
 return {'flagged', count, limits[1], limits[2]}

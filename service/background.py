@@ -1,0 +1,31 @@
+"""Background tasks of a running app: started with it, stopped with it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
+
+
+def checkpoint() -> None:
+    """Re-raise a cancellation that a library swallowed.
+
+    redis-py can lose a cancellation that lands while a command is in flight
+    (the command returns normally); a `while True` loop would then go on for
+    ever and hang the app's shutdown. Loops call this once per round.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+@contextlib.asynccontextmanager
+async def running(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    task = asyncio.create_task(work, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
