@@ -47,11 +47,10 @@ if banned and ARGV[16] == 'honest' then
   return {'banned'}
 end
 
-local n_limits = tonumber(ARGV[20])
-local allowed, refused, retry_ms, limits = gcra_charge_all(18, n_limits, 21, now, false)
-if not allowed then
-  local out = {'rate_limited', refused, retry_ms}
-  for _, v in ipairs(limits) do out[#out + 1] = v end
+local limits = gcra_check(18, tonumber(ARGV[20]), 21, now)
+if limits.refused > 0 then
+  local out = {'rate_limited', limits.refused, limits.retry_ms}
+  for _, v in ipairs(gcra_usage(limits, false, now)) do out[#out + 1] = v end
   return out
 end
 
@@ -68,7 +67,7 @@ if expected ~= ARGV[10] then
   return {'captcha_failed', 'wrong'}
 end
 
-allowed, refused, retry_ms, limits = gcra_charge_all(18, n_limits, 21, now, true)
+gcra_charge(limits, now)
 
 -- Where the comment goes: a shadow-banned one straight to rejected (its
 -- author is told it awaits moderation); a trusted author's published as
@@ -106,5 +105,5 @@ outbox_add(KEYS[16], KEYS[17], now, id, ARGV[17], 'comment.submitted', function(
 end)
 
 local out = {'accepted', id, answer}
-for _, v in ipairs(limits) do out[#out + 1] = v end
+for _, v in ipairs(gcra_usage(limits, true, now)) do out[#out + 1] = v end
 return out

@@ -7,10 +7,13 @@
 local ttl = tonumber(ARGV[1])
 local now = now_ms()
 
-local allowed, refused, retry_ms, limits = gcra_charge_all(4, 1, 2, now, true)
-if not allowed then
-  return {'rate_limited', 1, retry_ms, limits[1], limits[2]}
+local check = gcra_check(4, 1, 2, now)
+if check.refused > 0 then
+  local usage = gcra_usage(check, false, now)
+  return {'rate_limited', 1, check.retry_ms, usage[1], usage[2]}
 end
+gcra_charge(check, now)
+local limits = gcra_usage(check, true, now)
 
 local expired = redis.call('ZRANGE', KEYS[3], '-inf', now, 'BYSCORE', 'LIMIT', 0, 20)
 if #expired > 0 then

@@ -17,36 +17,42 @@ local function gcra_peek(key, emission, burst, now)
 end
 
 -- Checks limits KEYS[first..first+n-1] with ARGV pairs (emission, burst)
--- starting at ARGV[argi], and charges all of them if all allow and `charge`
--- is set. Returns ok, the index of the first refusing limit (or 0), the wait
--- until every refusing limit frees a unit, and a flat list of remaining and
--- reset ms per limit: after the charge if one was made, else as things stand.
-local function gcra_charge_all(first, n, argi, now, charge)
-  local states = {}
-  local refused = 0
-  local retry_ms = 0
+-- starting at ARGV[argi], charging nothing. The result says which limit
+-- refused first (0: none) and how long until every refusing limit frees a
+-- unit; gcra_charge then charges them all and gcra_usage reports them.
+local function gcra_check(first, n, argi, now)
+  local check = {first = first, states = {}, refused = 0, retry_ms = 0}
   for i = 1, n do
     local emission = tonumber(ARGV[argi + 2 * (i - 1)])
     local burst = tonumber(ARGV[argi + 2 * (i - 1) + 1])
     local allowed, tat, remaining, reset_ms = gcra_peek(KEYS[first + i - 1], emission, burst, now)
-    states[i] = {tat, remaining, reset_ms, allowed, emission, burst}
+    check.states[i] = {tat, remaining, reset_ms, allowed, emission, burst}
     if not allowed then
-      if refused == 0 then refused = i end
-      retry_ms = math.max(retry_ms, reset_ms)
+      if check.refused == 0 then check.refused = i end
+      check.retry_ms = math.max(check.retry_ms, reset_ms)
     end
   end
-  local charged = refused == 0 and charge
+  return check
+end
+
+local function gcra_charge(check, now)
+  for i, state in ipairs(check.states) do
+    redis.call('SET', KEYS[check.first + i - 1], state[1], 'PX', math.max(1, state[1] - now))
+  end
+end
+
+-- A flat list of remaining units and reset ms per limit: after the charge
+-- if one was made, else as things stand.
+local function gcra_usage(check, charged, now)
   local out = {}
-  for i = 1, n do
-    local tat, remaining, reset_ms, allowed, emission, burst = unpack(states[i])
-    if charged then
-      redis.call('SET', KEYS[first + i - 1], tat, 'PX', math.max(1, tat - now))
-    elseif allowed then
+  for _, state in ipairs(check.states) do
+    local tat, remaining, reset_ms, allowed, emission, burst = unpack(state)
+    if allowed and not charged then
       remaining = math.min(burst, remaining + 1)
       reset_ms = math.max(0, tat - emission - now)
     end
     out[#out + 1] = remaining
     out[#out + 1] = reset_ms
   end
-  return refused == 0, refused, retry_ms, out
+  return out
 end

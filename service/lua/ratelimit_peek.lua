@@ -4,5 +4,4 @@
 --
 -- KEYS: the rate-limit keys; ARGV: 1 number of limits, then emission/burst pairs
 local now = now_ms()
-local _, _, _, limits = gcra_charge_all(1, tonumber(ARGV[1]), 2, now, false)
-return limits
+return gcra_usage(gcra_check(1, tonumber(ARGV[1]), 2, now), false, now)

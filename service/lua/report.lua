@@ -9,10 +9,13 @@
 --       5 emission ms, 6 burst, 7 targets of comment.reported, 8 site,
 --       9 comment id, 10 delivery id
 local now = now_ms()
-local allowed, _, retry_ms, limits = gcra_charge_all(11, 1, 5, now, true)
-if not allowed then
-  return {'rate_limited', retry_ms, limits[1], limits[2]}
+local check = gcra_check(11, 1, 5, now)
+if check.refused > 0 then
+  local usage = gcra_usage(check, false, now)
+  return {'rate_limited', check.retry_ms, usage[1], usage[2]}
 end
+gcra_charge(check, now)
+local limits = gcra_usage(check, true, now)
 local c = redis.call('HMGET', KEYS[1], 'status', 'visible', 'reviewed_reports', 'thread', 'public')
 if c[2] ~= '1' then
   return {'unknown', 0, limits[1], limits[2]}
