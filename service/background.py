@@ -7,6 +7,8 @@ import contextlib
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
+STOP_RETRY_SECONDS = 0.5
+
 
 def checkpoint() -> None:
     """Re-raise a cancellation that a library swallowed.
@@ -26,6 +28,9 @@ async def running(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[N
     try:
         yield
     finally:
-        task.cancel()
+        # Cancel until it ends: one cancellation can be swallowed (above).
+        while not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=STOP_RETRY_SECONDS)
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -21,7 +21,7 @@ from service.errors import RateLimited
 from service.keyring import Keyring
 from service.keys import SiteKeys
 from service.metrics import Metrics
-from service.ratelimit import Limit, Usage, parse_usage, refused_detail, seconds
+from service.ratelimit import CAPTCHA_IP, Limit, Usage, parse_usage, refused_detail, seconds
 from service.redisconn import UNREACHABLE, translate_errors
 from service.scripts import Scripts
 from service.settings import Settings
@@ -61,7 +61,7 @@ class CaptchaService:
 
     def issue_limit(self, site: str, ip_hash: str) -> Limit:
         rate = self._settings.sites[site].rate_limits.captcha_per_ip
-        return Limit("captcha-ip", self._keys(site).rate("captcha-ip", ip_hash), rate)
+        return Limit(CAPTCHA_IP, self._keys(site).rate(CAPTCHA_IP, ip_hash), rate)
 
     @translate_errors
     async def issue(self, site: str, limit: Limit) -> Issued:

@@ -23,6 +23,8 @@ from service.ids import new_comment_id
 from service.keys import SiteKeys
 from service.models import Submission
 from service.ratelimit import (
+    SUBMIT_EMAIL,
+    SUBMIT_IP,
     Limit,
     Usage,
     parse_usage,
@@ -58,10 +60,10 @@ class Subject:
 
 
 def submit_limits(keys: SiteKeys, site: Site, ip_hash: str, email_hash: str | None) -> list[Limit]:
-    limits = [Limit("submit-ip", keys.rate("submit-ip", ip_hash), site.rate_limits.submit_per_ip)]
+    limits = [Limit(SUBMIT_IP, keys.rate(SUBMIT_IP, ip_hash), site.rate_limits.submit_per_ip)]
     if email_hash is not None:
         rate = site.rate_limits.submit_per_email
-        limits.append(Limit("submit-email", keys.rate("submit-email", email_hash), rate))
+        limits.append(Limit(SUBMIT_EMAIL, keys.rate(SUBMIT_EMAIL, email_hash), rate))
     return limits
 
 

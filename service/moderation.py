@@ -25,7 +25,15 @@ from service.errors import RateLimited, UnknownComment
 from service.keyring import Keyring
 from service.keys import SiteKeys
 from service.models import STATES
-from service.ratelimit import Limit, Usage, parse_usage, refused_detail, seconds
+from service.ratelimit import (
+    ADDRESS_POLICIES,
+    SUBMIT_EMAIL,
+    Limit,
+    Usage,
+    parse_usage,
+    refused_detail,
+    seconds,
+)
 from service.redisconn import text, translate_errors
 from service.render import body_html
 from service.scripts import Scripts
@@ -356,6 +364,7 @@ class Moderation:
         for _ in range(ERASE_ATTEMPTS):
             ids = sorted(text(m) for m in await self._redis.smembers(keys.author(email_hash)))
             threads = await self._fields(keys, ids, "thread")
+            addresses = sorted({a for a in await self._fields(keys, ids, "ip_hash") if a})
             deliveries = await self._deliveries_of(keys, set(ids))
             ban_ids = await self._bans_of(keys, email_hash)
             script_keys = [
@@ -371,7 +380,7 @@ class Moderation:
                 keys.audit,
                 keys.ban("e", email_hash),
                 keys.bans,
-                keys.rate("submit-email", email_hash),
+                keys.rate(SUBMIT_EMAIL, email_hash),
             ]
             for comment_id, thread in zip(ids, threads, strict=True):
                 script_keys += [
@@ -381,6 +390,9 @@ class Moderation:
                     keys.history(comment_id),
                     keys.reporters(comment_id),
                 ]
+            script_keys += [
+                keys.rate(policy, address) for address in addresses for policy in ADDRESS_POLICIES
+            ]
             result = await self._scripts.erase(
                 keys=script_keys,
                 args=[

@@ -10,6 +10,14 @@ from dataclasses import dataclass
 
 from service.settings import RateLimit
 
+# The policies' public names, as the RateLimit fields show them.
+SUBMIT_IP = "submit-ip"
+SUBMIT_EMAIL = "submit-email"
+CAPTCHA_IP = "captcha-ip"
+REPORT_IP = "report-ip"
+# Those kept per pseudonymised address (an erasure forgets them).
+ADDRESS_POLICIES = (SUBMIT_IP, CAPTCHA_IP, REPORT_IP)
+
 
 @dataclass(frozen=True, slots=True)
 class Limit:

@@ -35,7 +35,7 @@ from service.models import (
     ThreadQuery,
 )
 from service.openapi import document
-from service.ratelimit import Limit, Meter, parse_usage, script_args, script_keys
+from service.ratelimit import REPORT_IP, Limit, Meter, parse_usage, script_args, script_keys
 from service.redisconn import UNREACHABLE
 from service.settings import Site
 
@@ -173,7 +173,7 @@ async def report_comment(request: web.Request) -> web.Response:
     comment_id = request.match_info["comment"]
     ip_hash = app[KEYRING].ip_hash(site_id, _client_ip(request))
     rate = site.rate_limits.report_per_ip
-    limit = Limit("report-ip", services.store.keys(site_id).rate("report-ip", ip_hash), rate)
+    limit = Limit(REPORT_IP, services.store.keys(site_id).rate(REPORT_IP, ip_hash), rate)
     meter = Meter([limit])
     request[RATE_METER] = meter
     try:

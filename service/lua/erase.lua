@@ -6,7 +6,8 @@
 --       reported, approved, rejected, spam, 9 lease expiries, 10 lease owners,
 --       11 outbox, 12 outbox due, 13 outbox dead, 14 audit, 15 email ban,
 --       16 ban records, 17 email rate-limit key; then 5 per comment: comment,
---       thread ids, thread public, history, reporters
+--       thread ids, thread public, history, reporters; then the rate-limit
+--       keys of the comments' addresses
 -- ARGV: 1 email hash, 2 key id, 3 moderator, 4 comments, 5 deliveries,
 --       6 ban records; then the comment ids, delivery ids and ban ids
 local n, d, b = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -35,6 +36,11 @@ for i = 1, d do
 end
 for i = 1, b do
   redis.call('HDEL', KEYS[16], ARGV[6 + n + d + i])
+end
+-- Rate-limit state of the addresses the comments came from: keys after the
+-- comments' own, deleted whole (a limiter forgetting early is harmless).
+for k = 18 + 5 * n, #KEYS do
+  redis.call('DEL', KEYS[k])
 end
 redis.call('DEL', KEYS[1], KEYS[15], KEYS[17])
 redis.call('SREM', KEYS[2], ARGV[1])

@@ -1,0 +1,268 @@
+"""Bans (issue 3, item 5): by email or by the pseudonymised address of a
+comment, for a time or for ever, enforced inside the accept script; what a
+banned author is told is the site's choice (an honest 403 or a shadow ban)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from service.apikeys import Role
+from service.appkeys import KEYRING, SERVICES
+from service.keys import SiteKeys
+from service.main import create_app
+from tests.conftest import mint, site, submission
+from tests.redis_process import RedisProcess
+
+Client = TestClient[web.Request, web.Application]
+
+SUBMIT = "/v1/sites/news/comments"
+BANS = "/v1/sites/news/moderation/bans"
+AUDIT = "/v1/sites/news/moderation/audit"
+THREAD = "ca-mau-2022-08-12"
+READ = f"/v1/sites/news/threads/{THREAD}/comments"
+BANNED_EMAIL = "duong@example.vn"
+
+
+@pytest.fixture
+async def rds(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_server.url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def make_client(
+    aiohttp_client: Callable[..., Awaitable[Client]], make_settings: Callable[..., Any]
+) -> Callable[..., Awaitable[Client]]:
+    async def make(**site_overrides: Any) -> Client:
+        settings = make_settings(sites={"news": site(**site_overrides)})
+        return await aiohttp_client(create_app(settings, refill_captchas=False))
+
+    return make
+
+
+async def bearer(client: Client, role: Role = "admin") -> dict[str, str]:
+    token, _ = await client.app[SERVICES].api_keys.create(f"{role} tester", role, ["news"])
+    return {"Authorization": f"Bearer {token}"}
+
+
+def keys(client: Client) -> SiteKeys:
+    return client.app[SERVICES].store.keys("news")
+
+
+def author(email: str, name: str = "Nguyễn Thị Thùy Dương") -> dict[str, str]:
+    return {"name": name, "email": email}
+
+
+async def submit(client: Client, captcha: tuple[str, str], email: str) -> Any:
+    return await client.post(SUBMIT, json=submission(captcha, author=author(email)))
+
+
+async def submit_ok(client: Client, email: str) -> str:
+    [captcha] = await mint(client)
+    response = await submit(client, captcha, email)
+    assert response.status == 202, await response.text()
+    return str((await response.json())["id"])
+
+
+async def ban(client: Client, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+    response = await client.post(BANS, json=body, headers=headers)
+    assert response.status == 201, await response.text()
+    return dict(await response.json())
+
+
+async def stored_comment_keys(rds: aioredis.Redis, client: Client) -> list[bytes]:
+    return [k async for k in rds.scan_iter(match=keys(client).comment("*"), count=1000)]
+
+
+async def assert_problem(response: Any, status: int, name: str) -> dict[str, Any]:
+    assert response.status == status, await response.text()
+    assert response.content_type == "application/problem+json"
+    problem = dict(await response.json())
+    assert problem["type"] == f"/problems/{name}"
+    assert problem["status"] == status
+    return problem
+
+
+async def test_honest_ban_by_email_refuses_stores_nothing_and_keeps_the_captcha(
+    make_client, rds
+) -> None:
+    client = await make_client()  # ban_response "honest" is the default
+    admin = await bearer(client)
+    created = await ban(client, admin, email="Duong@Example.VN", reason="lời lẽ xúc phạm")
+    assert created["kind"] == "email"
+    assert created["until"] is None
+
+    [captcha] = await mint(client)
+    response = await submit(client, captcha, BANNED_EMAIL)
+    await assert_problem(response, 403, "banned")
+
+    # Nothing stored: no comment, no queue entry, no author index, no webhook.
+    assert await stored_comment_keys(rds, client) == []
+    for state in ("pending", "rejected", "approved"):
+        assert await rds.zcard(keys(client).queue(state)) == 0
+    assert await rds.hlen(keys(client).outbox) == 0
+    email_hash = client.app[KEYRING].email_hash("news", BANNED_EMAIL)
+    assert await rds.exists(keys(client).author(email_hash)) == 0
+    # No rate limit was charged either.
+    assert [k async for k in rds.scan_iter(match=keys(client).rate("*", "*"))] == []
+    # The captcha was not consumed: it still works for an author who is not banned.
+    assert await rds.hexists(keys(client).captcha_live, captcha[0])
+    response = await submit(client, captcha, "an.tran@example.vn")
+    assert response.status == 202, await response.text()
+    assert (await response.json())["status"] == "pending"
+
+
+async def test_shadow_ban_answers_202_and_files_the_comment_under_rejected(
+    make_client, rds
+) -> None:
+    client = await make_client(ban_response="shadow")
+    admin = await bearer(client)
+    await ban(client, admin, email=BANNED_EMAIL)
+
+    [captcha] = await mint(client)
+    response = await submit(client, captcha, BANNED_EMAIL)
+    assert response.status == 202, await response.text()
+    accepted = await response.json()
+    assert accepted["status"] == "pending"  # what the banned author is told
+    comment_id = accepted["id"]
+
+    rejected = await client.get("/v1/sites/news/moderation/queue?state=rejected", headers=admin)
+    page = await rejected.json()
+    assert [item["id"] for item in page["items"]] == [comment_id]
+    assert page["items"][0]["status"] == "rejected"
+    assert page["items"][0]["published"] is False
+    assert page["counts"]["pending"] == 0
+    assert await rds.zscore(keys(client).queue("rejected"), comment_id) is not None
+    assert await rds.zscore(keys(client).pending, comment_id) is None
+
+    read = await (await client.get(READ)).json()
+    assert read["comments"] == []
+    # Someone not banned on the same site is still held for moderation as usual.
+    other = await submit_ok(client, "an.tran@example.vn")
+    assert await rds.zscore(keys(client).pending, other) is not None
+
+
+async def test_ban_by_comment_bans_the_address_it_came_from(make_client, rds) -> None:
+    client = await make_client()
+    admin = await bearer(client)
+    comment_id = await submit_ok(client, BANNED_EMAIL)
+    created = await ban(client, admin, comment_id=comment_id, reason="spam bot")
+    assert created["kind"] == "ip"
+    assert created["comment_id"] == comment_id
+    assert created["email"] is None
+
+    # Every test request comes from 127.0.0.1: that address is now banned,
+    # whatever email the author uses.
+    ip_hash = client.app[KEYRING].ip_hash("news", "127.0.0.1")
+    assert await rds.exists(keys(client).ban("i", ip_hash)) == 1
+    assert ip_hash not in str(created)
+    before = await stored_comment_keys(rds, client)
+    [captcha] = await mint(client)
+    response = await submit(client, captcha, "someone.else@example.vn")
+    await assert_problem(response, 403, "banned")
+    assert await stored_comment_keys(rds, client) == before
+    assert await rds.hexists(keys(client).captcha_live, captcha[0])
+
+    # The comment's history records the ban.
+    detail = await client.get(f"/v1/sites/news/moderation/comments/{comment_id}", headers=admin)
+    actions = [event["action"] for event in (await detail.json())["history"]]
+    assert actions == ["submitted", "ban"]
+
+
+async def test_ban_by_an_unknown_comment_is_404(make_client) -> None:
+    client = await make_client()
+    admin = await bearer(client)
+    response = await client.post(BANS, json={"comment_id": "0" * 26}, headers=admin)
+    await assert_problem(response, 404, "unknown-comment")
+    assert (await (await client.get(BANS, headers=admin)).json())["bans"] == []
+
+
+async def test_timed_ban_expires_in_redis_and_a_permanent_one_does_not(make_client, rds) -> None:
+    client = await make_client()
+    admin = await bearer(client)
+    keyring = client.app[KEYRING]
+    timed = await ban(client, admin, email="timed@example.vn", duration_seconds=60)
+    forever = await ban(client, admin, email="forever@example.vn")
+    assert timed["until"] is not None
+    assert forever["until"] is None
+
+    timed_key = keys(client).ban("e", keyring.email_hash("news", "timed@example.vn"))
+    forever_key = keys(client).ban("e", keyring.email_hash("news", "forever@example.vn"))
+    assert 0 < await rds.pttl(timed_key) <= 60_000
+    assert await rds.pttl(forever_key) == -1  # exists, no expiry
+
+    for email in ("timed@example.vn", "forever@example.vn"):
+        [captcha] = await mint(client)
+        await assert_problem(await submit(client, captcha, email), 403, "banned")
+
+    listed = await client.get(BANS, headers=admin)
+    assert listed.status == 200
+    bans = (await listed.json())["bans"]
+    by_id = {b["id"]: b for b in bans}
+    assert set(by_id) == {timed["id"], forever["id"]}
+    assert by_id[timed["id"]]["email"] == "timed@example.vn"
+    assert by_id[timed["id"]]["until"] == timed["until"]
+    assert by_id[forever["id"]]["until"] is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": BANNED_EMAIL, "comment_id": "0" * 26},
+        {},
+        {"reason": "no subject"},
+        {"email": BANNED_EMAIL, "duration_seconds": 0},
+        {"email": "not an email"},
+    ],
+)
+async def test_a_ban_needs_exactly_one_valid_subject(make_client, rds, body) -> None:
+    client = await make_client()
+    admin = await bearer(client)
+    response = await client.post(BANS, json=body, headers=admin)
+    await assert_problem(response, 422, "validation-failed")
+    assert (await (await client.get(BANS, headers=admin)).json())["bans"] == []
+    assert [k async for k in rds.scan_iter(match=keys(client).ban("*", "*"))] == []
+
+
+async def test_only_admins_ban(make_client) -> None:
+    client = await make_client()
+    moderator = await bearer(client, "moderator")
+    response = await client.post(BANS, json={"email": BANNED_EMAIL}, headers=moderator)
+    await assert_problem(response, 403, "forbidden")
+    response = await client.post(BANS, json={"email": BANNED_EMAIL})
+    await assert_problem(response, 401, "unauthorized")
+    [captcha] = await mint(client)
+    assert (await submit(client, captcha, BANNED_EMAIL)).status == 202
+
+
+async def test_a_ban_is_in_the_audit_log(make_client) -> None:
+    client = await make_client()
+    token, record = await client.app[SERVICES].api_keys.create("Chị Hoa", "admin", ["news"])
+    admin = {"Authorization": f"Bearer {token}"}
+    comment_id = await submit_ok(client, "an.tran@example.vn")
+    await ban(client, admin, email=BANNED_EMAIL, reason="quấy rối")
+    await ban(client, admin, comment_id=comment_id, reason="bot")
+
+    response = await client.get(AUDIT, headers=admin)
+    assert response.status == 200
+    entries = (await response.json())["entries"]
+    bans = [e for e in entries if e["action"] == "ban"]
+    assert len(bans) == 2
+    newest, oldest = bans  # the audit log lists newest first
+    assert oldest["reason"] == "quấy rối"
+    assert oldest["comment"] is None
+    assert newest["reason"] == "bot"
+    assert newest["comment"] == comment_id
+    for entry in bans:
+        assert entry["key"] == record.id
+        assert entry["moderator"] == "Chị Hoa"
+        assert entry["at"]
+    # The stream keeps no reader's data (issue 3, item 9).
+    assert BANNED_EMAIL not in str(entries)

@@ -1,0 +1,384 @@
+"""Erasure (issue 3, item 9; DESIGN.md invariant 4): every comment, queue
+entry, index and stored email of one address removed, by the API and by
+`loibinh erase`; afterwards a SCAN and DUMP of every key finds the email,
+its parts and the author's name nowhere."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import unicodedata
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from service.apikeys import Role
+from service.appkeys import KEYRING, SERVICES
+from service.keys import SiteKeys
+from service.main import create_app
+from service.ratelimit import SUBMIT_IP
+from tests.conftest import TEST_SECRET, approve, mint, site, submission
+from tests.redis_process import RedisProcess
+
+Client = TestClient[web.Request, web.Application]
+
+THREAD = "ca-mau-2022-08-12"
+READ = f"/v1/sites/news/threads/{THREAD}/comments"
+MOD = "/v1/sites/news/moderation"
+# The author to erase: as typed in the form, and as the service stores it
+# (email-validator lower-cases the domain and keeps the local part).
+NAME = "Quách Thị Xoá Sạch"
+EMAIL_TYPED = "Xoa.Sach.Erase@Erase-Me.Example.VN"
+EMAIL_STORED = "Xoa.Sach.Erase@erase-me.example.vn"
+LOCAL, DOMAIN = EMAIL_STORED.split("@")
+# Another author, whose reply must survive.
+OTHER_NAME = "Trần Văn An"
+OTHER_EMAIL = "an.tran.other@example.vn"
+LOOPBACK_HOOK = "http://127.0.0.1:9/never-called"
+
+
+@pytest.fixture
+async def rds(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_server.url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: Callable[..., Awaitable[Client]], make_settings: Callable[..., Any]
+) -> Client:
+    """Webhooks configured but not delivered, so deliveries wait in the outbox."""
+    hook = {"name": "cms", "url": LOOPBACK_HOOK, "secret": "s" * 32}
+    settings = make_settings(sites={"news": site(webhooks=[hook], reports_threshold=1)})
+    app = create_app(settings, refill_captchas=False, deliver_webhooks=False)
+    return await aiohttp_client(app)
+
+
+async def bearer(client: Client, role: Role = "admin") -> dict[str, str]:
+    token, _ = await client.app[SERVICES].api_keys.create(f"{role} tester", role, ["news"])
+    return {"Authorization": f"Bearer {token}"}
+
+
+def keys_of(client: Client) -> SiteKeys:
+    return client.app[SERVICES].store.keys("news")
+
+
+async def submit_ok(
+    client: Client,
+    name: str = NAME,
+    email: str = EMAIL_TYPED,
+    headers: dict[str, str] | None = None,
+    **overrides: Any,
+) -> str:
+    [captcha] = await mint(client)
+    body = submission(captcha, author={"name": name, "email": email}, **overrides)
+    response = await client.post("/v1/sites/news/comments", json=body, headers=headers)
+    assert response.status == 202, await response.text()
+    return str((await response.json())["id"])
+
+
+async def decide(client: Client, headers: dict[str, str], comment_id: str, action: str) -> None:
+    response = await client.post(
+        f"{MOD}/decisions",
+        json={"decisions": [{"id": comment_id, "action": action, "reason": ""}]},
+        headers=headers,
+    )
+    [result] = (await response.json())["results"]
+    assert result["status"] == 200, result
+
+
+async def public_ids(client: Client) -> list[str]:
+    response = await client.get(READ)
+    assert response.status == 200
+    return [c["id"] for c in (await response.json())["comments"]]
+
+
+# ------------------------------------------------------ the leak check
+
+
+async def everything(rds: aioredis.Redis) -> list[tuple[bytes, bytes]]:
+    """(key, blob) for every key name, its DUMP, and every value, field,
+    member and stream entry it holds. DUMP runs with RDB compression off,
+    so that what a dump (or a backup) would carry is seen in clear, stream
+    entries deleted with XDEL included."""
+    out: list[tuple[bytes, bytes]] = []
+    [old] = (await rds.config_get("rdbcompression")).values()
+    await rds.config_set("rdbcompression", "no")
+    try:
+        async for key in rds.scan_iter(count=1000):
+            out.append((key, key))
+            dumped = await rds.dump(key)
+            if dumped is not None:
+                out.append((key, dumped))
+            kind = (await rds.type(key)).decode()
+            if kind == "string":
+                out.append((key, await rds.get(key) or b""))
+            elif kind == "hash":
+                for field, value in (await rds.hgetall(key)).items():
+                    out += [(key, field), (key, value)]
+            elif kind == "list":
+                out += [(key, item) for item in await rds.lrange(key, 0, -1)]
+            elif kind == "set":
+                out += [(key, member) for member in await rds.smembers(key)]
+            elif kind == "zset":
+                out += [(key, member) for member in await rds.zrange(key, 0, -1)]
+            elif kind == "stream":
+                for entry_id, fields in await rds.xrange(key):
+                    out.append((key, entry_id))
+                    for field, value in fields.items():
+                        out += [(key, field), (key, value)]
+            elif kind != "none":  # "none": expired since SCAN saw it (a rate limit)
+                raise AssertionError(f"unexpected type {kind} of {key!r}")
+    finally:
+        await rds.config_set("rdbcompression", old)
+    return out
+
+
+def forms(text: str) -> set[bytes]:
+    """How a string can sit in Redis: UTF-8 in either normal form, or JSON-escaped."""
+    found = set()
+    for form in ("NFC", "NFD"):
+        value = unicodedata.normalize(form, text)
+        found.add(value.encode())
+        found.add(json.dumps(value)[1:-1].encode())
+    return found
+
+
+def needles(email_hash: str) -> dict[str, set[bytes]]:
+    """What must be found nowhere, compared case-insensitively for the email."""
+    return {
+        "email": {EMAIL_STORED.lower().encode(), EMAIL_TYPED.lower().encode()},
+        "local part": {LOCAL.lower().encode()},
+        "domain": {DOMAIN.lower().encode()},
+        "name": forms(NAME),
+        "email hash": {email_hash.encode()},
+    }
+
+
+async def leaks(rds: aioredis.Redis, email_hash: str) -> list[str]:
+    found = []
+    for key, blob in await everything(rds):
+        lowered = blob.lower()
+        for what, variants in needles(email_hash).items():
+            if any(v in blob or v.lower() in lowered for v in variants):
+                found.append(f"{what} in {key.decode(errors='replace')}")
+    return sorted(set(found))
+
+
+async def found_anywhere(rds: aioredis.Redis, text: str) -> bool:
+    variants = forms(text)
+    return any(any(v in blob for v in variants) for _, blob in await everything(rds))
+
+
+# --------------------------------------------------------- the scenario
+
+
+async def populate(client: Client) -> dict[str, Any]:
+    """Comments of the author in every state, with a reply by another author,
+    a ban of the email, waiting webhook deliveries and an idempotent retry."""
+    admin = await bearer(client)
+    pending = [await submit_ok(client, body=f"Đang chờ {i}.") for i in range(2)]
+    published = await submit_ok(client, body="Sẽ được đăng.")
+    assert await approve(client, published)
+    rejected = await submit_ok(client, body="Sẽ bị từ chối.")
+    await decide(client, admin, rejected, "reject")
+    reported = await submit_ok(client, body="Sẽ bị báo cáo.")
+    assert await approve(client, reported)
+    report = await client.post(
+        f"/v1/sites/news/comments/{reported}/reports", json={"reason": "spam"}
+    )
+    assert report.status == 202
+    idem = {"Idempotency-Key": "retry-1234"}
+    [captcha] = await mint(client)
+    body = submission(captcha, author={"name": NAME, "email": EMAIL_TYPED}, body="Gửi lại.")
+    first = await client.post("/v1/sites/news/comments", json=body, headers=idem)
+    again = await client.post("/v1/sites/news/comments", json=body, headers=idem)
+    assert first.status == again.status == 202
+    idempotent = (await first.json())["id"]
+    assert (await again.json())["id"] == idempotent
+
+    reply = await submit_ok(
+        client, name=OTHER_NAME, email=OTHER_EMAIL, parent_id=published, body="Tôi đồng ý."
+    )
+    assert await approve(client, reply)
+    ban = await client.post(
+        f"{MOD}/bans", json={"email": EMAIL_TYPED, "reason": "thử"}, headers=admin
+    )
+    assert ban.status == 201
+
+    # The author's comments are in every queue, and webhook deliveries
+    # carrying them wait in the outbox.
+    keys = keys_of(client)
+    services = client.app[SERVICES]
+    queue = await (await client.get(f"{MOD}/queue?state=reported", headers=admin)).json()
+    assert [i["id"] for i in queue["items"]] == [reported]
+    assert queue["counts"] == {
+        "pending": 3,
+        "reported": 1,
+        "approved": 2,
+        "rejected": 1,
+        "spam": 0,
+    }
+    assert await services.redis.hlen(keys.outbox) > 0
+    mine = {pending[0], pending[1], published, rejected, reported, idempotent}
+    assert await public_ids(client) == [published, reported, reply]
+    return {"admin": admin, "mine": mine, "reply": reply, "published": published}
+
+
+async def assert_erased(client: Client, rds: aioredis.Redis, scenario: dict[str, Any]) -> None:
+    email_hash = client.app[KEYRING].email_hash("news", EMAIL_STORED)
+    assert await leaks(rds, email_hash) == []
+    # The leak check sees what it looks for: the other author is all there.
+    assert await found_anywhere(rds, OTHER_NAME)
+    assert await found_anywhere(rds, OTHER_EMAIL)
+
+    admin, reply = scenario["admin"], scenario["reply"]
+    assert await public_ids(client) == [reply]
+    detail = await client.get(f"{MOD}/comments/{reply}", headers=admin)
+    assert detail.status == 200
+    kept = await detail.json()
+    assert kept["author"] == {"name": OTHER_NAME, "email": OTHER_EMAIL}
+    assert kept["parent_id"] == scenario["published"]
+    assert kept["status"] == "approved"
+    assert kept["published"] is True
+    for comment_id in scenario["mine"]:
+        response = await client.get(f"{MOD}/comments/{comment_id}", headers=admin)
+        assert response.status == 404, comment_id
+    queue = await (await client.get(f"{MOD}/queue?state=approved", headers=admin)).json()
+    assert [i["id"] for i in queue["items"]] == [reply]
+    assert queue["counts"] == {
+        "pending": 0,
+        "reported": 0,
+        "approved": 1,
+        "rejected": 0,
+        "spam": 0,
+    }
+    bans = await (await client.get(f"{MOD}/bans", headers=admin)).json()
+    assert EMAIL_STORED.lower() not in json.dumps(bans).lower()
+    # The waiting deliveries of the erased comments are gone; the reply's stay.
+    outbox = await rds.hgetall(keys_of(client).outbox)
+    assert outbox
+    for raw in outbox.values():
+        comment = json.loads(json.loads(raw)["body"])["comment"]
+        assert comment["id"] not in scenario["mine"]
+
+
+async def test_erasure_by_the_api_leaves_no_trace(client, rds) -> None:
+    scenario = await populate(client)
+    email_hash = client.app[KEYRING].email_hash("news", EMAIL_STORED)
+    # Before: the check finds every needle, so finding none afterwards means something.
+    before = await leaks(rds, email_hash)
+    for what in needles(email_hash):
+        assert any(line.startswith(what + " in ") for line in before), what
+
+    # The address the comments came from has rate-limit state under its hash.
+    address_key = (
+        client.app[SERVICES]
+        .store.keys("news")
+        .rate(SUBMIT_IP, client.app[KEYRING].ip_hash("news", "127.0.0.1"))
+    )
+    assert await rds.exists(address_key)
+
+    token, record = await client.app[SERVICES].api_keys.create("Chị Hoa", "admin", ["news"])
+    admin = {"Authorization": f"Bearer {token}"}
+    response = await client.post(
+        f"{MOD}/erasures", json={"email": EMAIL_STORED.upper()}, headers=admin
+    )
+    assert response.status == 200, await response.text()
+    assert await response.json() == {"erased_comments": 6}
+    assert not await rds.exists(address_key)
+
+    await assert_erased(client, rds, scenario)
+
+    audit = await (await client.get(f"{MOD}/audit", headers=admin)).json()
+    erasures = [e for e in audit["entries"] if e["action"] == "erasure"]
+    assert len(erasures) == 1
+    [tombstone] = erasures
+    assert tombstone["key"] == record.id
+    assert tombstone["moderator"] == "Chị Hoa"
+    assert tombstone["comment"] is None
+    text = json.dumps(audit, ensure_ascii=False).lower()
+    for needle in (EMAIL_STORED.lower(), LOCAL.lower(), DOMAIN.lower(), NAME.lower()):
+        assert needle not in text
+
+    # Erasing again finds nothing more to remove.
+    again = await client.post(f"{MOD}/erasures", json={"email": EMAIL_TYPED}, headers=admin)
+    assert await again.json() == {"erased_comments": 0}
+    assert await public_ids(client) == [scenario["reply"]]
+
+
+async def test_erasure_needs_an_admin_and_an_email(client, rds) -> None:
+    scenario = await populate(client)
+    moderator = await bearer(client, "moderator")
+    response = await client.post(f"{MOD}/erasures", json={"email": EMAIL_STORED}, headers=moderator)
+    assert response.status == 403
+    for bad in ({"email": "not an email"}, {"email": ""}, {}, {"email": ["a@b.vn"]}):
+        response = await client.post(f"{MOD}/erasures", json=bad, headers=scenario["admin"])
+        assert response.status == 422, bad
+        assert (await response.json())["type"] == "/problems/validation-failed"
+    # Nothing was erased.
+    ids = await public_ids(client)
+    assert len(ids) == 3
+    email_hash = client.app[KEYRING].email_hash("news", EMAIL_STORED)
+    assert await rds.scard(keys_of(client).author(email_hash)) == 6
+
+
+def run_cli(redis_url: str, config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "LOIBINH_CONFIG": str(config),
+        "LOIBINH_MODE": "production",
+        "LOIBINH_SECRET_KEY": TEST_SECRET,
+        "LOIBINH_REDIS__URL": redis_url,
+    }
+    loibinh = Path(sys.executable).with_name("loibinh")
+    return subprocess.run(
+        [str(loibinh), *args], env=env, capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+@pytest.fixture
+def cli_config(tmp_path: Path) -> Path:
+    config = tmp_path / "loibinh.toml"
+    config.write_text(
+        '[sites.news]\nallowed_origins = ["https://news.example.vn"]\n', encoding="utf-8"
+    )
+    return config
+
+
+async def test_erasure_by_the_command_line_leaves_no_trace(
+    client, rds, redis_server, cli_config
+) -> None:
+    scenario = await populate(client)
+    done = await asyncio.to_thread(
+        run_cli, redis_server.url, cli_config, "erase", "--site", "news", "--email", EMAIL_TYPED
+    )
+    assert done.returncode == 0, done.stderr
+    assert "erased 6 comments" in done.stdout
+    await assert_erased(client, rds, scenario)
+    audit = await (await client.get(f"{MOD}/audit", headers=scenario["admin"])).json()
+    [tombstone] = [e for e in audit["entries"] if e["action"] == "erasure"]
+    assert tombstone["key"] == "cli"
+
+
+@pytest.mark.parametrize("email", ["not an email", "", "@example.vn"])
+async def test_the_command_line_refuses_a_bad_email(
+    client, rds, redis_server, cli_config, email
+) -> None:
+    await submit_ok(client)
+    done = await asyncio.to_thread(
+        run_cli, redis_server.url, cli_config, "erase", "--site", "news", "--email", email
+    )
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "erased" not in done.stdout
+    email_hash = client.app[KEYRING].email_hash("news", EMAIL_STORED)
+    assert await rds.scard(keys_of(client).author(email_hash)) == 1
