@@ -5,6 +5,7 @@ workers' values so that any worker can answer a scrape."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -33,6 +34,9 @@ _LATENCY_BUCKETS = (
     1.0,
     2.5,
 )
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class Metrics:
@@ -77,6 +81,32 @@ class Metrics:
             ["site"],
             registry=r,
         )
+
+        # Children by label values, cached: labels() costs more than inc().
+        self._answered: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._submitted: dict[tuple[str, str, str], Any] = {}
+
+    def answered(self, route: str, method: str, status: int, seconds: float) -> None:
+        # Methods are the client's to choose: unknown ones share a label, so
+        # that no one can grow the series without bound.
+        method = method if method in _METHODS else "OTHER"
+        key = (route, method, status)
+        children = self._answered.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(route, method, str(status)),
+                self.latency.labels(route),
+            )
+            self._answered[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def submitted(self, site: str, outcome: str, reason: str) -> None:
+        key = (site, outcome, reason)
+        child = self._submitted.get(key)
+        if child is None:
+            child = self._submitted[key] = self.submissions.labels(site, outcome, reason)
+        child.inc()
 
     def exposition(self) -> tuple[bytes, str]:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

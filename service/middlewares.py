@@ -69,7 +69,7 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
         response.headers.update(meter.headers())
     route = request.match_info.route.resource
     name = route.canonical if route is not None else "unmatched"
-    metrics = request.app[METRICS]
-    metrics.requests.labels(name, request.method, str(response.status)).inc()
-    metrics.latency.labels(name).observe(time.perf_counter() - started)
+    request.app[METRICS].answered(
+        name, request.method, response.status, time.perf_counter() - started
+    )
     return response

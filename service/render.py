@@ -27,6 +27,8 @@ def _paragraph(text: str) -> str:
 
 
 def _linkify(line: str) -> str:
+    if "://" not in line:
+        return escape(line)  # most lines hold no link: skip the search
     out: list[str] = []
     last = 0
     for match in _URL.finditer(line):

@@ -151,7 +151,7 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
         )
     except LoibinhError as exc:
         await _report_usage(request, meter, exc)
-        app[METRICS].submissions.labels(site_id, "refused", problems.name_of(exc)).inc()
+        app[METRICS].submitted(site_id, "refused", problems.name_of(exc))
         if return_to is not None:
             return _redirect(return_to, _outcome_of(exc))
         raise
@@ -160,7 +160,7 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
     else:
         meter.usage = accepted.usage
     reason = "replayed" if accepted.replayed else accepted.status
-    app[METRICS].submissions.labels(site_id, "accepted", reason).inc()
+    app[METRICS].submitted(site_id, "accepted", reason)
     if return_to is not None:
         return _redirect(return_to, {"lb_status": accepted.status, "lb_id": accepted.id})
     return json_response({"id": accepted.id, "status": accepted.status}, status=202)

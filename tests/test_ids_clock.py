@@ -1,0 +1,40 @@
+"""Comment ids sort by time and look the same everywhere; times are RFC 3339."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from service.clock import rfc3339
+from service.ids import new_comment_id
+from service.models import COMMENT_ID_PATTERN
+
+MS = st.integers(min_value=0, max_value=2**48 - 1)
+
+
+@given(st.integers(min_value=0, max_value=253_402_300_799_999))  # up to 9999-12-31
+def test_rfc3339_matches_datetime(ms: int) -> None:
+    # timedelta is exact where fromtimestamp(ms / 1000) rounds through a float.
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+    reference = moment.isoformat(timespec="milliseconds")
+    assert rfc3339(ms) == reference.replace("+00:00", "Z")
+
+
+@given(MS, MS)
+def test_ids_sort_by_time(earlier: int, later: int) -> None:
+    earlier, later = sorted((earlier, later))
+    first, second = new_comment_id(earlier), new_comment_id(later)
+    assert re.match(COMMENT_ID_PATTERN, first) and re.match(COMMENT_ID_PATTERN, second)
+    if earlier < later:
+        assert first < second
+
+
+def test_ids_carry_their_time_in_crockford_base32() -> None:
+    digits = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    value = 0
+    for char in new_comment_id(1_796_007_071_678):
+        value = value * 32 + digits.index(char)
+    assert value >> 80 == 1_796_007_071_678
