@@ -25,7 +25,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # source tree in /app, on purpose: service/settings.py finds its defaults at
 # <package dir>/../config/default.toml. A regular install would put the package
 # in site-packages, where that path does not exist, and the service would then
-# start silently without the defaults (and without the demo site). Installed
+# refuse to start for want of its defaults. Installed
 # editable, `service` is imported from /app/service, the defaults resolve to
 # /app/config/default.toml, and the `loibinh` command exists. The runtime stage
 # copies /app and /opt/venv to the same paths, which keeps that link valid.
