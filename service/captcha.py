@@ -6,7 +6,6 @@ against the HMAC stored here; the answer itself is never stored."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
@@ -161,6 +160,7 @@ class CaptchaService:
         keys = self._keys(site)
         settings = self._settings.captcha
         level = int(await self._redis.llen(keys.captcha_pool))
+        checkpoint()  # after every Redis call: see background.checkpoint
         self._metrics.captcha_pool.labels(site).set(level)
         if level > settings.pool_low_water:
             return 0
@@ -169,6 +169,7 @@ class CaptchaService:
         added = 0
         try:
             while level + added < settings.pool_size:
+                checkpoint()
                 count = min(settings.render_batch, settings.pool_size - level - added)
                 entries = await self._render(site, count)
                 await self._redis.rpush(keys.captcha_pool, *entries)
@@ -182,8 +183,8 @@ class CaptchaService:
         """Background task: keep every site's pool above its low-water mark."""
         interval = self._settings.captcha.refill_interval_seconds
         while True:
-            checkpoint()
             for site in self._settings.sites:
+                checkpoint()
                 try:
                     await self.refill_once(site)
                 except UNREACHABLE as exc:
@@ -195,8 +196,14 @@ class CaptchaService:
                     # The loop must outlive any one failure, or the pool drains for good.
                     log.exception("captcha refill for %s failed", site)
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
+            checkpoint()
+            # asyncio.wait, unlike wait_for on Python 3.11, never loses a
+            # cancellation that lands as the timeout fires.
+            waiter = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait({waiter}, timeout=interval)
+            finally:
+                waiter.cancel()
 
     def close(self) -> None:
         if self._executor is not None:

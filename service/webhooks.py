@@ -69,6 +69,7 @@ class Outbox:
                 for site_id, site in self._settings.sites.items():
                     if not site.webhooks:
                         continue
+                    checkpoint()
                     try:
                         busy |= await self.deliver_due(session, site_id) > 0
                     except UNREACHABLE as exc:

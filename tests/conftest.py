@@ -1,56 +1,39 @@
 """Fixtures: one real redis-server for the session, flushed between tests, and
-the app built by the same factory that serves production."""
+the app built by the same factory that serves production. Plain helpers are
+in tests/helpers.py."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
+import redis.asyncio as aioredis
 
-from service.appkeys import SERVICES, SETTINGS
 from service.main import create_app
-from service.models import Decision
-from service.moderation import Actor
-from service.settings import Settings, load_settings
+from service.settings import Settings
+from tests.helpers import ORIGIN, TEST_SECRET, Client, cli_env, run_cli, settings_for
 from tests.redis_process import RedisProcess
 
 # Hermetic: nothing from the developer's environment reaches the settings.
 for _name in [n for n in os.environ if n.startswith("LOIBINH_")]:
     del os.environ[_name]
 
-TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
-ORIGIN = "https://news.example.vn"
-
-
-def site(**overrides: Any) -> dict[str, Any]:
-    """A site table as the TOML file would give it."""
-    base: dict[str, Any] = {
-        "allowed_origins": [ORIGIN],
-        "moderation": "pre",
-        "rate_limits": {
-            "submit_per_ip": {"limit": 1000, "period": 60},
-            "submit_per_email": {"limit": 1000, "period": 60},
-            "captcha_per_ip": {"limit": 1000, "period": 60},
-        },
-    }
-    base.update(overrides)
-    return base
-
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisProcess]:
-    server = RedisProcess()
-    server.start()
-    yield server
-    server.cleanup()
+    """The session's redis-server, which every test's app uses unless it says otherwise."""
+    with RedisProcess() as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
 def _flush(request: pytest.FixtureRequest) -> None:
+    """Each test that uses the session Redis starts with it empty."""
     if "redis_server" in request.fixturenames:
         server: RedisProcess = request.getfixturevalue("redis_server")
         with server.client() as client:
@@ -58,58 +41,74 @@ def _flush(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
+async def rds(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
+    """A Redis client of the tests' own, to look at and move what the service stored."""
+    connection = aioredis.Redis.from_url(redis_server.url)
+    yield connection
+    await connection.aclose()
+
+
+@pytest.fixture
 def make_settings(redis_server: RedisProcess) -> Callable[..., Settings]:
+    """Settings for the session Redis and one `news` site, with some values replaced."""
+
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "mode": "production",
-            "secret_key": TEST_SECRET,
-            "redis": {"url": redis_server.url, "connect_timeout": 0.5, "timeout": 0.5},
-            "captcha": {"pool_size": 5, "pool_low_water": 2, "render_batch": 5},
-            "sites": {"news": site()},
-        }
-        values.update(overrides)
-        return load_settings(**values)
+        return settings_for(redis_server.url, **overrides)
 
     return make
 
 
 @pytest.fixture
 def settings(make_settings: Callable[..., Settings]) -> Settings:
+    """The default settings of `make_settings`."""
     return make_settings()
 
 
 @pytest.fixture
-async def client(
-    aiohttp_client: Callable[..., Any], settings: Settings
-) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+async def client(aiohttp_client: Callable[..., Any], settings: Settings) -> AsyncIterator[Client]:
+    """A client of the app built with the default settings."""
     yield await aiohttp_client(create_app(settings, refill_captchas=False))
 
 
-async def mint(
-    client: TestClient[web.Request, web.Application], site_id: str = "news", count: int = 1
-) -> list[tuple[str, str]]:
-    """Live challenges with their answers, as `loibinh captcha mint` makes them."""
-    return await client.app[SERVICES].captcha.mint(site_id, count)
+@pytest.fixture
+def make_client(
+    aiohttp_client: Callable[..., Awaitable[Client]], make_settings: Callable[..., Settings]
+) -> Callable[..., Awaitable[Client]]:
+    """Makes clients of apps built with settings overrides (e.g. another site table)."""
+    # The captcha pool is not refilled in the background unless `refill_captchas`;
+    # `deliver_webhooks=False` leaves webhook deliveries waiting in the outbox.
+
+    async def make(
+        *, refill_captchas: bool = False, deliver_webhooks: bool = True, **overrides: Any
+    ) -> Client:
+        settings = make_settings(**overrides)
+        app = create_app(
+            settings, refill_captchas=refill_captchas, deliver_webhooks=deliver_webhooks
+        )
+        return await aiohttp_client(app)
+
+    return make
 
 
-def submission(captcha: tuple[str, str], **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "thread": "ca-mau-2022-08-12",
-        "parent_id": None,
-        "author": {"name": "Nguyễn Thị Thùy Dương", "email": "duong@example.vn"},
-        "body": "Bài viết rất hay.",
-        "captcha": {"id": captcha[0], "answer": captcha[1]},
-    }
-    body.update(overrides)
-    return body
+@pytest.fixture
+def cli(
+    tmp_path: Path, redis_server: RedisProcess
+) -> Callable[..., Awaitable[subprocess.CompletedProcess[str]]]:
+    """Runs `loibinh` as the operator would: session Redis, tests' secret, news and sport."""
+    config = tmp_path / "loibinh.toml"
+    config.write_text(
+        f'[sites.news]\nallowed_origins = ["{ORIGIN}"]\n\n'
+        f'[sites.sport]\nallowed_origins = ["https://sport.example.vn"]\n',
+        encoding="utf-8",
+    )
+    env = cli_env(
+        LOIBINH_CONFIG=str(config),
+        LOIBINH_MODE="production",
+        LOIBINH_SECRET_KEY=TEST_SECRET,
+        LOIBINH_REDIS__URL=redis_server.url,
+    )
 
+    async def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(run_cli, *args, env=env, timeout=60)
 
-async def approve(
-    client: TestClient[web.Request, web.Application], comment_id: str, site_id: str = "news"
-) -> bool:
-    """Publish a comment through the moderation service's own decision path."""
-    site = client.app[SETTINGS].sites[site_id]
-    actor = Actor(key_id="tests", name="tests", admin=True)
-    decision = Decision(id=comment_id, action="approve", reason="")
-    [result] = await client.app[SERVICES].moderation.decide(site_id, site, actor, [decision])
-    return result.outcome in ("approved", "unchanged")
+    return run

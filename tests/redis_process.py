@@ -10,17 +10,21 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Self
 
 import redis
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 class RedisProcess:
+    """A redis-server on a free port; `with RedisProcess() as server:` starts and removes it."""
+
     def __init__(self, *, appendonly: bool = False) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
@@ -35,7 +39,8 @@ class RedisProcess:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> None:
+    def server_args(self) -> list[str]:
+        """The redis-server command line; a variant adds its own options."""
         args = [
             self.binary,
             "--port",
@@ -55,7 +60,10 @@ class RedisProcess:
             args += ["--appendonly", "yes", "--appendfsync", "always"]
         else:
             args += ["--appendonly", "no"]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+        return args
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.server_args(), stdout=subprocess.DEVNULL)
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
         deadline = time.monotonic() + 10
         while True:
@@ -64,10 +72,24 @@ class RedisProcess:
                 break
             except redis.ConnectionError:
                 if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError(f"redis-server did not start on port {self.port}") from None
+                    raise RuntimeError(
+                        f"redis-server did not start on port {self.port} "
+                        f"(exit {self.process.poll()})"
+                    ) from None
                 time.sleep(0.05)
             finally:
                 client.close()
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.cleanup()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.cleanup()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

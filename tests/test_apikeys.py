@@ -6,75 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import re
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from service.apikeys import ApiKeyStore
 from service.appkeys import SERVICES
-from service.main import create_app
-from tests.conftest import ORIGIN, TEST_SECRET, site
-from tests.redis_process import RedisProcess
-
-Client = TestClient[web.Request, web.Application]
+from tests.helpers import Client, authorization, redis_values, site
 
 QUEUE = "/v1/sites/news/moderation/queue"
 TOKEN = re.compile(r"lbk_[0-9a-f]{12}_\S+")
-LOIBINH = Path(sys.executable).with_name("loibinh")
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def store_of(client: Client) -> ApiKeyStore:
     return client.app[SERVICES].api_keys
-
-
-@pytest.fixture
-async def rds(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
-    connection = aioredis.Redis.from_url(redis_server.url)
-    yield connection
-    await connection.aclose()
-
-
-async def everything_in_redis(rds: aioredis.Redis) -> list[bytes]:
-    """Every key name and every value, member, field and score, read by type
-    (not DUMP, whose compression could hide a substring)."""
-    found: list[bytes] = []
-    async for key in rds.scan_iter(count=1000):
-        found.append(key)
-        kind = (await rds.type(key)).decode()
-        if kind == "string":
-            found.append(await rds.get(key))
-        elif kind == "hash":
-            for field, value in (await rds.hgetall(key)).items():
-                found += [field, value]
-        elif kind == "set":
-            found += list(await rds.smembers(key))
-        elif kind == "zset":
-            for member, score in await rds.zrange(key, 0, -1, withscores=True):
-                found += [member, str(score).encode()]
-        elif kind == "list":
-            found += list(await rds.lrange(key, 0, -1))
-        elif kind == "stream":
-            for entry_id, fields in await rds.xrange(key):
-                found.append(entry_id)
-                for field, value in fields.items():
-                    found += [field, value]
-        else:
-            raise AssertionError(f"unexpected Redis type {kind} of {key!r}")
-    return found
 
 
 # ------------------------------------------------------------------ the store
@@ -117,12 +66,12 @@ async def test_each_key_has_its_own_secret(client: Client) -> None:
 
 async def test_a_revoked_key_is_refused(client: Client) -> None:
     token, record = await store_of(client).create("Mod Minh", "moderator", ["news"])
-    assert (await client.get(QUEUE, headers=bearer(token))).status == 200
+    assert (await client.get(QUEUE, headers=authorization(token))).status == 200
     # The scheme is case-insensitive (RFC 9110).
     lower = await client.get(QUEUE, headers={"Authorization": f"bearer {token}"})
     assert lower.status == 200
     assert await store_of(client).revoke(record.id)
-    response = await client.get(QUEUE, headers=bearer(token))
+    response = await client.get(QUEUE, headers=authorization(token))
     assert response.status == 401
     problem = await response.json()
     assert problem["type"] == "/problems/unauthorized"
@@ -134,8 +83,8 @@ async def test_redis_holds_no_copy_of_the_key(client: Client, rds: aioredis.Redi
     secret = token.removeprefix(f"lbk_{record.id}_")
     assert len(secret) >= 16
     # Used once, so that whatever is written on use is in Redis too.
-    assert (await client.get(QUEUE, headers=bearer(token))).status == 200
-    stored = await everything_in_redis(rds)
+    assert (await client.get(QUEUE, headers=authorization(token))).status == 200
+    stored = await redis_values(rds)
     assert stored, "the key record is missing"
     assert any(record.id.encode() in item for item in stored)
     # Not the token, nor the secret, nor any 8 characters of it in a row.
@@ -157,7 +106,7 @@ async def test_last_used_at_is_set_after_use(client: Client) -> None:
     [listed] = await store.list()
     assert listed.last_used_at_ms is None
     before = int(time.time() * 1000)
-    assert (await client.get(QUEUE, headers=bearer(token))).status == 200
+    assert (await client.get(QUEUE, headers=authorization(token))).status == 200
     after = int(time.time() * 1000)
     [listed] = await store.list()
     assert listed.last_used_at_ms is not None
@@ -165,7 +114,7 @@ async def test_last_used_at_is_set_after_use(client: Client) -> None:
     # A refused attempt with a wrong secret does not count as a use.
     _, other = await store.create("Other", "moderator", ["news"])
     wrong = f"lbk_{other.id}_{token[17:]}"
-    assert (await client.get(QUEUE, headers=bearer(wrong))).status == 401
+    assert (await client.get(QUEUE, headers=authorization(wrong))).status == 401
     assert {k.id: k.last_used_at_ms for k in await store.list()}[other.id] is None
 
 
@@ -173,42 +122,9 @@ async def test_last_used_at_is_set_after_use(client: Client) -> None:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, redis_server: RedisProcess) -> Callable[..., Awaitable[Any]]:
-    config = tmp_path / "loibinh.toml"
-    config.write_text(
-        f'[sites.news]\nallowed_origins = ["{ORIGIN}"]\n\n'
-        f'[sites.sport]\nallowed_origins = ["https://sport.example.vn"]\n',
-        encoding="utf-8",
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOIBINH_")}
-    env |= {
-        "LOIBINH_CONFIG": str(config),
-        "LOIBINH_MODE": "production",
-        "LOIBINH_SECRET_KEY": TEST_SECRET,
-        "LOIBINH_REDIS__URL": redis_server.url,
-    }
-
-    async def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return await asyncio.to_thread(
-            subprocess.run,
-            [str(LOIBINH), *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-
-    return run
-
-
-@pytest.fixture
-async def two_site_client(
-    aiohttp_client: Callable[..., Awaitable[Client]], make_settings: Callable[..., Any]
-) -> Client:
+async def two_site_client(make_client: Callable[..., Awaitable[Client]]) -> Client:
     """The app as the CLI's configuration describes it: same secret, same Redis."""
-    settings = make_settings(sites={"news": site(), "sport": site()})
-    return await aiohttp_client(create_app(settings, refill_captchas=False))
+    return await make_client(sites={"news": site(), "sport": site()})
 
 
 async def created(cli: Callable[..., Awaitable[Any]], *args: str) -> tuple[str, str]:
@@ -229,15 +145,17 @@ async def test_cli_created_keys_work_against_the_service(
         created(cli, "--site", "news", "--role", "moderator", "--name", "Mod Minh"),
         created(cli, "--site", "*", "--role", "admin", "--name", "Admin An"),
     )
-    assert (await client.get(QUEUE, headers=bearer(token))).status == 200
+    assert (await client.get(QUEUE, headers=authorization(token))).status == 200
     # Its scope and role are what was asked for.
-    other_site = await client.get("/v1/sites/sport/moderation/queue", headers=bearer(token))
+    other_site = await client.get("/v1/sites/sport/moderation/queue", headers=authorization(token))
     assert other_site.status == 403
-    audit = await client.get("/v1/sites/news/moderation/audit", headers=bearer(token))
+    audit = await client.get("/v1/sites/news/moderation/audit", headers=authorization(token))
     assert audit.status == 403
     # A key for every site.
     for site_id in ("news", "sport"):
-        response = await client.get(f"/v1/sites/{site_id}/moderation/audit", headers=bearer(admin))
+        response = await client.get(
+            f"/v1/sites/{site_id}/moderation/audit", headers=authorization(admin)
+        )
         assert response.status == 200, await response.text()
 
 
@@ -261,10 +179,10 @@ async def test_cli_list_shows_names_and_roles_never_the_key_and_revoke_ends_it(
     assert token[17:] not in output
     assert token[17:29] not in output
 
-    assert (await client.get(QUEUE, headers=bearer(token))).status == 200
+    assert (await client.get(QUEUE, headers=authorization(token))).status == 200
     revoked = await cli("keys", "revoke", key_id)
     assert revoked.returncode == 0, revoked.stderr
-    response = await client.get(QUEUE, headers=bearer(token))
+    response = await client.get(QUEUE, headers=authorization(token))
     assert response.status == 401
     assert (await response.json())["type"] == "/problems/unauthorized"
     assert await store_of(client).list() == []
@@ -293,4 +211,4 @@ async def test_cli_create_for_an_unknown_site_exits_2(
         assert done.returncode == 2, done.stdout + done.stderr
         assert "nowhere" in done.stderr
         assert not TOKEN.search(done.stdout)
-    assert await everything_in_redis(rds) == []
+    assert await redis_values(rds) == []

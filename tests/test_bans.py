@@ -4,90 +4,41 @@ banned author is told is the site's choice (an honest 403 or a shadow ban)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
-from service.apikeys import Role
-from service.appkeys import KEYRING, SERVICES
-from service.keys import SiteKeys
-from service.main import create_app
-from tests.conftest import mint, site, submission
-from tests.redis_process import RedisProcess
-
-Client = TestClient[web.Request, web.Application]
+from service.appkeys import KEYRING
+from tests.helpers import (
+    THREAD,
+    Client,
+    author,
+    bearer,
+    comment_keys,
+    expect_problem,
+    keys_of,
+    mint,
+    new_key,
+    site,
+    submission,
+    submit_ok,
+)
 
 SUBMIT = "/v1/sites/news/comments"
 BANS = "/v1/sites/news/moderation/bans"
 AUDIT = "/v1/sites/news/moderation/audit"
-THREAD = "ca-mau-2022-08-12"
 READ = f"/v1/sites/news/threads/{THREAD}/comments"
 BANNED_EMAIL = "duong@example.vn"
-
-
-@pytest.fixture
-async def rds(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_server.url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def make_client(
-    aiohttp_client: Callable[..., Awaitable[Client]], make_settings: Callable[..., Any]
-) -> Callable[..., Awaitable[Client]]:
-    async def make(**site_overrides: Any) -> Client:
-        settings = make_settings(sites={"news": site(**site_overrides)})
-        return await aiohttp_client(create_app(settings, refill_captchas=False))
-
-    return make
-
-
-async def bearer(client: Client, role: Role = "admin") -> dict[str, str]:
-    token, _ = await client.app[SERVICES].api_keys.create(f"{role} tester", role, ["news"])
-    return {"Authorization": f"Bearer {token}"}
-
-
-def keys(client: Client) -> SiteKeys:
-    return client.app[SERVICES].store.keys("news")
-
-
-def author(email: str, name: str = "Nguyễn Thị Thùy Dương") -> dict[str, str]:
-    return {"name": name, "email": email}
 
 
 async def submit(client: Client, captcha: tuple[str, str], email: str) -> Any:
     return await client.post(SUBMIT, json=submission(captcha, author=author(email)))
 
 
-async def submit_ok(client: Client, email: str) -> str:
-    [captcha] = await mint(client)
-    response = await submit(client, captcha, email)
-    assert response.status == 202, await response.text()
-    return str((await response.json())["id"])
-
-
 async def ban(client: Client, headers: dict[str, str], **body: Any) -> dict[str, Any]:
     response = await client.post(BANS, json=body, headers=headers)
     assert response.status == 201, await response.text()
     return dict(await response.json())
-
-
-async def stored_comment_keys(rds: aioredis.Redis, client: Client) -> list[bytes]:
-    return [k async for k in rds.scan_iter(match=keys(client).comment("*"), count=1000)]
-
-
-async def assert_problem(response: Any, status: int, name: str) -> dict[str, Any]:
-    assert response.status == status, await response.text()
-    assert response.content_type == "application/problem+json"
-    problem = dict(await response.json())
-    assert problem["type"] == f"/problems/{name}"
-    assert problem["status"] == status
-    return problem
 
 
 async def test_honest_ban_by_email_refuses_stores_nothing_and_keeps_the_captcha(
@@ -101,19 +52,19 @@ async def test_honest_ban_by_email_refuses_stores_nothing_and_keeps_the_captcha(
 
     [captcha] = await mint(client)
     response = await submit(client, captcha, BANNED_EMAIL)
-    await assert_problem(response, 403, "banned")
+    await expect_problem(response, 403, "banned")
 
     # Nothing stored: no comment, no queue entry, no author index, no webhook.
-    assert await stored_comment_keys(rds, client) == []
+    assert await comment_keys(rds, client) == set()
     for state in ("pending", "rejected", "approved"):
-        assert await rds.zcard(keys(client).queue(state)) == 0
-    assert await rds.hlen(keys(client).outbox) == 0
+        assert await rds.zcard(keys_of(client).queue(state)) == 0
+    assert await rds.hlen(keys_of(client).outbox) == 0
     email_hash = client.app[KEYRING].email_hash("news", BANNED_EMAIL)
-    assert await rds.exists(keys(client).author(email_hash)) == 0
+    assert await rds.exists(keys_of(client).author(email_hash)) == 0
     # No rate limit was charged either.
-    assert [k async for k in rds.scan_iter(match=keys(client).rate("*", "*"))] == []
+    assert [k async for k in rds.scan_iter(match=keys_of(client).rate("*", "*"))] == []
     # The captcha was not consumed: it still works for an author who is not banned.
-    assert await rds.hexists(keys(client).captcha_live, captcha[0])
+    assert await rds.hexists(keys_of(client).captcha_live, captcha[0])
     response = await submit(client, captcha, "an.tran@example.vn")
     assert response.status == 202, await response.text()
     assert (await response.json())["status"] == "pending"
@@ -122,7 +73,7 @@ async def test_honest_ban_by_email_refuses_stores_nothing_and_keeps_the_captcha(
 async def test_shadow_ban_answers_202_and_files_the_comment_under_rejected(
     make_client, rds
 ) -> None:
-    client = await make_client(ban_response="shadow")
+    client = await make_client(sites={"news": site(ban_response="shadow")})
     admin = await bearer(client)
     await ban(client, admin, email=BANNED_EMAIL)
 
@@ -139,20 +90,20 @@ async def test_shadow_ban_answers_202_and_files_the_comment_under_rejected(
     assert page["items"][0]["status"] == "rejected"
     assert page["items"][0]["published"] is False
     assert page["counts"]["pending"] == 0
-    assert await rds.zscore(keys(client).queue("rejected"), comment_id) is not None
-    assert await rds.zscore(keys(client).pending, comment_id) is None
+    assert await rds.zscore(keys_of(client).queue("rejected"), comment_id) is not None
+    assert await rds.zscore(keys_of(client).pending, comment_id) is None
 
     read = await (await client.get(READ)).json()
     assert read["comments"] == []
     # Someone not banned on the same site is still held for moderation as usual.
-    other = await submit_ok(client, "an.tran@example.vn")
-    assert await rds.zscore(keys(client).pending, other) is not None
+    other = await submit_ok(client, author=author("an.tran@example.vn"))
+    assert await rds.zscore(keys_of(client).pending, other) is not None
 
 
 async def test_ban_by_comment_bans_the_address_it_came_from(make_client, rds) -> None:
     client = await make_client()
     admin = await bearer(client)
-    comment_id = await submit_ok(client, BANNED_EMAIL)
+    comment_id = await submit_ok(client, author=author(BANNED_EMAIL))
     created = await ban(client, admin, comment_id=comment_id, reason="spam bot")
     assert created["kind"] == "ip"
     assert created["comment_id"] == comment_id
@@ -161,14 +112,14 @@ async def test_ban_by_comment_bans_the_address_it_came_from(make_client, rds) ->
     # Every test request comes from 127.0.0.1: that address is now banned,
     # whatever email the author uses.
     ip_hash = client.app[KEYRING].ip_hash("news", "127.0.0.1")
-    assert await rds.exists(keys(client).ban("i", ip_hash)) == 1
+    assert await rds.exists(keys_of(client).ban("i", ip_hash)) == 1
     assert ip_hash not in str(created)
-    before = await stored_comment_keys(rds, client)
+    before = await comment_keys(rds, client)
     [captcha] = await mint(client)
     response = await submit(client, captcha, "someone.else@example.vn")
-    await assert_problem(response, 403, "banned")
-    assert await stored_comment_keys(rds, client) == before
-    assert await rds.hexists(keys(client).captcha_live, captcha[0])
+    await expect_problem(response, 403, "banned")
+    assert await comment_keys(rds, client) == before
+    assert await rds.hexists(keys_of(client).captcha_live, captcha[0])
 
     # The comment's history records the ban.
     detail = await client.get(f"/v1/sites/news/moderation/comments/{comment_id}", headers=admin)
@@ -180,7 +131,7 @@ async def test_ban_by_an_unknown_comment_is_404(make_client) -> None:
     client = await make_client()
     admin = await bearer(client)
     response = await client.post(BANS, json={"comment_id": "0" * 26}, headers=admin)
-    await assert_problem(response, 404, "unknown-comment")
+    await expect_problem(response, 404, "unknown-comment")
     assert (await (await client.get(BANS, headers=admin)).json())["bans"] == []
 
 
@@ -193,14 +144,14 @@ async def test_timed_ban_expires_in_redis_and_a_permanent_one_does_not(make_clie
     assert timed["until"] is not None
     assert forever["until"] is None
 
-    timed_key = keys(client).ban("e", keyring.email_hash("news", "timed@example.vn"))
-    forever_key = keys(client).ban("e", keyring.email_hash("news", "forever@example.vn"))
+    timed_key = keys_of(client).ban("e", keyring.email_hash("news", "timed@example.vn"))
+    forever_key = keys_of(client).ban("e", keyring.email_hash("news", "forever@example.vn"))
     assert 0 < await rds.pttl(timed_key) <= 60_000
     assert await rds.pttl(forever_key) == -1  # exists, no expiry
 
     for email in ("timed@example.vn", "forever@example.vn"):
         [captcha] = await mint(client)
-        await assert_problem(await submit(client, captcha, email), 403, "banned")
+        await expect_problem(await submit(client, captcha, email), 403, "banned")
 
     listed = await client.get(BANS, headers=admin)
     assert listed.status == 200
@@ -226,27 +177,27 @@ async def test_a_ban_needs_exactly_one_valid_subject(make_client, rds, body) -> 
     client = await make_client()
     admin = await bearer(client)
     response = await client.post(BANS, json=body, headers=admin)
-    await assert_problem(response, 422, "validation-failed")
+    await expect_problem(response, 422, "validation-failed")
     assert (await (await client.get(BANS, headers=admin)).json())["bans"] == []
-    assert [k async for k in rds.scan_iter(match=keys(client).ban("*", "*"))] == []
+    assert [k async for k in rds.scan_iter(match=keys_of(client).ban("*", "*"))] == []
 
 
 async def test_only_admins_ban(make_client) -> None:
     client = await make_client()
     moderator = await bearer(client, "moderator")
     response = await client.post(BANS, json={"email": BANNED_EMAIL}, headers=moderator)
-    await assert_problem(response, 403, "forbidden")
+    await expect_problem(response, 403, "forbidden")
     response = await client.post(BANS, json={"email": BANNED_EMAIL})
-    await assert_problem(response, 401, "unauthorized")
+    await expect_problem(response, 401, "unauthorized")
     [captcha] = await mint(client)
     assert (await submit(client, captcha, BANNED_EMAIL)).status == 202
 
 
 async def test_a_ban_is_in_the_audit_log(make_client) -> None:
     client = await make_client()
-    token, record = await client.app[SERVICES].api_keys.create("Chị Hoa", "admin", ["news"])
-    admin = {"Authorization": f"Bearer {token}"}
-    comment_id = await submit_ok(client, "an.tran@example.vn")
+    key = await new_key(client, "admin", name="Chị Hoa")
+    admin = key.headers
+    comment_id = await submit_ok(client, author=author("an.tran@example.vn"))
     await ban(client, admin, email=BANNED_EMAIL, reason="quấy rối")
     await ban(client, admin, comment_id=comment_id, reason="bot")
 
@@ -261,7 +212,7 @@ async def test_a_ban_is_in_the_audit_log(make_client) -> None:
     assert newest["reason"] == "bot"
     assert newest["comment"] == comment_id
     for entry in bans:
-        assert entry["key"] == record.id
+        assert entry["key"] == key.id
         assert entry["moderator"] == "Chị Hoa"
         assert entry["at"]
     # The stream keeps no reader's data (issue 3, item 9).

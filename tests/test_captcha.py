@@ -18,15 +18,13 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
@@ -34,15 +32,25 @@ from redis.asyncio import Redis
 from service import captcha_render
 from service.appkeys import SERVICES, SETTINGS
 from service.keyring import Keyring
-from service.keys import SiteKeys
 from service.main import create_app
 from service.models import CAPTCHA_ID_PATTERN
 from service.settings import Settings
-from tests.conftest import ORIGIN, TEST_SECRET, mint, site, submission
+from tests.helpers import (
+    ORIGIN,
+    TEST_SECRET,
+    Client,
+    expect_problem,
+    keys_of,
+    mint,
+    rate_limits,
+    redis_contents,
+    redis_now_ms,
+    site,
+    submission,
+)
 from tests.redis_process import RedisProcess
 
-Client = TestClient[web.Request, web.Application]
-MakeSettings = Callable[..., Settings]
+MakeClient = Callable[..., Awaitable[Client]]
 AiohttpClient = Callable[..., Any]
 
 DATA_URI = "data:image/png;base64,"
@@ -52,25 +60,8 @@ COMMENTS = "/v1/sites/{}/comments"
 CAPTCHAS = "/v1/sites/{}/captchas"
 
 
-def rates(captcha_per_ip: int = 1000) -> dict[str, Any]:
-    return {
-        "submit_per_ip": {"limit": 1000, "period": 60},
-        "submit_per_email": {"limit": 1000, "period": 60},
-        "captcha_per_ip": {"limit": captcha_per_ip, "period": 60},
-    }
-
-
-def keys_of(client: Client, site_id: str = "news") -> SiteKeys:
-    return SiteKeys(client.app[SETTINGS].redis.key_prefix, site_id)
-
-
 def redis_of(client: Client) -> Redis:
     return client.app[SERVICES].redis
-
-
-async def redis_now_ms(redis: Redis) -> int:
-    seconds, micros = await redis.time()
-    return int(seconds) * 1000 + int(micros) // 1000
 
 
 def render_known(settings: Settings, site_id: str, count: int) -> list[tuple[bytes, str]]:
@@ -114,17 +105,6 @@ async def submit(client: Client, captcha: tuple[str, str], site_id: str = "news"
     return await client.post(COMMENTS.format(site_id), json=submission(captcha))
 
 
-async def assert_problem(response: aiohttp.ClientResponse, status: int, name: str) -> Any:
-    assert response.status == status, await response.text()
-    assert response.content_type == "application/problem+json"
-    body = await response.json(content_type=None)
-    assert body["type"] == f"/problems/{name}"
-    assert body["status"] == status
-    assert body["title"]
-    assert body["detail"]
-    return body
-
-
 async def metric(client: Client, name: str, **labels: str) -> float:
     """A sample's value from /metrics; 0 for a labelled series never touched."""
     text = await (await client.get("/metrics")).text()
@@ -158,11 +138,9 @@ async def pool_reaches(client: Client, size: int) -> None:
 # --- the HTTP route -----------------------------------------------------------------
 
 
-async def test_issue_returns_a_fresh_png_challenge(
-    aiohttp_client: AiohttpClient, make_settings: MakeSettings
-) -> None:
+async def test_issue_returns_a_fresh_png_challenge(make_client: MakeClient) -> None:
     # Not the defaults (600 s, 200x70, 30/min), so that each is seen to come from the settings.
-    settings = make_settings(
+    client = await make_client(
         captcha={
             "pool_size": 5,
             "pool_low_water": 2,
@@ -171,9 +149,8 @@ async def test_issue_returns_a_fresh_png_challenge(
             "width": 240,
             "height": 90,
         },
-        sites={"news": site(rate_limits=rates(captcha_per_ip=40))},
+        sites={"news": site(rate_limits=rate_limits(captcha_per_ip=(40, 60)))},
     )
-    client: Client = await aiohttp_client(create_app(settings, refill_captchas=False))
     redis, keys = redis_of(client), keys_of(client)
     await client.app[SERVICES].captcha.refill_once("news")
     head = (await redis.lindex(keys.captcha_pool, 0)).split(b" ")
@@ -212,14 +189,14 @@ async def test_issue_returns_a_fresh_png_challenge(
 
 async def test_issue_for_an_unknown_site_is_404(client: Client) -> None:
     response = await client.post("/v1/sites/nope/captchas")
-    body = await assert_problem(response, 404, "unknown-site")
+    body = await expect_problem(response, 404, "unknown-site")
     assert "nope" in body["detail"]
     assert not [key async for key in redis_of(client).scan_iter()]
 
 
 async def test_get_on_the_issue_route_is_405(client: Client) -> None:
     response = await client.get("/v1/sites/news/captchas")
-    await assert_problem(response, 405, "method-not-allowed")
+    await expect_problem(response, 405, "method-not-allowed")
     assert "POST" in response.headers["Allow"]
     assert not [key async for key in redis_of(client).scan_iter()]
 
@@ -228,20 +205,20 @@ async def test_get_on_the_issue_route_is_405(client: Client) -> None:
 
 
 async def test_background_refill_fills_the_pool_and_issuing_pops_from_it(
-    aiohttp_client: AiohttpClient, make_settings: MakeSettings
+    make_client: MakeClient,
 ) -> None:
     # An hour between rounds: every refill after the first is one that issuing
     # woke. It also keeps the worker idle when the app closes, out of the way of
     # test_the_refill_worker_stops_when_cancelled.
-    settings = make_settings(
+    client = await make_client(
         captcha={
             "pool_size": 5,
             "pool_low_water": 2,
             "render_batch": 5,
             "refill_interval_seconds": 3600,
         },
+        refill_captchas=True,
     )
-    client: Client = await aiohttp_client(create_app(settings))
     redis, keys = redis_of(client), keys_of(client)
 
     await pool_reaches(client, 5)  # filled in the background at start
@@ -279,11 +256,8 @@ async def test_background_refill_fills_the_pool_and_issuing_pops_from_it(
     assert await metric(client, "loibinh_captcha_rendered_total", site="news") == 9
 
 
-async def test_refill_once_tops_the_pool_up_to_its_size(
-    aiohttp_client: AiohttpClient, make_settings: MakeSettings
-) -> None:
-    settings = make_settings(captcha={"pool_size": 5, "pool_low_water": 2, "render_batch": 2})
-    client: Client = await aiohttp_client(create_app(settings, refill_captchas=False))
+async def test_refill_once_tops_the_pool_up_to_its_size(make_client: MakeClient) -> None:
+    client = await make_client(captcha={"pool_size": 5, "pool_low_water": 2, "render_batch": 2})
     captcha, redis, keys = client.app[SERVICES].captcha, redis_of(client), keys_of(client)
 
     assert await captcha.refill_once("news") == 5  # batches of 2, 2 and 1
@@ -331,11 +305,8 @@ async def test_an_empty_pool_still_issues_and_counts_it(client: Client) -> None:
     assert await metric(client, "loibinh_captcha_pool_empty_total", site="news") == 2
 
 
-async def test_the_same_image_is_never_served_twice(
-    aiohttp_client: AiohttpClient, make_settings: MakeSettings
-) -> None:
-    settings = make_settings(captcha={"pool_size": 20, "pool_low_water": 5, "render_batch": 10})
-    client: Client = await aiohttp_client(create_app(settings, refill_captchas=False))
+async def test_the_same_image_is_never_served_twice(make_client: MakeClient) -> None:
+    client = await make_client(captcha={"pool_size": 20, "pool_low_water": 5, "render_batch": 10})
     captcha = client.app[SERVICES].captcha
 
     bodies = []
@@ -360,13 +331,10 @@ async def test_the_same_image_is_never_served_twice(
 # --- rate limit ---------------------------------------------------------------------
 
 
-async def test_issuing_is_rate_limited_per_client(
-    aiohttp_client: AiohttpClient, make_settings: MakeSettings
-) -> None:
-    settings = make_settings(
-        sites={"news": site(), "tight": site(rate_limits=rates(captcha_per_ip=3))}
+async def test_issuing_is_rate_limited_per_client(make_client: MakeClient) -> None:
+    client = await make_client(
+        sites={"news": site(), "tight": site(rate_limits=rate_limits(captcha_per_ip=(3, 60)))}
     )
-    client: Client = await aiohttp_client(create_app(settings, refill_captchas=False))
     redis, keys = redis_of(client), keys_of(client, "tight")
     await stock_pool(client, 5, "tight")
 
@@ -377,7 +345,7 @@ async def test_issuing_is_rate_limited_per_client(
         assert re.fullmatch(rf'"captcha-ip";r={remaining};t=\d+', response.headers["RateLimit"])
 
     response = await client.post("/v1/sites/tight/captchas")
-    await assert_problem(response, 429, "rate-limited")
+    await expect_problem(response, 429, "rate-limited")
     # 3 per 60 s: one more is allowed 20 s after the burst.
     assert 15 <= int(response.headers["Retry-After"]) <= 20
     assert response.headers["RateLimit-Policy"] == '"captcha-ip";q=3;w=60'
@@ -402,35 +370,6 @@ async def test_issuing_is_rate_limited_per_client(
 # --- answers kept only as keyed hashes -------------------------------------------------
 
 
-async def redis_contents(redis: Redis) -> dict[bytes, list[bytes]]:
-    """Every key with its DUMP and everything its type's read command returns."""
-    contents: dict[bytes, list[bytes]] = {}
-    async for key in redis.scan_iter(count=1000):
-        kind = (await redis.type(key)).decode()
-        blobs: list[bytes] = [key, await redis.dump(key) or b""]
-        if kind == "none":  # expired since the scan saw it (rate-limit keys live briefly)
-            continue
-        if kind == "string":
-            blobs.append(await redis.get(key) or b"")
-        elif kind == "hash":
-            for field, value in (await redis.hgetall(key)).items():
-                blobs += [field, value]
-        elif kind == "list":
-            blobs += await redis.lrange(key, 0, -1)
-        elif kind == "zset":
-            blobs += [member for member, _ in await redis.zrange(key, 0, -1, withscores=True)]
-        elif kind == "set":
-            blobs += list(await redis.smembers(key))
-        elif kind == "stream":
-            for _, fields in await redis.xrange(key):
-                for field, value in fields.items():
-                    blobs += [field, value]
-        else:
-            raise AssertionError(f"unexpected {kind} at {key!r}")
-        contents[key] = blobs
-    return contents
-
-
 async def test_answers_are_stored_only_as_keyed_hashes(client: Client) -> None:
     redis, keys = redis_of(client), keys_of(client)
     keyring = Keyring.from_secret(TEST_SECRET)
@@ -443,10 +382,11 @@ async def test_answers_are_stored_only_as_keyed_hashes(client: Client) -> None:
     assert response.status == 202, await response.text()
     assert (await submit(client, (minted[1][0], "WRONG"))).status == 400
 
-    contents = await redis_contents(redis)
+    contents = await redis_contents(redis, dumps=True)
+    seen = {key for key, _ in contents}
     for key in (keys.captcha_pool, keys.captcha_live, keys.captcha_expiry, keys.pending):
-        assert key.encode() in contents  # the scan saw what it had to see
-    everything = [blob for blobs in contents.values() for blob in blobs]
+        assert key.encode() in seen  # the scan saw what it had to see
+    everything = [blob for _, blob in contents]
     for _, answer in issued + leftover + minted:
         for form in (answer, answer.lower()):
             leaks = [blob[:80] for blob in everything if form.encode() in blob]
@@ -479,7 +419,7 @@ async def test_a_right_answer_works_once(client: Client, source: str) -> None:
     assert await redis_of(client).zscore(keys_of(client).captcha_expiry, captcha[0]) is None
 
     response = await submit(client, captcha)
-    await assert_problem(response, 400, "captcha-failed")
+    await expect_problem(response, 400, "captcha-failed")
     assert await pending_count(client) == 1
 
 
@@ -489,11 +429,11 @@ async def test_a_wrong_answer_consumes_the_challenge(client: Client, source: str
     challenge_id, answer = captcha
     wrong = next(c for c in captcha_render.ALPHABET if c != answer[0]) + answer[1:]
     response = await submit(client, (challenge_id, wrong))
-    await assert_problem(response, 400, "captcha-failed")
+    await expect_problem(response, 400, "captcha-failed")
     assert not await redis_of(client).hexists(keys_of(client).captcha_live, challenge_id)
 
     response = await submit(client, captcha)
-    await assert_problem(response, 400, "captcha-failed")
+    await expect_problem(response, 400, "captcha-failed")
     assert await pending_count(client) == 0
 
 
@@ -506,7 +446,7 @@ async def test_concurrent_answers_to_one_challenge_succeed_once(client: Client) 
 
 async def test_an_unknown_challenge_fails(client: Client) -> None:
     response = await submit(client, ("A" * 22, "ABCDE"))
-    await assert_problem(response, 400, "captcha-failed")
+    await expect_problem(response, 400, "captcha-failed")
     assert await pending_count(client) == 0
 
 
@@ -526,7 +466,7 @@ async def test_an_expired_challenge_fails(client: Client, source: str) -> None:
     assert await redis.zadd(keys.captcha_expiry, {captcha[0]: now - 1}, xx=True, ch=True) == 1
 
     response = await submit(client, captcha)
-    body = await assert_problem(response, 400, "captcha-failed")
+    body = await expect_problem(response, 400, "captcha-failed")
     assert "expired" in body["detail"]
     assert await pending_count(client) == 0
     assert not await redis.hexists(keys.captcha_live, captcha[0])
@@ -670,15 +610,13 @@ async def max_loop_gap(work: Callable[[], Any]) -> tuple[float, Any]:
     return max(gaps), result
 
 
-async def test_rendering_never_blocks_the_event_loop(
-    aiohttp_client: AiohttpClient, make_settings: MakeSettings
-) -> None:
+async def test_rendering_never_blocks_the_event_loop(make_client: MakeClient) -> None:
     # Batches of 50 are about 200 ms of rendering each: twice the bound, were one
     # rendered on the loop. (At 10 a batch it would be about 40 ms, too close to
     # the scheduling noise of a busy 2-core machine to tell apart.)
     bound = 0.1
-    settings = make_settings(captcha={"pool_size": 100, "pool_low_water": 10, "render_batch": 50})
-    client: Client = await aiohttp_client(create_app(settings, refill_captchas=False))
+    client = await make_client(captcha={"pool_size": 100, "pool_low_water": 10, "render_batch": 50})
+    settings = client.app[SETTINGS]
     captcha = client.app[SERVICES].captcha
 
     async def on_the_loop() -> list[bytes]:
@@ -730,13 +668,11 @@ async def test_cleanup_stops_the_render_processes(
     assert not render_workers() & workers
 
 
-async def test_the_refill_worker_stops_when_cancelled(
-    aiohttp_client: AiohttpClient, make_settings: MakeSettings
-) -> None:
+async def test_the_refill_worker_stops_when_cancelled(make_client: MakeClient) -> None:
     # The app's clean-up cancels the worker and waits for it: a worker that
     # outlives its cancellation hangs the shutdown for ever. With no pause
     # between rounds it spends its time in Redis calls, where the cancel lands.
-    settings = make_settings(
+    client = await make_client(
         captcha={
             "pool_size": 5,
             "pool_low_water": 2,
@@ -744,7 +680,6 @@ async def test_the_refill_worker_stops_when_cancelled(
             "refill_interval_seconds": 0.000_001,
         },
     )
-    client: Client = await aiohttp_client(create_app(settings, refill_captchas=False))
     await stock_pool(client, 5)  # full: each round only reads the pool's level
     captcha = client.app[SERVICES].captcha
     for attempt in range(100):

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 
 from service.clientip import bucket, parse_address, resolve
-from service.main import create_app
-from tests.conftest import mint, site, submission
+from tests.helpers import Client, author, mint, rate_limits, site, submission
 
 TRUSTED = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1/128")]
 
@@ -62,23 +60,17 @@ def test_bucket_prefix_is_configurable() -> None:
 
 
 async def _limited_client(
-    aiohttp_client: Callable[..., Awaitable[Any]],
-    make_settings: Callable[..., Any],
-    trusted: list[str],
-) -> Any:
-    limits = {
-        "submit_per_ip": {"limit": 1, "period": 3600},
-        "submit_per_email": {"limit": 100, "period": 60},
-    }
-    settings = make_settings(
+    make_client: Callable[..., Awaitable[Client]], trusted: list[str]
+) -> Client:
+    limits = rate_limits(submit_per_ip=(1, 3600), submit_per_email=(100, 60))
+    return await make_client(
         sites={"news": site(rate_limits=limits)}, network={"trusted_proxies": trusted}
     )
-    return await aiohttp_client(create_app(settings, refill_captchas=False))
 
 
-async def _post(client: Any, xff: str, email: str) -> int:
+async def _post(client: Client, xff: str, email: str) -> int:
     [captcha] = await mint(client)
-    body = submission(captcha, author={"name": "An", "email": email})
+    body = submission(captcha, author=author(email, "An"))
     response = await client.post(
         "/v1/sites/news/comments", json=body, headers={"X-Forwarded-For": xff}
     )
@@ -86,18 +78,18 @@ async def _post(client: Any, xff: str, email: str) -> int:
 
 
 async def test_forged_forwarded_for_from_an_untrusted_peer_changes_nothing(
-    aiohttp_client: Callable[..., Awaitable[Any]], make_settings: Callable[..., Any]
+    make_client: Callable[..., Awaitable[Client]],
 ) -> None:
-    client = await _limited_client(aiohttp_client, make_settings, [])
+    client = await _limited_client(make_client, [])
     assert await _post(client, "1.1.1.1", "a@example.vn") == 202
     # Another claimed address does not buy a second try: the peer is the client.
     assert await _post(client, "2.2.2.2", "b@example.vn") == 429
 
 
 async def test_forwarded_for_from_a_trusted_proxy_names_the_client(
-    aiohttp_client: Callable[..., Awaitable[Any]], make_settings: Callable[..., Any]
+    make_client: Callable[..., Awaitable[Client]],
 ) -> None:
-    client = await _limited_client(aiohttp_client, make_settings, ["127.0.0.1/32"])
+    client = await _limited_client(make_client, ["127.0.0.1/32"])
     assert await _post(client, "1.1.1.1", "a@example.vn") == 202
     assert await _post(client, "2.2.2.2", "b@example.vn") == 202
     assert await _post(client, "1.1.1.1", "c@example.vn") == 429

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,17 +21,23 @@ from typing import Any
 
 import pytest
 import redis
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 from redis.crc import key_slot
 
 from service.appkeys import SERVICES
 from service.main import create_app
-from service.settings import Settings, load_settings
-from tests.conftest import TEST_SECRET, approve, mint, site, submission
+from service.settings import Settings
+from tests.helpers import (
+    Client,
+    approve,
+    author,
+    mint,
+    rate_limits,
+    settings_for,
+    site,
+    submission,
+)
 from tests.redis_process import RedisProcess, free_port
 
-Client = TestClient[web.Request, web.Application]
 SITES = ("news", "live", "first")
 KEY = re.compile(rb"^lb:\{(news|live|first)\}:")
 # Commands without key arguments, which COMMAND GETKEYS cannot answer.
@@ -42,23 +47,9 @@ KEYLESS = {b"time", b"ping", b"script", b"info", b"cluster", b"client", b"hello"
 class ClusterNode(RedisProcess):
     """A redis-server with cluster mode on that owns every slot itself."""
 
-    def start(self) -> None:
-        args = [
-            self.binary,
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(self.dir),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--protected-mode",
-            "yes",
-            "--loglevel",
-            "warning",
+    def server_args(self) -> list[str]:
+        return [
+            *super().server_args(),
             "--cluster-enabled",
             "yes",
             "--cluster-config-file",
@@ -68,19 +59,11 @@ class ClusterNode(RedisProcess):
             "--cluster-port",
             str(free_port()),
         ]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+
+    def start(self) -> None:
+        super().start()
         deadline = time.monotonic() + 10
         with self.client() as client:
-            while True:
-                try:
-                    client.ping()
-                    break
-                except redis.ConnectionError:
-                    if time.monotonic() > deadline or self.process.poll() is not None:
-                        raise RuntimeError(
-                            f"cluster node did not start (exit {self.process.poll()})"
-                        ) from None
-                    time.sleep(0.05)
             client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
             while b"cluster_state:ok" not in client.execute_command("CLUSTER", "INFO"):
                 if time.monotonic() > deadline:
@@ -90,12 +73,8 @@ class ClusterNode(RedisProcess):
 
 @pytest.fixture(scope="module")
 def cluster_node() -> Iterator[ClusterNode]:
-    node = ClusterNode()
-    node.start()
-    try:
+    with ClusterNode() as node:
         yield node
-    finally:
-        node.cleanup()
 
 
 @pytest.fixture
@@ -188,7 +167,7 @@ class Monitor:
             await self.task
 
 
-def keys_of(client: redis.Redis, command: Command) -> list[bytes]:
+def command_keys(client: redis.Redis, command: Command) -> list[bytes]:
     try:
         return [
             k if isinstance(k, bytes) else k.encode() for k in client.command_getkeys(*command.args)
@@ -206,7 +185,7 @@ def check_commands(client: redis.Redis, commands: list[Command]) -> dict[bytes, 
     slots: dict[bytes, set[int]] = {}
     declared: list[bytes] | None = None
     for command in commands:
-        keys = keys_of(client, command)
+        keys = command_keys(client, command)
         counts[command.name] = counts.get(command.name, 0) + 1
         for key in keys:
             match = KEY.match(key)
@@ -231,20 +210,13 @@ def check_commands(client: redis.Redis, commands: list[Command]) -> dict[bytes, 
 
 @pytest.fixture
 def cluster_settings(node: ClusterNode) -> Settings:
-    return load_settings(
-        mode="production",
-        secret_key=TEST_SECRET,
-        redis={"url": node.url, "connect_timeout": 2, "timeout": 2},
+    return settings_for(
+        node.url,
+        connect_timeout=2,
+        timeout=2,
         captcha={"pool_size": 3, "pool_low_water": 1, "render_batch": 3},
         sites={
-            "news": site(
-                moderation="pre",
-                rate_limits={
-                    "submit_per_ip": {"limit": 1000, "period": 60},
-                    "submit_per_email": {"limit": 2, "period": 3600},
-                    "captcha_per_ip": {"limit": 1000, "period": 60},
-                },
-            ),
+            "news": site(moderation="pre", rate_limits=rate_limits(submit_per_email=(2, 3600))),
             "live": site(moderation="post"),
             "first": site(moderation="first-comment"),
         },
@@ -277,7 +249,7 @@ async def post(
 
 def by(email: str, **overrides: Any) -> Callable[[tuple[str, str]], dict[str, Any]]:
     def make(captcha: tuple[str, str]) -> dict[str, Any]:
-        return submission(captcha, author={"name": "Phạm Minh", "email": email}, **overrides)
+        return submission(captcha, author=author(email, "Phạm Minh"), **overrides)
 
     return make
 

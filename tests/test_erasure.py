@@ -5,33 +5,32 @@ its parts and the author's name nowhere."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import subprocess
-import sys
 import unicodedata
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
-from service.apikeys import Role
 from service.appkeys import KEYRING, SERVICES
-from service.keys import SiteKeys
-from service.main import create_app
 from service.ratelimit import SUBMIT_IP
-from tests.conftest import TEST_SECRET, approve, mint, site, submission
-from tests.redis_process import RedisProcess
+from tests.helpers import (
+    Client,
+    approve,
+    author,
+    bearer,
+    decide,
+    keys_of,
+    mint,
+    new_key,
+    public_ids,
+    redis_contents,
+    site,
+    submission,
+    submit_ok,
+)
 
-Client = TestClient[web.Request, web.Application]
-
-THREAD = "ca-mau-2022-08-12"
-READ = f"/v1/sites/news/threads/{THREAD}/comments"
 MOD = "/v1/sites/news/moderation"
 # The author to erase: as typed in the form, and as the service stores it
 # (email-validator lower-cases the domain and keeps the local part).
@@ -39,6 +38,7 @@ NAME = "Quách Thị Xoá Sạch"
 EMAIL_TYPED = "Xoa.Sach.Erase@Erase-Me.Example.VN"
 EMAIL_STORED = "Xoa.Sach.Erase@erase-me.example.vn"
 LOCAL, DOMAIN = EMAIL_STORED.split("@")
+AUTHOR = author(EMAIL_TYPED, NAME)
 # Another author, whose reply must survive.
 OTHER_NAME = "Trần Văn An"
 OTHER_EMAIL = "an.tran.other@example.vn"
@@ -46,101 +46,15 @@ LOOPBACK_HOOK = "http://127.0.0.1:9/never-called"
 
 
 @pytest.fixture
-async def rds(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_server.url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def client(
-    aiohttp_client: Callable[..., Awaitable[Client]], make_settings: Callable[..., Any]
-) -> Client:
+async def client(make_client: Callable[..., Awaitable[Client]]) -> Client:
     """Webhooks configured but not delivered, so deliveries wait in the outbox."""
     hook = {"name": "cms", "url": LOOPBACK_HOOK, "secret": "s" * 32}
-    settings = make_settings(sites={"news": site(webhooks=[hook], reports_threshold=1)})
-    app = create_app(settings, refill_captchas=False, deliver_webhooks=False)
-    return await aiohttp_client(app)
-
-
-async def bearer(client: Client, role: Role = "admin") -> dict[str, str]:
-    token, _ = await client.app[SERVICES].api_keys.create(f"{role} tester", role, ["news"])
-    return {"Authorization": f"Bearer {token}"}
-
-
-def keys_of(client: Client) -> SiteKeys:
-    return client.app[SERVICES].store.keys("news")
-
-
-async def submit_ok(
-    client: Client,
-    name: str = NAME,
-    email: str = EMAIL_TYPED,
-    headers: dict[str, str] | None = None,
-    **overrides: Any,
-) -> str:
-    [captcha] = await mint(client)
-    body = submission(captcha, author={"name": name, "email": email}, **overrides)
-    response = await client.post("/v1/sites/news/comments", json=body, headers=headers)
-    assert response.status == 202, await response.text()
-    return str((await response.json())["id"])
-
-
-async def decide(client: Client, headers: dict[str, str], comment_id: str, action: str) -> None:
-    response = await client.post(
-        f"{MOD}/decisions",
-        json={"decisions": [{"id": comment_id, "action": action, "reason": ""}]},
-        headers=headers,
+    return await make_client(
+        sites={"news": site(webhooks=[hook], reports_threshold=1)}, deliver_webhooks=False
     )
-    [result] = (await response.json())["results"]
-    assert result["status"] == 200, result
-
-
-async def public_ids(client: Client) -> list[str]:
-    response = await client.get(READ)
-    assert response.status == 200
-    return [c["id"] for c in (await response.json())["comments"]]
 
 
 # ------------------------------------------------------ the leak check
-
-
-async def everything(rds: aioredis.Redis) -> list[tuple[bytes, bytes]]:
-    """(key, blob) for every key name, its DUMP, and every value, field,
-    member and stream entry it holds. DUMP runs with RDB compression off,
-    so that what a dump (or a backup) would carry is seen in clear, stream
-    entries deleted with XDEL included."""
-    out: list[tuple[bytes, bytes]] = []
-    [old] = (await rds.config_get("rdbcompression")).values()
-    await rds.config_set("rdbcompression", "no")
-    try:
-        async for key in rds.scan_iter(count=1000):
-            out.append((key, key))
-            dumped = await rds.dump(key)
-            if dumped is not None:
-                out.append((key, dumped))
-            kind = (await rds.type(key)).decode()
-            if kind == "string":
-                out.append((key, await rds.get(key) or b""))
-            elif kind == "hash":
-                for field, value in (await rds.hgetall(key)).items():
-                    out += [(key, field), (key, value)]
-            elif kind == "list":
-                out += [(key, item) for item in await rds.lrange(key, 0, -1)]
-            elif kind == "set":
-                out += [(key, member) for member in await rds.smembers(key)]
-            elif kind == "zset":
-                out += [(key, member) for member in await rds.zrange(key, 0, -1)]
-            elif kind == "stream":
-                for entry_id, fields in await rds.xrange(key):
-                    out.append((key, entry_id))
-                    for field, value in fields.items():
-                        out += [(key, field), (key, value)]
-            elif kind != "none":  # "none": expired since SCAN saw it (a rate limit)
-                raise AssertionError(f"unexpected type {kind} of {key!r}")
-    finally:
-        await rds.config_set("rdbcompression", old)
-    return out
 
 
 def forms(text: str) -> set[bytes]:
@@ -166,7 +80,7 @@ def needles(email_hash: str) -> dict[str, set[bytes]]:
 
 async def leaks(rds: aioredis.Redis, email_hash: str) -> list[str]:
     found = []
-    for key, blob in await everything(rds):
+    for key, blob in await redis_contents(rds, dumps=True):
         lowered = blob.lower()
         for what, variants in needles(email_hash).items():
             if any(v in blob or v.lower() in lowered for v in variants):
@@ -176,7 +90,9 @@ async def leaks(rds: aioredis.Redis, email_hash: str) -> list[str]:
 
 async def found_anywhere(rds: aioredis.Redis, text: str) -> bool:
     variants = forms(text)
-    return any(any(v in blob for v in variants) for _, blob in await everything(rds))
+    return any(
+        any(v in blob for v in variants) for _, blob in await redis_contents(rds, dumps=True)
+    )
 
 
 # --------------------------------------------------------- the scenario
@@ -186,12 +102,12 @@ async def populate(client: Client) -> dict[str, Any]:
     """Comments of the author in every state, with a reply by another author,
     a ban of the email, waiting webhook deliveries and an idempotent retry."""
     admin = await bearer(client)
-    pending = [await submit_ok(client, body=f"Đang chờ {i}.") for i in range(2)]
-    published = await submit_ok(client, body="Sẽ được đăng.")
+    pending = [await submit_ok(client, author=AUTHOR, body=f"Đang chờ {i}.") for i in range(2)]
+    published = await submit_ok(client, author=AUTHOR, body="Sẽ được đăng.")
     assert await approve(client, published)
-    rejected = await submit_ok(client, body="Sẽ bị từ chối.")
+    rejected = await submit_ok(client, author=AUTHOR, body="Sẽ bị từ chối.")
     await decide(client, admin, rejected, "reject")
-    reported = await submit_ok(client, body="Sẽ bị báo cáo.")
+    reported = await submit_ok(client, author=AUTHOR, body="Sẽ bị báo cáo.")
     assert await approve(client, reported)
     report = await client.post(
         f"/v1/sites/news/comments/{reported}/reports", json={"reason": "spam"}
@@ -199,7 +115,7 @@ async def populate(client: Client) -> dict[str, Any]:
     assert report.status == 202
     idem = {"Idempotency-Key": "retry-1234"}
     [captcha] = await mint(client)
-    body = submission(captcha, author={"name": NAME, "email": EMAIL_TYPED}, body="Gửi lại.")
+    body = submission(captcha, author=AUTHOR, body="Gửi lại.")
     first = await client.post("/v1/sites/news/comments", json=body, headers=idem)
     again = await client.post("/v1/sites/news/comments", json=body, headers=idem)
     assert first.status == again.status == 202
@@ -207,7 +123,7 @@ async def populate(client: Client) -> dict[str, Any]:
     assert (await again.json())["id"] == idempotent
 
     reply = await submit_ok(
-        client, name=OTHER_NAME, email=OTHER_EMAIL, parent_id=published, body="Tôi đồng ý."
+        client, author=author(OTHER_EMAIL, OTHER_NAME), parent_id=published, body="Tôi đồng ý."
     )
     assert await approve(client, reply)
     ban = await client.post(
@@ -281,15 +197,11 @@ async def test_erasure_by_the_api_leaves_no_trace(client, rds) -> None:
         assert any(line.startswith(what + " in ") for line in before), what
 
     # The address the comments came from has rate-limit state under its hash.
-    address_key = (
-        client.app[SERVICES]
-        .store.keys("news")
-        .rate(SUBMIT_IP, client.app[KEYRING].ip_hash("news", "127.0.0.1"))
-    )
+    address_key = keys_of(client).rate(SUBMIT_IP, client.app[KEYRING].ip_hash("news", "127.0.0.1"))
     assert await rds.exists(address_key)
 
-    token, record = await client.app[SERVICES].api_keys.create("Chị Hoa", "admin", ["news"])
-    admin = {"Authorization": f"Bearer {token}"}
+    key = await new_key(client, "admin", name="Chị Hoa")
+    admin = key.headers
     response = await client.post(
         f"{MOD}/erasures", json={"email": EMAIL_STORED.upper()}, headers=admin
     )
@@ -303,7 +215,7 @@ async def test_erasure_by_the_api_leaves_no_trace(client, rds) -> None:
     erasures = [e for e in audit["entries"] if e["action"] == "erasure"]
     assert len(erasures) == 1
     [tombstone] = erasures
-    assert tombstone["key"] == record.id
+    assert tombstone["key"] == key.id
     assert tombstone["moderator"] == "Chị Hoa"
     assert tombstone["comment"] is None
     text = json.dumps(audit, ensure_ascii=False).lower()
@@ -332,36 +244,9 @@ async def test_erasure_needs_an_admin_and_an_email(client, rds) -> None:
     assert await rds.scard(keys_of(client).author(email_hash)) == 6
 
 
-def run_cli(redis_url: str, config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "LOIBINH_CONFIG": str(config),
-        "LOIBINH_MODE": "production",
-        "LOIBINH_SECRET_KEY": TEST_SECRET,
-        "LOIBINH_REDIS__URL": redis_url,
-    }
-    loibinh = Path(sys.executable).with_name("loibinh")
-    return subprocess.run(
-        [str(loibinh), *args], env=env, capture_output=True, text=True, timeout=30, check=False
-    )
-
-
-@pytest.fixture
-def cli_config(tmp_path: Path) -> Path:
-    config = tmp_path / "loibinh.toml"
-    config.write_text(
-        '[sites.news]\nallowed_origins = ["https://news.example.vn"]\n', encoding="utf-8"
-    )
-    return config
-
-
-async def test_erasure_by_the_command_line_leaves_no_trace(
-    client, rds, redis_server, cli_config
-) -> None:
+async def test_erasure_by_the_command_line_leaves_no_trace(client, rds, cli) -> None:
     scenario = await populate(client)
-    done = await asyncio.to_thread(
-        run_cli, redis_server.url, cli_config, "erase", "--site", "news", "--email", EMAIL_TYPED
-    )
+    done = await cli("erase", "--site", "news", "--email", EMAIL_TYPED)
     assert done.returncode == 0, done.stderr
     assert "erased 6 comments" in done.stdout
     await assert_erased(client, rds, scenario)
@@ -371,13 +256,9 @@ async def test_erasure_by_the_command_line_leaves_no_trace(
 
 
 @pytest.mark.parametrize("email", ["not an email", "", "@example.vn"])
-async def test_the_command_line_refuses_a_bad_email(
-    client, rds, redis_server, cli_config, email
-) -> None:
-    await submit_ok(client)
-    done = await asyncio.to_thread(
-        run_cli, redis_server.url, cli_config, "erase", "--site", "news", "--email", email
-    )
+async def test_the_command_line_refuses_a_bad_email(client, rds, cli, email) -> None:
+    await submit_ok(client, author=AUTHOR)
+    done = await cli("erase", "--site", "news", "--email", email)
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert "erased" not in done.stdout
     email_hash = client.app[KEYRING].email_hash("news", EMAIL_STORED)

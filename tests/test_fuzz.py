@@ -10,8 +10,6 @@ import unicodedata
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,9 +17,8 @@ from service import problems
 from service.appkeys import SERVICES
 from service.intake import FORM_FIELDS
 from service.models import THREAD_PATTERN
-from tests.conftest import ORIGIN, mint
+from tests.helpers import ORIGIN, Client, keys_of, mint, submission
 
-Client = TestClient[web.Request, web.Application]
 URL = "/v1/sites/news/comments"
 
 FUZZ = settings(
@@ -217,16 +214,6 @@ ENVELOPE_PATHS = [
 ]
 
 
-def valid_body(captcha: tuple[str, str]) -> dict[str, Any]:
-    return {
-        "thread": "ca-mau-2022-08-12",
-        "parent_id": None,
-        "author": {"name": "Nguyễn Thị Thùy Dương", "email": "duong@example.vn"},
-        "body": "Bài viết rất hay.",
-        "captcha": {"id": captcha[0], "answer": captcha[1]},
-    }
-
-
 FAKE_CAPTCHA = ("c" * 22, "ABCDE")
 
 
@@ -251,7 +238,7 @@ async def test_arbitrary_fields_in_a_well_formed_envelope(
     """A valid submission with a few fields replaced by anything, often with a
     live captcha, so that strange text also reaches the accept script."""
     captcha = (await mint(client))[0] if real_captcha else FAKE_CAPTCHA
-    body = valid_body(captcha)
+    body = submission(captcha)
     for path, value in sorted(replaced.items(), key=lambda item: len(item[0])):
         target = body
         for part in path[:-1]:
@@ -374,7 +361,7 @@ async def test_valid_bodies_with_fuzzed_headers(
     captcha answer in any case and with spaces; only a malformed or reused
     Idempotency-Key is refused, and only as that field."""
     [captcha] = await mint(client)
-    body = valid_body((captcha[0], spaced_and_cased(captcha[1], flips, spaces)))
+    body = submission((captcha[0], spaced_and_cased(captcha[1], flips, spaces)))
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
     status = await check(client, data, {**headers, "Content-Type": content_type})
     if status == 202:
@@ -397,7 +384,7 @@ async def test_arbitrary_text_in_the_fields(
     """Any text in the free fields, with a live captcha: refused field by field,
     or stored exactly as the reader wrote it, NFC-normalised and trimmed."""
     [captcha] = await mint(client)
-    submitted = valid_body(captcha)
+    submitted = submission(captcha)
     submitted.update(thread=thread, body=body)
     submitted["author"] = {"name": name, "email": email}
     data = json.dumps(submitted, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
@@ -406,9 +393,7 @@ async def test_arbitrary_text_in_the_fields(
     assert response.status in {202, 400, 422}, text
     if response.status == 202:
         comment_id = json.loads(text)["id"]
-        raw = await client.app[SERVICES].redis.hgetall(
-            client.app[SERVICES].store.keys("news").comment(comment_id)
-        )
+        raw = await client.app[SERVICES].redis.hgetall(keys_of(client).comment(comment_id))
         stored = {as_bytes(k): as_bytes(v) for k, v in raw.items()}
         expected_body = unicodedata.normalize("NFC", body.replace("\r\n", "\n").replace("\r", "\n"))
         assert stored[b"body"].decode() == expected_body.strip()

@@ -6,29 +6,33 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from service.apikeys import Role
 from service.appkeys import SERVICES
-from service.keys import SiteKeys
-from service.main import create_app
 from service.routes import ENDPOINTS, Endpoint
-from tests.conftest import mint, site, submission
-from tests.redis_process import RedisProcess
+from tests.helpers import (
+    THREAD,
+    Client,
+    Key,
+    accepted,
+    author,
+    expect_problem,
+    keys_of,
+    mint,
+    new_key,
+    queue_ids,
+    redis_now_ms,
+    site,
+    submission,
+)
 
-Client = TestClient[web.Request, web.Application]
-
-THREAD = "ca-mau-2022-08-12"
-PROBLEM = "application/problem+json"
 MOD = "/v1/sites/{site}/moderation"
 # A well-formed comment id that is never stored.
 UNKNOWN_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
@@ -36,25 +40,6 @@ STATES = ("pending", "reported", "approved", "rejected", "spam")
 
 
 # ----------------------------------------------------------------- helpers
-
-
-@dataclass(frozen=True)
-class Key:
-    token: str
-    id: str
-    name: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-async def new_key(
-    client: Client, role: Role = "moderator", sites: tuple[str, ...] = ("news",), name: str = ""
-) -> Key:
-    name = name or f"{role} {secrets.token_hex(3)}"
-    token, record = await client.app[SERVICES].api_keys.create(name, role, list(sites))
-    return Key(token, record.id, name)
 
 
 async def submit(
@@ -78,13 +63,10 @@ async def submit(
             thread=thread,
             parent_id=parent_id,
             body=body,
-            author={"name": name, "email": email},
+            author=author(email, name),
         )
         response = await client.post(f"/v1/sites/{site_id}/comments", json=payload)
-        assert response.status == 202, await response.text()
-        accepted = await response.json()
-        assert accepted["status"] == expect
-        return str(accepted["id"])
+        return await accepted(response, expect)
 
     return list(await asyncio.gather(*(one(c) for c in captchas)))
 
@@ -124,12 +106,6 @@ async def claim(
     return dict(await post(client, key, "/claims", body))
 
 
-async def queue_ids(client: Client, key: Key, state: str) -> list[str]:
-    page = await get(client, key, "/queue", state=state, limit=100)
-    assert page["next"] is None
-    return [item["id"] for item in page["items"]]
-
-
 async def pending_items(client: Client, key: Key) -> list[dict[str, Any]]:
     page = await get(client, key, "/queue", state="pending", order="oldest", limit=100)
     return list(page["items"])
@@ -151,46 +127,8 @@ async def detail(client: Client, key: Key, comment_id: str) -> dict[str, Any]:
     return dict(await get(client, key, f"/comments/{comment_id}"))
 
 
-async def redis_now_ms(rds: aioredis.Redis) -> int:
-    seconds, micros = await rds.time()
-    return int(seconds) * 1000 + int(micros) // 1000
-
-
 def when(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-async def assert_problem(response: Any, status: int, name: str) -> dict[str, Any]:
-    text = await response.text()
-    assert response.status == status, text
-    assert response.content_type == PROBLEM, text
-    problem = json.loads(text)
-    assert problem["type"] == f"/problems/{name}", text
-    assert problem["status"] == status
-    return dict(problem)
-
-
-@pytest.fixture
-async def rds(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
-    """The tests' own Redis connection, to look at and move what the service stored."""
-    connection = aioredis.Redis.from_url(redis_server.url)
-    yield connection
-    await connection.aclose()
-
-
-@pytest.fixture
-def make_client(
-    aiohttp_client: Callable[..., Awaitable[Client]], make_settings: Callable[..., Any]
-) -> Callable[..., Awaitable[Client]]:
-    async def make(**overrides: Any) -> Client:
-        app = create_app(make_settings(**overrides), refill_captchas=False)
-        return await aiohttp_client(app)
-
-    return make
-
-
-def keys_of(client: Client, site_id: str = "news") -> SiteKeys:
-    return client.app[SERVICES].moderation.keys(site_id)
 
 
 # --------------------------------------------------- roles and sites, per route
@@ -309,7 +247,7 @@ async def test_no_valid_key_is_401(endpoint: Endpoint, world: World, rds: aiored
     }
     for label, headers in variants.items():
         response = await call(client, endpoint, headers, comment_id=world.comments["news"])
-        await assert_problem(response, 401, "unauthorized")
+        await expect_problem(response, 401, "unauthorized")
         challenge = response.headers.get("WWW-Authenticate", "")
         assert challenge.startswith("Bearer"), label
     await nothing_done(rds, world)
@@ -324,7 +262,7 @@ async def test_key_of_another_site_is_403(
 ) -> None:
     other = await new_key(world.client, "admin", ("sport",))
     response = await call(world.client, endpoint, other.headers, comment_id=world.comments["news"])
-    await assert_problem(response, 403, "forbidden")
+    await expect_problem(response, 403, "forbidden")
     await nothing_done(rds, world)
 
 
@@ -337,7 +275,7 @@ async def test_moderator_key_is_403_on_admin_routes_only(
         world.client, endpoint, moderator.headers, comment_id=world.comments["news"]
     )
     if endpoint.role == "admin":
-        await assert_problem(response, 403, "forbidden")
+        await expect_problem(response, 403, "forbidden")
         await nothing_done(rds, world)
     else:
         assert response.status == SUCCESS[f"{endpoint.method} {suffix(endpoint)}"], (
@@ -369,7 +307,7 @@ async def test_unknown_site_with_a_key_for_all_sites_is_404(
 ) -> None:
     everywhere = await new_key(world.client, "admin", ("*",))
     response = await call(world.client, endpoint, everywhere.headers, "no-such-site")
-    await assert_problem(response, 404, "unknown-site")
+    await expect_problem(response, 404, "unknown-site")
 
 
 async def test_a_key_covering_two_sites_works_on_both_and_no_other(world: World) -> None:
@@ -380,7 +318,7 @@ async def test_a_key_covering_two_sites_works_on_both_and_no_other(world: World)
         assert [i["id"] for i in page["items"]] == [world.comments[site_id]]
     just_news = await new_key(client, "moderator", ("news",))
     response = await client.get(url("/queue", "sport"), headers=just_news.headers)
-    await assert_problem(response, 403, "forbidden")
+    await expect_problem(response, 403, "forbidden")
 
 
 # ------------------------------------------------------------------- queue
@@ -430,7 +368,7 @@ async def test_queue_shows_the_reasons_of_a_shadow_banned_comment(
     admin = await new_key(client, "admin")
     await post(client, admin, "/bans", {"email": "troll@example.vn"}, status=201)
     [hidden] = await submit(client, email="troll@example.vn")
-    assert await queue_ids(client, admin, "pending") == []
+    assert await queue_ids(client, admin.headers, "pending") == []
     [item] = (await get(client, admin, "/queue", state="rejected"))["items"]
     assert item["id"] == hidden
     assert item["reasons"] == ["banned"]
@@ -503,7 +441,7 @@ async def test_queue_orders_and_pages_visit_every_item_once(client: Client) -> N
 async def test_queue_bad_query_is_422(client: Client, params: dict[str, str], field: str) -> None:
     moderator = await new_key(client)
     response = await client.get(url("/queue"), headers=moderator.headers, params=params)
-    problem = await assert_problem(response, 422, "validation-failed")
+    problem = await expect_problem(response, 422, "validation-failed")
     assert field in [e["field"] for e in problem["errors"]]
 
 
@@ -565,16 +503,16 @@ async def test_only_the_lease_holder_or_an_admin_decides_a_leased_item(client: C
         (one, 409, "leased"),
         (free, 200, "rejected"),
     ]
-    assert await queue_ids(client, admin, "pending") == [one, two]
+    assert await queue_ids(client, admin.headers, "pending") == [one, two]
     assert (await public_read(client))[0] == []
 
     [result] = await decide(client, holder, (one, "approve"))
     assert (result["status"], result["outcome"]) == (200, "approved")
     [result] = await decide(client, admin, (two, "spam"))
     assert (result["status"], result["outcome"]) == (200, "spam")
-    assert await queue_ids(client, admin, "approved") == [one]
-    assert await queue_ids(client, admin, "spam") == [two]
-    assert await queue_ids(client, admin, "pending") == []
+    assert await queue_ids(client, admin.headers, "approved") == [one]
+    assert await queue_ids(client, admin.headers, "spam") == [two]
+    assert await queue_ids(client, admin.headers, "pending") == []
     # A decided item leaves the lease book: a new claim finds nothing.
     assert (await claim(client, other))["items"] == []
 
@@ -583,11 +521,11 @@ async def test_claims_bad_bodies(client: Client) -> None:
     moderator = await new_key(client)
     for body in ({"lease_seconds": 5}, {"limit": 0}, {"limit": 101}, {"state": "approved"}):
         response = await client.post(url("/claims"), headers=moderator.headers, json=body)
-        await assert_problem(response, 422, "validation-failed")
+        await expect_problem(response, 422, "validation-failed")
     response = await client.post(
         url("/claims"), headers={**moderator.headers, "Content-Type": "text/plain"}, data="{}"
     )
-    await assert_problem(response, 415, "unsupported-media-type")
+    await expect_problem(response, 415, "unsupported-media-type")
 
 
 # --------------------------------------------------------------- decisions
@@ -631,7 +569,7 @@ async def test_the_same_decision_twice_is_harmless(client: Client) -> None:
     assert [e["action"] for e in await audit(client, admin, comment=comment)] == ["approve"]
     history = (await detail(client, moderator, comment))["history"]
     assert [h["action"] for h in history] == ["submitted", "approve"]
-    assert await queue_ids(client, admin, "approved") == [comment]
+    assert await queue_ids(client, admin.headers, "approved") == [comment]
 
 
 async def test_a_conflicting_decision_is_a_per_item_409(client: Client) -> None:
@@ -645,15 +583,15 @@ async def test_a_conflicting_decision_is_a_per_item_409(client: Client) -> None:
         (rejected, 409, "conflict"),
     ]
     assert await public_read(client) == ([approved], etag)
-    assert await queue_ids(client, admin, "approved") == [approved]
-    assert await queue_ids(client, admin, "rejected") == [rejected]
-    assert await queue_ids(client, admin, "spam") == []
+    assert await queue_ids(client, admin.headers, "approved") == [approved]
+    assert await queue_ids(client, admin.headers, "rejected") == [rejected]
+    assert await queue_ids(client, admin.headers, "spam") == []
     assert len(await audit(client, admin)) == 2
     # Within one batch too: the first decision stands, the second conflicts.
     [fresh] = await submit(client)
     results = await decide(client, moderator, (fresh, "spam"), (fresh, "approve"))
     assert [(r["status"], r["outcome"]) for r in results] == [(200, "spam"), (409, "conflict")]
-    assert await queue_ids(client, admin, "spam") == [fresh]
+    assert await queue_ids(client, admin.headers, "spam") == [fresh]
 
 
 async def test_a_decision_race_has_one_winner(client: Client) -> None:
@@ -710,7 +648,7 @@ async def test_rejecting_a_published_comment_takes_it_down(
     assert new_etag != etag
     taken_down = await detail(client, moderator, comment)
     assert taken_down["published"] is False
-    assert await queue_ids(client, moderator, result["outcome"]) == [comment]
+    assert await queue_ids(client, moderator.headers, result["outcome"]) == [comment]
 
 
 async def test_an_unknown_id_is_a_per_item_404(client: Client) -> None:
@@ -731,7 +669,7 @@ async def test_approve_and_trust_publishes_the_authors_next_comment(client: Clie
     ids, _ = await public_read(client)
     assert sorted(ids) == sorted([first, second])
     assert stranger not in ids
-    assert await queue_ids(client, moderator, "pending") == [stranger]
+    assert await queue_ids(client, moderator.headers, "pending") == [stranger]
 
 
 async def test_reject_author_rejects_every_pending_comment_of_the_author(client: Client) -> None:
@@ -741,8 +679,8 @@ async def test_reject_author_rejects_every_pending_comment_of_the_author(client:
     results = await decide(client, moderator, (theirs[1], "reject_author"), reason="quảng cáo")
     assert {r["id"] for r in results} == set(theirs)
     assert {(r["status"], r["outcome"]) for r in results} == {(200, "rejected")}
-    assert await queue_ids(client, admin, "pending") == [other]
-    assert await queue_ids(client, admin, "rejected") == sorted(theirs)
+    assert await queue_ids(client, admin.headers, "pending") == [other]
+    assert await queue_ids(client, admin.headers, "rejected") == sorted(theirs)
     assert sorted(e["comment"] for e in await audit(client, admin)) == sorted(theirs)
 
 
@@ -762,7 +700,7 @@ async def test_reject_author_takes_down_what_is_published_but_reject_does_not(
         (published, "rejected"),
     }
     assert (await public_read(client))[0] == []
-    assert await queue_ids(client, admin, "approved") == []
+    assert await queue_ids(client, admin.headers, "approved") == []
 
 
 async def test_first_comment_mode_holds_only_the_first_comment(
@@ -778,7 +716,7 @@ async def test_first_comment_mode_holds_only_the_first_comment(
     [newcomer] = await submit(client, email="khac@example.vn")
     ids, _ = await public_read(client)
     assert sorted(ids) == sorted([first, later])
-    assert sorted(await queue_ids(client, moderator, "pending")) == sorted([held, newcomer])
+    assert sorted(await queue_ids(client, moderator.headers, "pending")) == sorted([held, newcomer])
 
 
 @pytest.mark.parametrize(
@@ -821,8 +759,8 @@ async def test_bad_decision_bodies(
         data=body,
         headers={**moderator.headers, "Content-Type": content_type},
     )
-    await assert_problem(response, status, problem)
-    assert await queue_ids(client, admin, "pending") == [comment]
+    await expect_problem(response, status, problem)
+    assert await queue_ids(client, admin.headers, "pending") == [comment]
     assert await audit(client, admin) == []
 
 
@@ -833,8 +771,8 @@ async def test_more_than_100_decisions_is_422(client: Client) -> None:
     response = await client.post(
         url("/decisions"), headers=moderator.headers, json={"decisions": decisions}
     )
-    await assert_problem(response, 422, "validation-failed")
-    assert await queue_ids(client, admin, "pending") == [comment]
+    await expect_problem(response, 422, "validation-failed")
+    assert await queue_ids(client, admin.headers, "pending") == [comment]
     # 100 is still a valid batch.
     results = await decide(client, moderator, *[(comment, "approve")] * 100)
     assert len(results) == 100
@@ -939,7 +877,7 @@ async def test_audit_bad_query_is_422(client: Client) -> None:
     admin = await new_key(client, "admin")
     for params in ({"before": "yesterday"}, {"limit": "0"}, {"comment": "nope"}):
         response = await client.get(url("/audit"), headers=admin.headers, params=params)
-        await assert_problem(response, 422, "validation-failed")
+        await expect_problem(response, 422, "validation-failed")
 
 
 async def test_a_comments_history_lists_every_action(client: Client) -> None:
@@ -971,4 +909,4 @@ async def test_an_unknown_comment_is_404(client: Client, comment_id: str) -> Non
     moderator = await new_key(client)
     await submit(client)
     response = await client.get(url(f"/comments/{comment_id}"), headers=moderator.headers)
-    await assert_problem(response, 404, "unknown-comment")
+    await expect_problem(response, 404, "unknown-comment")

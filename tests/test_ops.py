@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from html import escape
@@ -20,7 +19,6 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from service import problems
@@ -28,27 +26,20 @@ from service.appkeys import SERVICES
 from service.keyring import Keyring
 from service.keys import SiteKeys
 from service.main import create_app
-from service.settings import Settings, load_settings
-from tests.conftest import TEST_SECRET, approve, mint, site, submission
+from service.settings import Settings
+from tests.helpers import (
+    LOIBINH,
+    TEST_SECRET,
+    Client,
+    approve,
+    cli_env,
+    expect_problem,
+    mint,
+    run_cli,
+    settings_for,
+    submission,
+)
 from tests.redis_process import RedisProcess, free_port
-
-Client = TestClient[web.Request, web.Application]
-PROBLEM = "application/problem+json"
-LOIBINH = Path(sys.executable).with_name("loibinh")
-
-
-async def problem_of(response: aiohttp.ClientResponse, status: int, name: str) -> dict[str, Any]:
-    text = await response.text()
-    assert response.status == status, text
-    assert response.content_type == PROBLEM, text
-    body: dict[str, Any] = json.loads(text)
-    assert body["type"] == f"/problems/{name}", body
-    assert body["status"] == status
-    assert body["title"] == problems.CATALOGUE[name].title
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    return body
-
 
 # --- health and readiness ----------------------------------------------------------------
 
@@ -80,15 +71,8 @@ async def test_readyz_reports_redis_and_scripts(client: Client, redis_server: Re
 async def test_shutdown_closes_the_redis_connections(aiohttp_client: Callable[..., Any]) -> None:
     """Stopping the app closes its connections instead of leaving them to the
     garbage collector (a worker restart must not leak a socket per connection)."""
-    server = RedisProcess()
-    server.start()
-    try:
-        settings = load_settings(
-            mode="production",
-            secret_key=TEST_SECRET,
-            redis={"url": server.url},
-            sites={"news": site()},
-        )
+    with RedisProcess() as server:
+        settings = settings_for(server.url)
         app = create_app(settings, refill_captchas=False)
         client = await aiohttp_client(app)
         assert (await client.get("/readyz")).status == 200
@@ -101,8 +85,6 @@ async def test_shutdown_closes_the_redis_connections(aiohttp_client: Callable[..
             left_open = len(direct.client_list()) - 1
         await pool.disconnect()  # so that a failure here leaks nothing into later tests
         assert left_open == 0, f"{left_open} Redis connection(s) left open after shutdown"
-    finally:
-        server.cleanup()
 
 
 # --- metrics ------------------------------------------------------------------------------
@@ -394,12 +376,12 @@ def test_catalogue_has_the_contract_problem_types() -> None:
 
 
 async def test_unknown_problem_page_is_a_404_problem(client: Client) -> None:
-    await problem_of(await client.get("/problems/no-such-problem"), 404, "not-found")
+    await expect_problem(await client.get("/problems/no-such-problem"), 404, "not-found")
 
 
 async def test_unknown_path_is_a_404_problem(client: Client) -> None:
     for path in ("/nowhere", "/v1/sites/news", "/v1/sites/news/comments/x/y/z"):
-        await problem_of(await client.get(path), 404, "not-found")
+        await expect_problem(await client.get(path), 404, "not-found")
 
 
 @pytest.mark.parametrize(
@@ -415,7 +397,7 @@ async def test_wrong_method_is_a_405_problem(
     client: Client, method: str, path: str, allowed: set[str]
 ) -> None:
     response = await client.request(method, path)
-    await problem_of(response, 405, "method-not-allowed")
+    await expect_problem(response, 405, "method-not-allowed")
     listed = {m.strip() for m in response.headers["Allow"].split(",")}
     assert allowed <= listed
     assert method not in listed
@@ -453,7 +435,7 @@ async def test_unexpected_exception_is_a_500_problem(
     app.router.add_get("/boom", boom)
     client = await aiohttp_client(app)
     response = await client.get("/boom", headers={"X-Request-Id": "trace-me-42"})
-    body = await problem_of(response, 500, "internal")
+    body = await expect_problem(response, 500, "internal")
     assert body["request_id"] == "trace-me-42"
     assert response.headers["X-Request-Id"] == "trace-me-42"
     text = json.dumps(body)
@@ -463,7 +445,7 @@ async def test_unexpected_exception_is_a_500_problem(
     assert any("trace-me-42" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
 
     generated = await client.get("/boom")
-    body = await problem_of(generated, 500, "internal")
+    body = await expect_problem(generated, 500, "internal")
     assert GENERATED.match(body["request_id"])
     assert body["request_id"] == generated.headers["X-Request-Id"]
     # The process keeps serving.
@@ -471,19 +453,6 @@ async def test_unexpected_exception_is_a_500_problem(
 
 
 # --- the command line ------------------------------------------------------------------------
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOIBINH_")}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    env.update(extra)
-    return env
-
-
-def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(LOIBINH), *args], env=env, capture_output=True, text=True, timeout=30, check=False
-    )
 
 
 NEWS_TOML = """
@@ -524,7 +493,7 @@ async def test_cli_captcha_mint_makes_challenges_the_service_accepts(
         assert response.status == 202, await response.text()
     # Each is single-use.
     again = await client.post("/v1/sites/news/comments", json=submission(minted[0]))
-    await problem_of(again, 400, "captcha-failed")
+    await expect_problem(again, 400, "captcha-failed")
 
 
 def test_cli_captcha_mint_with_another_secret_is_refused_by_the_service(

@@ -8,24 +8,29 @@ import asyncio
 import base64
 import hashlib
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
-from service.appkeys import KEYRING, SERVICES
-from service.keys import SiteKeys
-from service.main import create_app
-from tests.conftest import ORIGIN, approve, mint, site, submission
-from tests.redis_process import RedisProcess
-
-Client = TestClient[web.Request, web.Application]
+from service.appkeys import KEYRING
+from tests.helpers import (
+    ORIGIN,
+    THREAD,
+    Client,
+    approve,
+    keys_of,
+    mint,
+    rate_limits,
+    redis_values,
+    site,
+    stored,
+    submission,
+    submit_ok,
+    wrong_answer,
+)
 
 URL = "/v1/sites/news/comments"
-THREAD = "ca-mau-2022-08-12"
 READ = f"/v1/sites/news/threads/{THREAD}/comments"
 CLIENT_IP = "127.0.0.1"
 READERS = [
@@ -35,28 +40,7 @@ READERS = [
 ]
 
 
-@pytest.fixture
-async def rds(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_server.url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def make_client(
-    aiohttp_client: Callable[..., Awaitable[Client]], make_settings: Callable[..., Any]
-) -> Callable[..., Awaitable[Client]]:
-    async def make(**overrides: Any) -> Client:
-        return await aiohttp_client(create_app(make_settings(**overrides), refill_captchas=False))
-
-    return make
-
-
-def keys_of(client: Client, site_id: str = "news") -> SiteKeys:
-    return client.app[SERVICES].store.keys(site_id)
-
-
-def author(index: int) -> dict[str, str]:
+def reader(index: int) -> dict[str, str]:
     name, email = READERS[index]
     return {"name": name, "email": email}
 
@@ -64,46 +48,6 @@ def author(index: int) -> dict[str, str]:
 async def submit(client: Client, site_id: str = "news", **overrides: Any) -> Any:
     [captcha] = await mint(client, site_id)
     return await client.post(f"/v1/sites/{site_id}/comments", json=submission(captcha, **overrides))
-
-
-async def submit_ok(client: Client, site_id: str = "news", **overrides: Any) -> str:
-    response = await submit(client, site_id, **overrides)
-    assert response.status == 202, await response.text()
-    return str((await response.json())["id"])
-
-
-async def stored(rds: aioredis.Redis, client: Client, comment_id: str) -> dict[str, str]:
-    raw = await rds.hgetall(keys_of(client).comment(comment_id))
-    assert raw, comment_id
-    return {k.decode(): v.decode() for k, v in raw.items()}
-
-
-async def everything(rds: aioredis.Redis) -> list[bytes]:
-    """Every key name and every value, member, field and score in Redis."""
-    out: list[bytes] = []
-    async for key in rds.scan_iter(count=1000):
-        out.append(key)
-        kind = (await rds.type(key)).decode()
-        if kind == "string":
-            out.append(await rds.get(key))
-        elif kind == "hash":
-            for field, value in (await rds.hgetall(key)).items():
-                out += [field, value]
-        elif kind == "list":
-            out += await rds.lrange(key, 0, -1)
-        elif kind == "set":
-            out += list(await rds.smembers(key))
-        elif kind == "zset":
-            for member, score in await rds.zrange(key, 0, -1, withscores=True):
-                out += [member, repr(score).encode()]
-        elif kind == "stream":
-            for entry_id, fields in await rds.xrange(key):
-                out.append(entry_id)
-                for field, value in fields.items():
-                    out += [field, value]
-        else:
-            raise AssertionError(f"unexpected type {kind} of {key!r}")
-    return out
 
 
 def public_text(response: Any, body: bytes) -> str:
@@ -147,14 +91,14 @@ async def test_public_answers_never_carry_email_ip_or_their_hashes(make_client, 
 
     ids = []
     for index in range(3):
-        response = await record(await submit(client, author=author(index)))
+        response = await record(await submit(client, author=reader(index)))
         assert response.status == 202
         ids.append((await response.json())["id"])
     for comment_id in ids[:2]:
         assert await approve(client, comment_id)
     # A trusted author, published at once, with an Idempotency-Key.
     [captcha] = await mint(client)
-    body = submission(captcha, author=author(0), parent_id=ids[0], body="Trả lời.")
+    body = submission(captcha, author=reader(0), parent_id=ids[0], body="Trả lời.")
     response = await record(await client.post(URL, json=body, headers={"Idempotency-Key": "i-1"}))
     assert (await response.json())["status"] == "approved"
     await record(await client.post(URL, json=body, headers={"Idempotency-Key": "i-1"}))
@@ -173,12 +117,12 @@ async def test_public_answers_never_carry_email_ip_or_their_hashes(make_client, 
     assert response.status == 303
     # Refusals, each naming a reader's email in its request.
     [c1, c2] = await mint(client, count=2)
-    wrong = (c1[0], "ZZZZZ" if c1[1] != "ZZZZZ" else "YYYYY")
+    wrong = wrong_answer(c1)
     assert (
-        await record(await client.post(URL, json=submission(wrong, author=author(2))))
+        await record(await client.post(URL, json=submission(wrong, author=reader(2))))
     ).status == 400
     ghost = "01J00000000000000000000000"
-    reply = submission(c2, author=author(2), parent_id=ghost)
+    reply = submission(c2, author=reader(2), parent_id=ghost)
     assert (await record(await client.post(URL, json=reply))).status == 404
     # The other public routes.
     await seed_pool(rds, client)
@@ -200,8 +144,8 @@ async def test_public_answers_never_carry_email_ip_or_their_hashes(make_client, 
 
 async def test_public_comment_has_only_public_fields(make_client) -> None:
     client = await make_client(sites={"news": site(moderation="post")})
-    parent = await submit_ok(client, author=author(0))
-    await submit_ok(client, author=author(1), parent_id=parent)
+    parent = await submit_ok(client, author=reader(0), status="approved")
+    await submit_ok(client, author=reader(1), parent_id=parent, status="approved")
     response = await client.get(READ)
     data = await response.json()
     assert set(data) == {"comments", "next"}
@@ -221,18 +165,16 @@ async def test_redis_never_holds_the_client_ip_in_clear(make_client, rds) -> Non
     client = await make_client(
         sites={
             "news": site(
-                rate_limits={
-                    "submit_per_ip": {"limit": 3, "period": 3600},
-                    "submit_per_email": {"limit": 100, "period": 60},
-                    "captcha_per_ip": {"limit": 100, "period": 60},
-                }
+                rate_limits=rate_limits(
+                    submit_per_ip=(3, 3600), submit_per_email=(100, 60), captcha_per_ip=(100, 60)
+                )
             )
         }
     )
-    first = await submit_ok(client, author=author(0))
+    first = await submit_ok(client, author=reader(0))
     [captcha] = await mint(client)
     response = await client.post(
-        URL, json=submission(captcha, author=author(1)), headers={"Idempotency-Key": "k"}
+        URL, json=submission(captcha, author=reader(1)), headers={"Idempotency-Key": "k"}
     )
     assert response.status == 202
     [captcha] = await mint(client)
@@ -248,13 +190,13 @@ async def test_redis_never_holds_the_client_ip_in_clear(make_client, rds) -> Non
     assert (await client.post(URL, data=fields, allow_redirects=False)).status == 303
     assert (await submit(client)).status == 429  # the IP limit of 3 is reached
     [captcha] = await mint(client)
-    wrong = (captcha[0], "ZZZZZ" if captcha[1] != "ZZZZZ" else "YYYYY")
+    wrong = wrong_answer(captcha)
     assert (await client.post(URL, json=submission(wrong))).status == 429
     await seed_pool(rds, client)
     assert (await client.post("/v1/sites/news/captchas")).status == 201
     assert await approve(client, first)
 
-    values = await everything(rds)
+    values = await redis_values(rds)
     assert len(values) > 20
     for value in values:
         assert CLIENT_IP.encode() not in value, value
@@ -305,7 +247,7 @@ async def test_captcha_answers_are_never_in_redis_in_clear(client, rds) -> None:
         for captcha_id, answer in minted[6:]
     }
     # ...and no answer, as minted or as typed, is anywhere in Redis.
-    values = await everything(rds)
+    values = await redis_values(rds)
     for comment_id in ids:  # ids are random base32: a 5-letter answer could hide in one
         values = [v.replace(comment_id.encode(), b"") for v in values]
     for captcha_id, answer in minted:
@@ -440,7 +382,7 @@ async def test_etag_differs_between_pages(client) -> None:
 
 
 async def test_the_leak_check_reads_every_kind_of_value(rds) -> None:
-    """The Redis checks above are only as good as `everything`: it must find
+    """The Redis checks above are only as good as `redis_values`: it must find
     a value inside each type, not just in key names."""
     marker = CLIENT_IP.encode()
     await rds.set("t:string", b"x" + marker)
@@ -450,7 +392,7 @@ async def test_the_leak_check_reads_every_kind_of_value(rds) -> None:
     await rds.sadd("t:set", marker)
     await rds.zadd("t:zset", {marker: 1})
     await rds.xadd("t:stream", {b"ip": marker})
-    values = await everything(rds)
+    values = await redis_values(rds)
     for key in (b"t:string", b"t:hash", b"t:hash-field", b"t:list", b"t:set", b"t:zset"):
         assert key in values
     assert sum(marker in value for value in values) == 7

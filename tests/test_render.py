@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.render import body_html
-from tests.conftest import approve, mint, submission
+from tests.helpers import approve, mint, submission
 
 REL = "nofollow ugc noopener"
 

@@ -4,25 +4,27 @@ hidden until a moderator reviews it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
-from service.apikeys import Role
 from service.appkeys import KEYRING, SERVICES, SETTINGS
-from service.main import create_app
 from service.moderation import Reported
 from service.ratelimit import Limit
-from tests.conftest import approve, mint, site, submission
-from tests.redis_process import RedisProcess
+from tests.helpers import (
+    THREAD,
+    Client,
+    approve,
+    bearer,
+    expect_problem,
+    keys_of,
+    public_ids,
+    queue_ids,
+    rate_limits,
+    site,
+    submit_ok,
+)
 
-Client = TestClient[web.Request, web.Application]
-
-THREAD = "ca-mau-2022-08-12"
 READ = f"/v1/sites/news/threads/{THREAD}/comments"
 QUEUE = "/v1/sites/news/moderation/queue"
 DECISIONS = "/v1/sites/news/moderation/decisions"
@@ -32,38 +34,10 @@ def reports_url(comment_id: str) -> str:
     return f"/v1/sites/news/comments/{comment_id}/reports"
 
 
-@pytest.fixture
-async def rds(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_server.url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def make_client(
-    aiohttp_client: Callable[..., Awaitable[Client]], make_settings: Callable[..., Any]
-) -> Callable[..., Awaitable[Client]]:
-    async def make(report_limit: int = 1000, **site_overrides: Any) -> Client:
-        limits = {
-            **site()["rate_limits"],
-            "report_per_ip": {"limit": report_limit, "period": 3600},
-        }
-        settings = make_settings(sites={"news": site(rate_limits=limits, **site_overrides)})
-        return await aiohttp_client(create_app(settings, refill_captchas=False))
-
-    return make
-
-
-async def bearer(client: Client, role: Role = "moderator") -> dict[str, str]:
-    token, _ = await client.app[SERVICES].api_keys.create(f"{role} tester", role, ["news"])
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def submit_ok(client: Client, **overrides: Any) -> str:
-    [captcha] = await mint(client)
-    response = await client.post("/v1/sites/news/comments", json=submission(captcha, **overrides))
-    assert response.status == 202, await response.text()
-    return str((await response.json())["id"])
+def sites(report_limit: int = 1000, **overrides: Any) -> dict[str, Any]:
+    """The sites table of these tests: news, with its limit of reports per address."""
+    limits = rate_limits(report_per_ip=(report_limit, 3600))
+    return {"news": site(rate_limits=limits, **overrides)}
 
 
 async def published(client: Client) -> str:
@@ -82,30 +56,12 @@ async def report_as(client: Client, comment_id: str, ip_hash: str, reason: str =
     services = client.app[SERVICES]
     site = client.app[SETTINGS].sites["news"]
     rate = site.rate_limits.report_per_ip
-    limit = Limit("report-ip", services.store.keys("news").rate("report-ip", ip_hash), rate)
+    limit = Limit("report-ip", keys_of(client).rate("report-ip", ip_hash), rate)
     return await services.moderation.report("news", site, comment_id, ip_hash, reason, limit)
 
 
-async def queue_ids(client: Client, headers: dict[str, str], state: str) -> list[str]:
-    response = await client.get(f"{QUEUE}?state={state}", headers=headers)
-    assert response.status == 200, await response.text()
-    return [item["id"] for item in (await response.json())["items"]]
-
-
-async def public_ids(client: Client) -> list[str]:
-    response = await client.get(READ)
-    assert response.status == 200
-    return [c["id"] for c in (await response.json())["comments"]]
-
-
-async def assert_problem(response: Any, status: int, name: str) -> None:
-    assert response.status == status, await response.text()
-    assert response.content_type == "application/problem+json"
-    assert (await response.json())["type"] == f"/problems/{name}"
-
-
 async def test_report_of_a_published_comment_is_received(make_client, rds) -> None:
-    client = await make_client()
+    client = await make_client(sites=sites())
     comment_id = await published(client)
     response = await client.post(reports_url(comment_id), json={"reason": "Quảng cáo rác"})
     assert response.status == 202, await response.text()
@@ -113,37 +69,38 @@ async def test_report_of_a_published_comment_is_received(make_client, rds) -> No
     assert "RateLimit-Policy" in response.headers
     assert "RateLimit" in response.headers
     # One reader, counted.
-    keys = client.app[SERVICES].store.keys("news")
+    keys = keys_of(client)
     ip_hash = client.app[KEYRING].ip_hash("news", "127.0.0.1")
     assert await rds.smembers(keys.reporters(comment_id)) == {ip_hash.encode()}
     assert await rds.hget(keys.comment(comment_id), "reports") == b"1"
 
 
 async def test_report_without_a_reason_is_received(make_client) -> None:
-    client = await make_client()
+    client = await make_client(sites=sites())
     comment_id = await published(client)
     assert (await client.post(reports_url(comment_id), json={})).status == 202
 
 
 @pytest.mark.parametrize("which", ["pending", "unknown", "malformed"])
 async def test_report_of_what_is_not_published_is_404(make_client, rds, which) -> None:
-    client = await make_client()
+    client = await make_client(sites=sites())
     comment_id = {
         "pending": await submit_ok(client),
         "unknown": "01HZZZZZZZZZZZZZZZZZZZZZZZ",
         "malformed": "not-a-comment-id",
     }[which]
     response = await client.post(reports_url(comment_id), json={"reason": "spam"})
-    await assert_problem(response, 404, "unknown-comment")
-    keys = client.app[SERVICES].store.keys("news")
+    await expect_problem(response, 404, "unknown-comment")
+    keys = keys_of(client)
     assert await rds.exists(keys.reporters(comment_id)) == 0
     assert await rds.zcard(keys.queue("reported")) == 0
 
 
 async def test_a_post_moderated_comment_is_published_and_can_be_reported(make_client) -> None:
-    client = await make_client(moderation="post", reports_threshold=1)
-    moderator = await bearer(client)
-    comment_id = await submit_ok(client)  # published at once, still pending review
+    client = await make_client(sites=sites(moderation="post", reports_threshold=1))
+    moderator = await bearer(client, "moderator")
+    # Published at once, still pending review.
+    comment_id = await submit_ok(client, status="approved")
     assert await public_ids(client) == [comment_id]
     response = await client.post(reports_url(comment_id), json={"reason": "spam"})
     assert response.status == 202, await response.text()
@@ -152,24 +109,24 @@ async def test_a_post_moderated_comment_is_published_and_can_be_reported(make_cl
 
 
 async def test_reports_are_rate_limited_per_client(make_client) -> None:
-    client = await make_client(report_limit=2)
+    client = await make_client(sites=sites(report_limit=2))
     first, second, third = [await published(client) for _ in range(3)]
     for comment_id in (first, second):
         response = await client.post(reports_url(comment_id), json={"reason": "spam"})
         assert response.status == 202, await response.text()
     response = await client.post(reports_url(third), json={"reason": "spam"})
-    await assert_problem(response, 429, "rate-limited")
+    await expect_problem(response, 429, "rate-limited")
     assert int(response.headers["Retry-After"]) >= 1
     assert response.headers["RateLimit-Policy"] == '"report-ip";q=2;w=3600'
     assert response.headers["RateLimit"].startswith('"report-ip";r=0;')
     # The refused report was not counted.
-    keys = client.app[SERVICES].store.keys("news")
+    keys = keys_of(client)
     assert await client.app[SERVICES].redis.exists(keys.reporters(third)) == 0
 
 
 async def test_n_distinct_readers_move_a_comment_to_reported(make_client) -> None:
-    client = await make_client(reports_threshold=3)
-    moderator = await bearer(client)
+    client = await make_client(sites=sites(reports_threshold=3))
+    moderator = await bearer(client, "moderator")
     comment_id = await published(client)
     assert not (await report_as(client, comment_id, reader(1), "spam")).flagged
     assert not (await report_as(client, comment_id, reader(2), "spam")).flagged
@@ -193,8 +150,8 @@ async def test_n_distinct_readers_move_a_comment_to_reported(make_client) -> Non
 
 
 async def test_the_same_reader_reporting_again_counts_once(make_client) -> None:
-    client = await make_client(reports_threshold=2)
-    moderator = await bearer(client)
+    client = await make_client(sites=sites(reports_threshold=2))
+    moderator = await bearer(client, "moderator")
     comment_id = await published(client)
     for _ in range(3):
         response = await client.post(reports_url(comment_id), json={"reason": "spam"})
@@ -208,8 +165,8 @@ async def test_the_same_reader_reporting_again_counts_once(make_client) -> None:
 
 
 async def test_hide_reported_hides_until_approved(make_client) -> None:
-    client = await make_client(reports_threshold=2, hide_reported=True)
-    moderator = await bearer(client)
+    client = await make_client(sites=sites(reports_threshold=2, hide_reported=True))
+    moderator = await bearer(client, "moderator")
     comment_id = await published(client)
     other = await published(client)
     assert await public_ids(client) == [comment_id, other]
@@ -223,7 +180,7 @@ async def test_hide_reported_hides_until_approved(make_client) -> None:
     assert response.headers["ETag"] != before
     # It is not published while it waits, so it cannot be reported further.
     response = await client.post(reports_url(comment_id), json={})
-    await assert_problem(response, 404, "unknown-comment")
+    await expect_problem(response, 404, "unknown-comment")
 
     response = await client.post(
         DECISIONS,
@@ -240,8 +197,8 @@ async def test_hide_reported_hides_until_approved(make_client) -> None:
 async def test_approved_after_review_stays_published_and_old_reports_do_not_reflag(
     make_client,
 ) -> None:
-    client = await make_client(reports_threshold=2)
-    moderator = await bearer(client)
+    client = await make_client(sites=sites(reports_threshold=2))
+    moderator = await bearer(client, "moderator")
     comment_id = await published(client)
     assert not (await report_as(client, comment_id, reader(1))).flagged
     assert (await report_as(client, comment_id, reader(2))).flagged

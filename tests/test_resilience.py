@@ -13,19 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from service.appkeys import KEYRING, SERVICES
 from service.keys import SiteKeys
 from service.main import create_app
-from service.settings import Settings, load_settings
-from tests.conftest import TEST_SECRET, mint, site, submission
+from service.settings import Settings
+from tests.helpers import THREAD, Client, author, mint, rate_limits, settings_for, site, submission
 from tests.redis_process import RedisProcess
 
 pytestmark = pytest.mark.slow
-
-Client = TestClient[web.Request, web.Application]
 
 CONNECT_TIMEOUT = 0.3
 TIMEOUT = 0.3
@@ -48,7 +44,6 @@ COMMENT_FIELDS = {
     b"status",
     b"public",
 }
-THREAD = "ca-mau-2022-08-12"
 # Each stored comment sits in exactly one of these queues (`reported` is a
 # flag on top of a state, not a state of its own).
 NEWS = SiteKeys("lb", "news")
@@ -58,42 +53,23 @@ MODERATION_STATES = ("pending", "approved", "rejected", "spam")
 @pytest.fixture
 def durable_redis() -> Iterator[RedisProcess]:
     """This module's own Redis, with AOF, so that a restart keeps the data."""
-    server = RedisProcess(appendonly=True)
-    server.start()
-    try:
+    with RedisProcess(appendonly=True) as server:
         yield server
-    finally:
-        server.cleanup()
 
 
 @pytest.fixture
 def resilient_settings(durable_redis: RedisProcess) -> Settings:
-    return load_settings(
-        mode="production",
-        secret_key=TEST_SECRET,
-        redis={
-            "url": durable_redis.url,
-            "connect_timeout": CONNECT_TIMEOUT,
-            "timeout": TIMEOUT,
-        },
-        captcha={"pool_size": 5, "pool_low_water": 2, "render_batch": 5},
+    return settings_for(
+        durable_redis.url,
+        connect_timeout=CONNECT_TIMEOUT,
+        timeout=TIMEOUT,
         sites={
             # One submission per email per hour: a charged limit stays visible
             # in Redis, so a refusal that charged it would show.
-            "news": site(
-                rate_limits={
-                    "submit_per_ip": {"limit": 1000, "period": 60},
-                    "submit_per_email": {"limit": 1, "period": 3600},
-                    "captcha_per_ip": {"limit": 1000, "period": 60},
-                }
-            ),
+            "news": site(rate_limits=rate_limits(submit_per_email=(1, 3600))),
             "live": site(
                 moderation="post",
-                rate_limits={
-                    "submit_per_ip": {"limit": 1000, "period": 60},
-                    "submit_per_email": {"limit": 1, "period": 3600},
-                    "captcha_per_ip": {"limit": 1000, "period": 60},
-                },
+                rate_limits=rate_limits(submit_per_email=(1, 3600)),
             ),
         },
     )
@@ -141,7 +117,7 @@ def assert_unavailable(answer: Timed, settings: Settings) -> None:
 def body_for(captcha: tuple[str, str], n: int, tag: str) -> dict[str, Any]:
     return submission(
         captcha,
-        author={"name": f"Trần Văn {tag} {n}", "email": f"{tag}.{n}@example.vn"},
+        author=author(f"{tag}.{n}@example.vn", f"Trần Văn {tag} {n}"),
         body=f"Bình luận {tag} số {n}.",
     )
 

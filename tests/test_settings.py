@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from service.settings import DEVELOPMENT_SECRET, ConfigError, Settings, load_settings
-from tests.conftest import TEST_SECRET, site
+from tests.helpers import TEST_SECRET, site
 
 
 @pytest.fixture

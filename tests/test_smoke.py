@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tests.conftest import approve, mint, submission
+from tests.helpers import approve, mint, submission
 
 
 async def test_accept_then_publish(client) -> None:

@@ -8,76 +8,43 @@ import asyncio
 import json
 import re
 import unicodedata
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import redis.asyncio as aioredis
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
-from service.appkeys import SERVICES
-from service.keys import SiteKeys
-from service.main import create_app
-from service.models import COMMENT_ID_PATTERN
-from tests.conftest import ORIGIN, approve, mint, site, submission
-from tests.redis_process import RedisProcess
-
-Client = TestClient[web.Request, web.Application]
+from tests.helpers import (
+    ORIGIN,
+    PROBLEM,
+    THREAD,
+    Client,
+    accepted,
+    approve,
+    comment_keys,
+    expect_problem,
+    keys_of,
+    mint,
+    public_ids,
+    rate_limits,
+    site,
+    stored,
+    submission,
+    submit_ok,
+    wrong_answer,
+)
 
 URL = "/v1/sites/news/comments"
-THREAD = "ca-mau-2022-08-12"
-PROBLEM = "application/problem+json"
 RETURN_TO = f"{ORIGIN}/2022/08/12/ca-mau.html"
 
 
 # ----------------------------------------------------------------- helpers
 
 
-@pytest.fixture
-async def rds(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
-    """A Redis client of the tests' own, to look at what the service stored."""
-    client = aioredis.Redis.from_url(redis_server.url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def make_client(
-    aiohttp_client: Callable[..., Awaitable[Client]], make_settings: Callable[..., Any]
-) -> Callable[..., Awaitable[Client]]:
-    """A client of an app built with settings overrides (e.g. another site table)."""
-
-    async def make(**overrides: Any) -> Client:
-        return await aiohttp_client(create_app(make_settings(**overrides), refill_captchas=False))
-
-    return make
-
-
-def keys_of(client: Client) -> SiteKeys:
-    return client.app[SERVICES].store.keys("news")
-
-
 def limits(ip: int = 1000, email: int = 1000, period: float = 3600) -> dict[str, Any]:
-    return {
-        "submit_per_ip": {"limit": ip, "period": period},
-        "submit_per_email": {"limit": email, "period": period},
-        "captcha_per_ip": {"limit": 1000, "period": 60},
-    }
-
-
-async def expect_problem(response: Any, status: int, name: str) -> dict[str, Any]:
-    """The answer is an RFC 9457 problem of this status and type."""
-    text = await response.text()
-    assert response.status == status, text
-    assert response.content_type == PROBLEM, response.headers
-    data = json.loads(text)
-    assert data["type"] == f"/problems/{name}"
-    assert data["status"] == status
-    assert isinstance(data["title"], str) and data["title"]
-    assert isinstance(data["detail"], str) and data["detail"]
-    return data
+    """Rate limits with these submission limits per address and per email."""
+    return rate_limits(submit_per_ip=(ip, period), submit_per_email=(email, period))
 
 
 def error_fields(data: dict[str, Any]) -> set[str]:
@@ -87,50 +54,19 @@ def error_fields(data: dict[str, Any]) -> set[str]:
     return {error["field"] for error in data["errors"]}
 
 
-async def accepted(response: Any, status: str = "pending") -> str:
-    text = await response.text()
-    assert response.status == 202, text
-    assert response.content_type == "application/json"
-    data = json.loads(text)
-    assert set(data) == {"id", "status"}
-    assert re.fullmatch(COMMENT_ID_PATTERN, data["id"])
-    assert data["status"] == status
-    return str(data["id"])
-
-
 async def post(client: Client, body: dict[str, Any], **kwargs: Any) -> Any:
     return await client.post(URL, json=body, **kwargs)
-
-
-async def submit_ok(client: Client, **overrides: Any) -> str:
-    [captcha] = await mint(client)
-    return await accepted(await post(client, submission(captcha, **overrides)))
 
 
 async def published(client: Client, comment_id: str, thread: str = THREAD) -> str:
     """Approve a comment through the store (the moderation API comes later)."""
     assert await approve(client, comment_id)
-    page = await (await client.get(f"/v1/sites/news/threads/{thread}/comments")).json()
-    assert comment_id in [c["id"] for c in page["comments"]]
+    assert comment_id in await public_ids(client, thread)
     return comment_id
-
-
-async def stored(rds: aioredis.Redis, client: Client, comment_id: str) -> dict[str, str]:
-    raw = await rds.hgetall(keys_of(client).comment(comment_id))
-    return {k.decode(): v.decode() for k, v in raw.items()}
-
-
-async def comment_keys(rds: aioredis.Redis, client: Client) -> set[bytes]:
-    pattern = keys_of(client).comment("*")
-    return {key async for key in rds.scan_iter(match=pattern, count=1000)}
 
 
 async def pending_ids(rds: aioredis.Redis, client: Client) -> list[str]:
     return [m.decode() for m in await rds.zrange(keys_of(client).pending, 0, -1)]
-
-
-def wrong_answer(captcha: tuple[str, str]) -> tuple[str, str]:
-    return captcha[0], "ZZZZZ" if captcha[1] != "ZZZZZ" else "YYYYY"
 
 
 async def captcha_live(rds: aioredis.Redis, client: Client, captcha_id: str) -> bool:
@@ -948,17 +884,11 @@ async def test_thread_pattern(client, thread: str, ok: bool) -> None:
 # ----------------------------------------------------------- moderation modes
 
 
-async def read_ids(client: Client, thread: str = THREAD) -> list[str]:
-    response = await client.get(f"/v1/sites/news/threads/{thread}/comments")
-    assert response.status == 200
-    return [c["id"] for c in (await response.json())["comments"]]
-
-
 async def test_post_moderation_publishes_at_once(make_client) -> None:
     client = await make_client(sites={"news": site(moderation="post")})
     [captcha] = await mint(client)
     comment_id = await accepted(await post(client, submission(captcha)), "approved")
-    assert await read_ids(client) == [comment_id]
+    assert await public_ids(client) == [comment_id]
 
 
 async def test_pre_moderation_holds_every_comment(make_client, rds) -> None:
@@ -967,18 +897,18 @@ async def test_pre_moderation_holds_every_comment(make_client, rds) -> None:
     await published(client, first)
     second = await submit_ok(client)
     assert (await stored(rds, client, second))["status"] == "pending"
-    assert await read_ids(client) == [first]
+    assert await public_ids(client) == [first]
 
 
 async def test_first_comment_moderation(make_client, rds) -> None:
     client = await make_client(sites={"news": site(moderation="first-comment")})
     first = await submit_ok(client)
     held = await submit_ok(client, body="Chưa được duyệt nên vẫn chờ.")
-    assert await read_ids(client) == []
+    assert await public_ids(client) == []
     await published(client, first)
     [captcha] = await mint(client)
     trusted = await accepted(await post(client, submission(captcha, body="Lần sau.")), "approved")
-    assert await read_ids(client) == [first, trusted]
+    assert await public_ids(client) == [first, trusted]
     assert (await stored(rds, client, held))["status"] == "pending"
     stranger = {"name": "Trần Văn An", "email": "an@example.vn"}
     [captcha] = await mint(client)

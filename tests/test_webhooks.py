@@ -16,17 +16,13 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
-from service.apikeys import Role
 from service.appkeys import KEYRING, SERVICES
 from service.keys import SiteKeys
 from service.main import create_app
 from service.settings import Settings
-from tests.conftest import mint, site, submission
-from tests.redis_process import RedisProcess
-
-Client = TestClient[web.Request, web.Application]
+from tests.helpers import Client, author, bearer, decide, keys_of, site, submit_ok
 
 SECRET = "s" * 32
 EMAIL = "duong@example.vn"
@@ -128,13 +124,6 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-async def rds(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_server.url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
 def webhook_settings(
     make_settings: Callable[..., Settings], receiver: Receiver
 ) -> Callable[..., Settings]:
@@ -217,36 +206,6 @@ async def outbox_empty(rds: aioredis.Redis, keys: SiteKeys) -> bool:
     return await rds.hlen(keys.outbox) == 0 and await rds.zcard(keys.outbox_due) == 0
 
 
-async def bearer(client: Client, role: Role = "admin") -> dict[str, str]:
-    token, _ = await client.app[SERVICES].api_keys.create(f"{role} tester", role, ["news"])
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def submit_ok(client: Client, email: str = EMAIL, body: str = "Bài viết rất hay.") -> str:
-    [captcha] = await mint(client)
-    payload = submission(
-        captcha, author={"name": "Nguyễn Thị Thùy Dương", "email": email}, body=body
-    )
-    response = await client.post("/v1/sites/news/comments", json=payload)
-    assert response.status == 202, await response.text()
-    return str((await response.json())["id"])
-
-
-async def decide(client: Client, headers: dict[str, str], comment_id: str, action: str) -> None:
-    response = await client.post(
-        f"{MOD}/decisions",
-        json={"decisions": [{"id": comment_id, "action": action, "reason": "lý do"}]},
-        headers=headers,
-    )
-    assert response.status == 200, await response.text()
-    [result] = (await response.json())["results"]
-    assert result["status"] == 200, result
-
-
-def keys_of(client: Client) -> SiteKeys:
-    return client.app[SERVICES].store.keys("news")
-
-
 def events_for(receiver: Receiver, comment_id: str) -> list[str]:
     return [h.event for h in receiver.delivered() if h.payload["comment"]["id"] == comment_id]
 
@@ -279,13 +238,13 @@ async def test_every_event_is_delivered_signed_and_without_private_data(
     client = await start(webhook_settings(reports_threshold=1))
     moderator = await bearer(client, "moderator")
     approved = await submit_ok(client, body="Sẽ được duyệt.")
-    rejected = await submit_ok(client, email="an.tran@example.vn", body="Sẽ bị từ chối.")
+    rejected = await submit_ok(client, author=author("an.tran@example.vn"), body="Sẽ bị từ chối.")
     await eventually(lambda: len(receiver.delivered()) >= 2, "comment.submitted of both comments")
     assert events_for(receiver, approved) == ["comment.submitted"]
     assert events_for(receiver, rejected) == ["comment.submitted"]
 
-    await decide(client, moderator, approved, "approve")
-    await decide(client, moderator, rejected, "reject")
+    await decide(client, moderator, approved, "approve", reason="lý do")
+    await decide(client, moderator, rejected, "reject", reason="lý do")
     await eventually(lambda: len(receiver.delivered()) >= 4, "the decisions")
     response = await client.post(
         f"/v1/sites/news/comments/{approved}/reports", json={"reason": "quảng cáo"}
@@ -368,7 +327,7 @@ async def test_no_event_is_lost_when_the_service_restarts_between_tries(
     recorder = await start(settings, deliver=False)
     moderator = await bearer(recorder, "moderator")
     ids = [await submit_ok(recorder, body=f"Bình luận số {i}.") for i in range(3)]
-    await decide(recorder, moderator, ids[0], "approve")
+    await decide(recorder, moderator, ids[0], "approve", reason="lý do")
     await stop(recorder)
     assert receiver.hits == []
     assert await rds.hlen(keys_of(recorder).outbox) == 4
