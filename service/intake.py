@@ -3,7 +3,6 @@ into the domain error that says exactly what is wrong with it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
@@ -35,12 +34,6 @@ FORM_FIELDS = {
     "captcha_answer": ("captcha", "answer"),
 }
 FORM_ONLY = {"return_to"}
-
-
-@dataclass(frozen=True, slots=True)
-class Intake:
-    submission: Submission
-    return_to: str | None
 
 
 def media_type(request: web.Request) -> str:
@@ -86,8 +79,8 @@ def _context(site: Site) -> dict[str, int]:
     return {"name_max_length": site.name_max_length, "body_max_length": site.body_max_length}
 
 
-def from_json(raw: bytes, site: Site) -> Intake:
-    return Intake(parse_json(Submission, raw, _context(site)), None)
+def from_json(raw: bytes, site: Site) -> Submission:
+    return parse_json(Submission, raw, _context(site))
 
 
 def parse_json(model: type[M], raw: bytes, context: dict[str, int] | None = None) -> M:
@@ -106,7 +99,7 @@ def parse_json(model: type[M], raw: bytes, context: dict[str, int] | None = None
         raise ValidationFailed(field_errors(exc)) from None
 
 
-def from_form(raw: bytes, site: Site) -> Intake:
+def from_form(raw: bytes, site: Site) -> Submission:
     try:
         pairs = parse_qsl(
             raw.decode("ascii"),
@@ -123,14 +116,12 @@ def from_form(raw: bytes, site: Site) -> Intake:
     data: dict[str, Any] = {}
     seen: set[str] = set()
     problems = []
-    return_to = None
     for name, value in pairs:
         if name in seen:
             problems.append(FieldError(name, "given more than once"))
         seen.add(name)
-        if name == "return_to":
-            return_to = value
-            continue
+        if name in FORM_ONLY:
+            continue  # read by return_to_of, before anything can fail
         path = FORM_FIELDS.get(name)
         if path is None:
             problems.append(FieldError(name, "unknown field"))
@@ -148,7 +139,7 @@ def from_form(raw: bytes, site: Site) -> Intake:
         submission = Submission.model_validate(data, context=_context(site))
     except ValidationError as exc:
         raise ValidationFailed(field_errors(exc, names)) from None
-    return Intake(submission, return_to)
+    return submission
 
 
 def allowed_return_to(value: str | None, site: Site) -> str:

@@ -18,25 +18,29 @@ CAPTCHA_ID_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
 COMMENT_ID = re.compile(COMMENT_ID_PATTERN)
 
 
+# The contract's limits; a site may set lower ones (validation context).
+_LIMITS = {"name_max_length": 80, "body_max_length": 5000}
+
+
 def _site_limit(info: ValidationInfo, name: str, default: int) -> int:
     context = info.context or {}
     return int(context.get(name, default))
 
 
-def _name(value: str, info: ValidationInfo) -> str:
-    value = clean(value, multiline=False)
-    limit = _site_limit(info, "name_max_length", 80)
+def _bounded(value: str, info: ValidationInfo, limit_name: str, *, multiline: bool) -> str:
+    value = clean(value, multiline=multiline)
+    limit = _site_limit(info, limit_name, _LIMITS[limit_name])
     if not 1 <= len(value) <= limit:
         raise ValueError(f"must be 1 to {limit} characters after trimming")
     return value
+
+
+def _name(value: str, info: ValidationInfo) -> str:
+    return _bounded(value, info, "name_max_length", multiline=False)
 
 
 def _body(value: str, info: ValidationInfo) -> str:
-    value = clean(value, multiline=True)
-    limit = _site_limit(info, "body_max_length", 5000)
-    if not 1 <= len(value) <= limit:
-        raise ValueError(f"must be 1 to {limit} characters after trimming")
-    return value
+    return _bounded(value, info, "body_max_length", multiline=True)
 
 
 # A plain ASCII dot-atom local part, which email-validator accepts as it is.

@@ -133,11 +133,10 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
         raw = await intake.read_body(request, settings.max_body_bytes)
         if kind == intake.FORM:
             return_to = intake.allowed_return_to(intake.return_to_of(raw), site)
-            parsed = intake.from_form(raw, site)
+            submission = intake.from_form(raw, site)
         else:
-            parsed = intake.from_json(raw, site)
+            submission = intake.from_json(raw, site)
         idempotency = _idempotency_key(request)
-        submission = parsed.submission
         email_hash = keyring.email_hash(site_id, submission.author.email)
         meter.limits = submit_limits(keys, site, ip_hash, email_hash)
         accepted = await services.store.accept(
