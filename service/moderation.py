@@ -123,8 +123,8 @@ class Moderation:
     ) -> models.Claimed:
         keys = self.keys(site_id)
         result = await self._scripts.claim(
-            keys=[keys.queue(request.state), keys.leases, keys.lease_owner],
-            args=[actor.key_id, request.limit, request.lease_seconds * 1000],
+            keys=[keys.queue(request.state), keys.leases, keys.lease_owner, keys.audit],
+            args=[actor.key_id, request.limit, request.lease_seconds * 1000, actor.name],
         )
         until = int(result[0])
         items = await self._items(keys, [text(i) for i in result[1:]])

@@ -22,7 +22,7 @@ _LIBRARIES: dict[str, tuple[str, ...]] = {
     "captcha_store": ("clock",),
     "ratelimit_peek": ("clock", "gcra"),
     "thread_page": (),
-    "claim": ("clock",),
+    "claim": ("clock", "events"),
     "decide": ("clock", "events"),
     "report": ("clock", "gcra", "events"),
     "ban": ("clock", "events"),

@@ -787,6 +787,8 @@ async def test_every_action_is_in_the_audit_log(client: Client, rds: aioredis.Re
     approved, rejected, spam, banned_from = sorted(await submit(client, 4))
     [erased] = await submit(client, email="xoa@example.vn")
     started = datetime.now(UTC) - timedelta(seconds=1)
+    claimed = await claim(client, moderator, limit=1)
+    assert [item["id"] for item in claimed["items"]] == [approved]
     await decide(client, moderator, (approved, "approve"), reason="hợp lệ")
     await decide(client, moderator, (rejected, "reject"), reason="lạc đề")
     await decide(client, admin, (spam, "spam"), reason="liên kết quảng cáo")
@@ -804,6 +806,7 @@ async def test_every_action_is_in_the_audit_log(client: Client, rds: aioredis.Re
         ("spam", admin.id, "Admin An", spam, "liên kết quảng cáo"),
         ("reject", moderator.id, "Mod Minh", rejected, "lạc đề"),
         ("approve", moderator.id, "Mod Minh", approved, "hợp lệ"),
+        ("claim", moderator.id, "Mod Minh", approved, ""),
     ]
     tombstone = entries[0]
     assert (tombstone["action"], tombstone["key"], tombstone["moderator"]) == (
@@ -818,10 +821,10 @@ async def test_every_action_is_in_the_audit_log(client: Client, rds: aioredis.Re
     assert times == sorted(times, reverse=True)
     stream_ids = [tuple(int(p) for p in e["id"].split("-")) for e in entries]
     assert stream_ids == sorted(stream_ids, reverse=True)
-    assert len(set(stream_ids)) == 6
+    assert len(set(stream_ids)) == 7
     # The stream itself holds no reader's email.
     raw = await rds.xrange(keys_of(client).audit)
-    assert len(raw) == 6
+    assert len(raw) == 7
     for _, fields in raw:
         assert not any(b"@example.vn" in v for v in fields.values()), fields
 

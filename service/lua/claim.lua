@@ -3,8 +3,8 @@
 -- item, so nothing has to run for it to return to the queue. Being one script,
 -- two moderators claiming at once can never get the same item.
 --
--- KEYS: 1 queue, 2 lease expiries, 3 lease owners
--- ARGV: 1 key id, 2 limit, 3 lease ms
+-- KEYS: 1 queue, 2 lease expiries, 3 lease owners, 4 audit
+-- ARGV: 1 key id, 2 limit, 3 lease ms, 4 moderator name
 local limit = tonumber(ARGV[2])
 local lease = tonumber(ARGV[3])
 local now = now_ms()
@@ -19,6 +19,7 @@ while #got < limit do
     if not expires or expires <= now then
       redis.call('ZADD', KEYS[2], until_ms, id)
       redis.call('HSET', KEYS[3], id, ARGV[1])
+      audit_add(KEYS[4], now, ARGV[1], ARGV[4], 'claim', id, '')
       got[#got + 1] = id
       if #got >= limit then break end
     end
