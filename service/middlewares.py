@@ -13,7 +13,7 @@ import time
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from service import errors, problems
+from service import cors, errors, problems
 from service.appkeys import METRICS, RATE_METER, SETTINGS
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     meter = request.get(RATE_METER)
     if meter is not None:
         response.headers.update(meter.headers())
+    cors.add_headers(request, response)
     route = request.match_info.route.resource
     name = route.canonical if route is not None else "unmatched"
     request.app[METRICS].answered(

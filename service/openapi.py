@@ -19,7 +19,8 @@ _REF = "#/components/schemas/{model}"
 
 @cache
 def document() -> dict[str, Any]:
-    from service.routes import ENDPOINTS  # routes imports the views, which serve this
+    # routes imports the views, which serve this document
+    from service.routes import ENDPOINTS, cors_paths
 
     used: set[type[BaseModel]] = {models.Problem}
     for e in ENDPOINTS:
@@ -90,6 +91,17 @@ def document() -> dict[str, Any]:
                 "content": {"application/problem+json": {"schema": _ref_of(models.Problem)}},
             }
         paths.setdefault(e.path, {})[e.method.lower()] = operation
+    for path in cors_paths():
+        paths[path]["options"] = {
+            "summary": "CORS preflight: answered for the site's allowed origins only",
+            "tags": ["public"],
+            "operationId": "preflight_" + "_".join(_PARAM.sub(r"\1", path).split("/")[3:]),
+            "parameters": [
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                for name in _PARAM.findall(path)
+            ],
+            "responses": {"204": {"description": "No Content"}},
+        }
     return {
         "openapi": "3.1.0",
         "info": {

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from pydantic import BaseModel
 
-from service import models, views, views_moderation
+from service import cors, models, views, views_moderation
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SITE = "/v1/sites/{site}"
@@ -103,8 +103,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 
 
 def add_routes(app: web.Application) -> None:
+    # Browsers ask before a cross-origin POST with a JSON body.
+    for path in cors_paths():
+        app.router.add_route("OPTIONS", path, cors.preflight)
     for endpoint in ENDPOINTS:
         if endpoint.method == "GET":
             app.router.add_get(endpoint.path, endpoint.handler)  # answers HEAD too
         else:
             app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)
+
+
+def cors_paths() -> list[str]:
+    """The public routes' paths: the ones pages may call from other origins."""
+    return sorted({e.path for e in ENDPOINTS if e.tag == "public"})
