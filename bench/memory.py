@@ -51,8 +51,7 @@ pool_low_water = 0
 moderation = "pre"
 
 [sites.bench.rate_limits]
-submit_per_ip = { limit = 1000000, period = 60, burst = 1000000 }
-submit_per_email = { limit = 3, period = 3600 }
+submit = { ip = { limit = 1000000, period = 60, burst = 1000000 }, email = { limit = 3, period = 3600 } }
 """
 
 

@@ -20,7 +20,17 @@ from service.errors import RateLimited
 from service.keyring import Keyring
 from service.keys import SiteKeys
 from service.metrics import Metrics
-from service.ratelimit import CAPTCHA_IP, Limit, Usage, parse_usage, refused_detail, seconds
+from service.ratelimit import (
+    SITE,
+    Limit,
+    Usage,
+    parse_usage,
+    refused_detail,
+    route_limits,
+    script_args,
+    script_keys,
+    seconds,
+)
 from service.redisconn import UNREACHABLE, translate_errors
 from service.scripts import Scripts
 from service.settings import Settings
@@ -58,33 +68,29 @@ class CaptchaService:
     def _keys(self, site: str) -> SiteKeys:
         return SiteKeys(self._settings.redis.key_prefix, site)
 
-    def issue_limit(self, site: str, ip_hash: str) -> Limit:
-        rate = self._settings.sites[site].rate_limits.captcha_per_ip
-        return Limit(CAPTCHA_IP, self._keys(site).rate(CAPTCHA_IP, ip_hash), rate)
+    def issue_limits(self, site: str, ip_hash: str) -> list[Limit]:
+        policies = self._settings.sites[site].rate_limits.captcha
+        return route_limits(self._keys(site), "captcha", policies, {"ip": ip_hash, "site": SITE})
 
     @translate_errors
-    async def issue(self, site: str, limit: Limit) -> Issued:
+    async def issue(self, site: str, limits: list[Limit]) -> Issued:
         keys = self._keys(site)
         ttl = self._settings.captcha.ttl_seconds
         result = await self._scripts.captcha_issue(
-            keys=[keys.captcha_pool, keys.captcha_live, keys.captcha_expiry, limit.key],
-            args=[ttl * 1000, limit.rate.emission_ms, limit.rate.burst_size],
+            keys=[keys.captcha_pool, keys.captcha_live, keys.captcha_expiry, *script_keys(limits)],
+            args=[ttl * 1000, *script_args(limits)],
         )
         outcome = result[0]
+        usage = parse_usage(limits, result[3:])
         if outcome == b"rate_limited":
-            usage = parse_usage([limit], result[3:5])
-            raise RateLimited(
-                refused_detail(limit.name, int(result[2])),
-                seconds(int(result[2])),
-                usage,
-            )
-        usage = parse_usage([limit], result[2:4])
+            refused, retry_ms = limits[int(result[1]) - 1], int(result[2])
+            raise RateLimited(refused_detail(refused.name, retry_ms), seconds(retry_ms), usage)
         level = int(result[1])
         self._metrics.captcha_pool.labels(site).set(level)
         if level <= self._settings.captcha.pool_low_water:
             self._wake.set()
         if outcome == b"issued":
-            entry: bytes = result[4]
+            entry: bytes = result[2]
             challenge_id, _, rest = entry.partition(b" ")
             image = DATA_URI + rest.partition(b" ")[2]
             return Issued(challenge_id.decode(), image.decode(), ttl, usage)

@@ -23,12 +23,12 @@ from service.ids import new_comment_id
 from service.keys import SiteKeys
 from service.models import Submission
 from service.ratelimit import (
-    SUBMIT_EMAIL,
-    SUBMIT_IP,
+    SITE,
     Limit,
     Usage,
     parse_usage,
     refused_detail,
+    route_limits,
     script_args,
     script_keys,
     seconds,
@@ -59,12 +59,19 @@ class Subject:
     email_hash: str
 
 
-def submit_limits(keys: SiteKeys, site: Site, ip_hash: str, email_hash: str | None) -> list[Limit]:
-    limits = [Limit(SUBMIT_IP, keys.rate(SUBMIT_IP, ip_hash), site.rate_limits.submit_per_ip)]
-    if email_hash is not None:
-        rate = site.rate_limits.submit_per_email
-        limits.append(Limit(SUBMIT_EMAIL, keys.rate(SUBMIT_EMAIL, email_hash), rate))
-    return limits
+def submit_limits(
+    keys: SiteKeys,
+    site: Site,
+    ip_hash: str,
+    email_hash: str | None = None,
+    thread: str | None = None,
+) -> list[Limit]:
+    """The submit route's limits: address and site at once, email and
+    thread once the body has been read."""
+    subjects = {"ip": ip_hash, "site": SITE}
+    if email_hash is not None and thread is not None:
+        subjects |= {"email": email_hash, "thread": thread}
+    return route_limits(keys, "submit", site.rate_limits.submit, subjects)
 
 
 def public_json(comment_id: str, submission: Submission, created_ms: int) -> bytes:
@@ -101,9 +108,11 @@ class CommentStore:
         self._scripts = scripts
         self._prefix = prefix
         self._clock = clock
-        # Half the command timeout: a script that ran before this has the
-        # other half for its reply to come back before the client gives up.
-        self._deadline_ms = int(timeout_seconds * 500)
+        # The client gives up a command timeout after sending, and the
+        # deadline is set before sending: a script that runs after it is
+        # refused, so a 503 never stores. Half the timeout would leave the
+        # reply more time, but a busy loop can take that long to send.
+        self._deadline_ms = int(timeout_seconds * 1000)
 
     def keys(self, site_id: str) -> SiteKeys:
         return SiteKeys(self._prefix, site_id)

@@ -27,11 +27,15 @@ from service.keys import SiteKeys
 from service.models import STATES
 from service.ratelimit import (
     ADDRESS_POLICIES,
+    SITE,
     SUBMIT_EMAIL,
     Limit,
     Usage,
     parse_usage,
     refused_detail,
+    route_limits,
+    script_args,
+    script_keys,
     seconds,
 )
 from service.redisconn import text, translate_errors
@@ -315,10 +319,11 @@ class Moderation:
 
     @translate_errors
     async def report(
-        self, site_id: str, site: Site, comment_id: str, ip_hash: str, reason: str, limit: Limit
+        self, site_id: str, site: Site, comment_id: str, ip_hash: str, reason: str
     ) -> Reported:
         keys = self.keys(site_id)
         [thread] = await self._fields(keys, [comment_id], "thread")
+        limits = report_limits(keys, site, ip_hash, thread)
         thread = thread or "-"
         result = await self._scripts.report(
             keys=[
@@ -332,26 +337,25 @@ class Moderation:
                 keys.queue("reported"),
                 keys.outbox_due,
                 keys.outbox,
-                limit.key,
+                *script_keys(limits),
             ],
             args=[
                 ip_hash,
                 reason,
                 site.reports_threshold,
                 "1" if site.hide_reported else "0",
-                limit.rate.emission_ms,
-                limit.rate.burst_size,
                 site.webhook_targets("comment.reported"),
                 site_id,
                 comment_id,
                 secrets.token_hex(8),
+                *script_args(limits),
             ],
         )
         outcome = text(result[0])
-        usage = parse_usage([limit], result[2:4])
+        usage = parse_usage(limits, result[3:])
         if outcome == "rate_limited":
-            retry_ms = int(result[1])
-            raise RateLimited(refused_detail(limit.name, retry_ms), seconds(retry_ms), usage)
+            refused, retry_ms = limits[int(result[1]) - 1], int(result[2])
+            raise RateLimited(refused_detail(refused.name, retry_ms), seconds(retry_ms), usage)
         if outcome == "unknown":
             raise UnknownComment(f"no published comment {comment_id} on this site")
         return Reported(flagged=outcome == "flagged", usage=usage)
@@ -511,3 +515,12 @@ def _outcome(decision: models.Decision, outcome: str) -> models.DecisionResult:
         return _result(decision, 409, "leased", "another moderator holds a live lease on it")
     status = outcome.partition(":")[2]
     return _result(decision, 409, "conflict", f"already {status}; a different decision stands")
+
+
+def report_limits(keys: SiteKeys, site: Site, ip_hash: str, thread: str | None) -> list[Limit]:
+    """The report route's limits: address and site, and the comment's thread
+    once it is known."""
+    subjects = {"ip": ip_hash, "site": SITE}
+    if thread is not None:
+        subjects["thread"] = thread
+    return route_limits(keys, "report", site.rate_limits.report, subjects)

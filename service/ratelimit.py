@@ -8,15 +8,18 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from service.settings import RateLimit
+from service.keys import SiteKeys
+from service.settings import RateLimit, RoutePolicies
 
-# The policies' public names, as the RateLimit fields show them.
+# A policy's public name, as the RateLimit fields show it, is its route and
+# dimension: "submit-ip", "report-thread", "captcha-site".
+DIMENSIONS = ("ip", "email", "thread", "site")
 SUBMIT_IP = "submit-ip"
 SUBMIT_EMAIL = "submit-email"
-CAPTCHA_IP = "captcha-ip"
-REPORT_IP = "report-ip"
+# The subject of a site-wide limit: one bucket for everyone.
+SITE = "all"
 # Those kept per pseudonymised address (an erasure forgets them).
-ADDRESS_POLICIES = (SUBMIT_IP, CAPTCHA_IP, REPORT_IP)
+ADDRESS_POLICIES = ("submit-ip", "captcha-ip", "report-ip")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,21 @@ class Usage:
     limit: Limit
     remaining: int
     reset_ms: int
+
+
+def route_limits(
+    keys: SiteKeys, route: str, policies: RoutePolicies, subjects: dict[str, str]
+) -> list[Limit]:
+    """The limits a request is charged: every dimension the route's policies
+    set and the request names a subject for (an email once the body is read)."""
+    limits = []
+    for dimension in DIMENSIONS:
+        rate = getattr(policies, dimension)
+        subject = subjects.get(dimension)
+        if rate is not None and subject is not None:
+            name = f"{route}-{dimension}"
+            limits.append(Limit(name, keys.rate(name, subject), rate))
+    return limits
 
 
 def script_keys(limits: Sequence[Limit]) -> list[str]:
@@ -82,6 +100,12 @@ class Meter:
 
     limits: list[Limit]
     usage: list[Usage] | None = None
+
+    def report(self, usage: list[Usage]) -> None:
+        """The usage a script reported, and with it the limits it charged
+        (they can grow once the script knows more, a report's thread say)."""
+        self.limits = [u.limit for u in usage]
+        self.usage = usage
 
     def headers(self) -> dict[str, str]:
         headers = {"RateLimit-Policy": policy_header(self.limits)}

@@ -63,11 +63,38 @@ class RateLimit(Strict):
         return max(1, round(self.period * 1000 / self.limit))
 
 
+class RoutePolicies(Strict):
+    """The limits of one route, each on one dimension: the client's
+    (pseudonymised) address, the author's email, the thread, the whole site.
+    Every one that is set is charged, in the route's one script."""
+
+    ip: RateLimit | None = None
+    email: RateLimit | None = None
+    thread: RateLimit | None = None
+    site: RateLimit | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> RoutePolicies:
+        if not any((self.ip, self.email, self.thread, self.site)):
+            raise ValueError("a route needs at least one limit")
+        return self
+
+
 class SiteRateLimits(Strict):
-    submit_per_ip: RateLimit = RateLimit(limit=5, period=60)
-    submit_per_email: RateLimit = RateLimit(limit=3, period=60)
-    captcha_per_ip: RateLimit = RateLimit(limit=30, period=60)
-    report_per_ip: RateLimit = RateLimit(limit=10, period=3600)
+    submit: RoutePolicies = RoutePolicies(
+        ip=RateLimit(limit=5, period=60), email=RateLimit(limit=3, period=60)
+    )
+    captcha: RoutePolicies = RoutePolicies(ip=RateLimit(limit=30, period=60))
+    report: RoutePolicies = RoutePolicies(ip=RateLimit(limit=10, period=3600))
+
+    @model_validator(mode="after")
+    def _dimensions(self) -> SiteRateLimits:
+        # Issuing a captcha knows no email or thread; a report knows no email.
+        if self.captcha.email or self.captcha.thread:
+            raise ValueError("captcha limits take ip and site only")
+        if self.report.email:
+            raise ValueError("report limits take ip, thread and site only")
+        return self
 
 
 WebhookEvent = Literal[

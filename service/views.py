@@ -34,8 +34,9 @@ from service.models import (
     ThreadPath,
     ThreadQuery,
 )
+from service.moderation import report_limits
 from service.openapi import document
-from service.ratelimit import REPORT_IP, Limit, Meter, parse_usage, script_args, script_keys
+from service.ratelimit import Meter, parse_usage, script_args, script_keys
 from service.redisconn import UNREACHABLE
 from service.settings import Site
 
@@ -106,10 +107,10 @@ async def issue_captcha(request: web.Request) -> web.Response:
     site_id, _ = _site(request)
     captcha = request.app[SERVICES].captcha
     ip_hash = request.app[KEYRING].ip_hash(site_id, _client_ip(request))
-    meter = Meter([captcha.issue_limit(site_id, ip_hash)])
+    meter = Meter(captcha.issue_limits(site_id, ip_hash))
     request[RATE_METER] = meter
     try:
-        issued = await captcha.issue(site_id, meter.limits[0])
+        issued = await captcha.issue(site_id, meter.limits)
     except RateLimited as exc:
         meter.usage = exc.usage
         raise
@@ -138,7 +139,7 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
             submission = intake.from_json(raw, site)
         idempotency = _idempotency_key(request)
         email_hash = keyring.email_hash(site_id, submission.author.email)
-        meter.limits = submit_limits(keys, site, ip_hash, email_hash)
+        meter.limits = submit_limits(keys, site, ip_hash, email_hash, submission.thread)
         accepted = await services.store.accept(
             site_id,
             site,
@@ -171,21 +172,17 @@ async def report_comment(request: web.Request) -> web.Response:
     services = app[SERVICES]
     comment_id = request.match_info["comment"]
     ip_hash = app[KEYRING].ip_hash(site_id, _client_ip(request))
-    rate = site.rate_limits.report_per_ip
-    limit = Limit(REPORT_IP, services.store.keys(site_id).rate(REPORT_IP, ip_hash), rate)
-    meter = Meter([limit])
+    meter = Meter(report_limits(services.store.keys(site_id), site, ip_hash, None))
     request[RATE_METER] = meter
     try:
         if not COMMENT_ID.match(comment_id):
             raise UnknownComment(f"no published comment {comment_id!r} on this site")
         body = await intake.read_json(request, ReportRequest, app[SETTINGS].max_body_bytes)
-        reported = await services.moderation.report(
-            site_id, site, comment_id, ip_hash, body.reason, limit
-        )
+        reported = await services.moderation.report(site_id, site, comment_id, ip_hash, body.reason)
     except LoibinhError as exc:
         await _report_usage(request, meter, exc)
         raise
-    meter.usage = reported.usage
+    meter.report(reported.usage)
     return json_response(ReportReceived(status="received").model_dump(), status=202)
 
 
@@ -193,7 +190,7 @@ async def _report_usage(request: web.Request, meter: Meter, exc: LoibinhError) -
     """The RateLimit field of a refusal: the usage a 429 carries, else the
     quota as it stands (nothing was charged)."""
     if isinstance(exc, RateLimited):
-        meter.usage = exc.usage
+        meter.report(exc.usage)
     elif not isinstance(exc, StoreUnavailable):
         await _peek_usage(request, meter)
 

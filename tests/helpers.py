@@ -38,15 +38,20 @@ LOIBINH = Path(sys.executable).with_name("loibinh")
 # --- test data -------------------------------------------------------------------------
 
 
-def rate_limits(**overrides: tuple[int, float]) -> dict[str, dict[str, float]]:
-    """A site's rate_limits table, 1000 a minute each unless given as name=(limit, period)."""
+def rate_limits(**overrides: tuple[int, float]) -> dict[str, dict[str, dict[str, float]]]:
+    """A site's rate_limits table, 1000 a minute each unless given as
+    <route>_per_<dimension>=(limit, period), e.g. submit_per_email=(3, 60)."""
     table: dict[str, tuple[int, float]] = {
         "submit_per_ip": (1000, 60),
         "submit_per_email": (1000, 60),
         "captcha_per_ip": (1000, 60),
     }
     table.update(overrides)
-    return {name: {"limit": limit, "period": period} for name, (limit, period) in table.items()}
+    routes: dict[str, dict[str, dict[str, float]]] = {}
+    for name, (limit, period) in table.items():
+        route, _, dimension = name.partition("_per_")
+        routes.setdefault(route, {})[dimension] = {"limit": limit, "period": period}
+    return routes
 
 
 def site(**overrides: Any) -> dict[str, Any]:

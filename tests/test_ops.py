@@ -460,8 +460,7 @@ NEWS_TOML = """
 allowed_origins = ["https://news.example.vn"]
 moderation = "pre"
 [sites.news.rate_limits]
-submit_per_ip = { limit = 1000, period = 60 }
-submit_per_email = { limit = 1000, period = 60 }
+submit = { ip = { limit = 1000, period = 60 }, email = { limit = 1000, period = 60 } }
 """
 
 

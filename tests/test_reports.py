@@ -10,7 +10,6 @@ import pytest
 
 from service.appkeys import KEYRING, SERVICES, SETTINGS
 from service.moderation import Reported
-from service.ratelimit import Limit
 from tests.helpers import (
     THREAD,
     Client,
@@ -55,9 +54,7 @@ async def report_as(client: Client, comment_id: str, ip_hash: str, reason: str =
     """A report from another client address: the test client is always 127.0.0.1."""
     services = client.app[SERVICES]
     site = client.app[SETTINGS].sites["news"]
-    rate = site.rate_limits.report_per_ip
-    limit = Limit("report-ip", keys_of(client).rate("report-ip", ip_hash), rate)
-    return await services.moderation.report("news", site, comment_id, ip_hash, reason, limit)
+    return await services.moderation.report("news", site, comment_id, ip_hash, reason)
 
 
 async def test_report_of_a_published_comment_is_received(make_client, rds) -> None:

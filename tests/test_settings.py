@@ -65,8 +65,8 @@ timeout = 1.5
 [sites.news]
 allowed_origins = ["https://news.example.vn"]
 moderation = "post"
-[sites.news.rate_limits]
-submit_per_ip = { limit = 7, period = 30 }
+[sites.news.rate_limits.submit]
+ip = { limit = 7, period = 30 }
 """,
     )
     production.setenv("LOIBINH_CONFIG", str(config))
@@ -81,10 +81,13 @@ submit_per_ip = { limit = 7, period = 30 }
     news = settings.sites["news"]
     assert news.moderation == "post"
     assert news.allowed_origins == ["https://news.example.vn"]
-    assert news.rate_limits.submit_per_ip.limit == 7
-    assert news.rate_limits.submit_per_ip.period == 30
-    # A rate limit the file leaves out keeps its default.
-    assert news.rate_limits.submit_per_email.limit == 3
+    assert news.rate_limits.submit.ip is not None
+    assert (news.rate_limits.submit.ip.limit, news.rate_limits.submit.ip.period) == (7, 30)
+    # A route's table replaces that route's defaults whole...
+    assert news.rate_limits.submit.email is None
+    # ...and a route the file leaves out keeps its defaults.
+    assert news.rate_limits.captcha.ip is not None
+    assert news.rate_limits.captcha.ip.limit == 30
 
 
 def test_environment_overrides_the_file(production: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -97,23 +100,25 @@ timeout = 1.5
 url = "redis://file-host:6379/0"
 [sites.news]
 moderation = "post"
-[sites.news.rate_limits]
-submit_per_email = { limit = 3, period = 45 }
+[sites.news.rate_limits.submit]
+email = { limit = 3, period = 45 }
 """,
     )
     production.setenv("LOIBINH_CONFIG", str(config))
     production.setenv("LOIBINH_PORT", "9292")
     production.setenv("LOIBINH_REDIS__TIMEOUT", "2.5")
     production.setenv("LOIBINH_SITES__NEWS__MODERATION", "first-comment")
-    production.setenv("LOIBINH_SITES__NEWS__RATE_LIMITS__SUBMIT_PER_EMAIL__LIMIT", "9")
+    production.setenv("LOIBINH_SITES__NEWS__RATE_LIMITS__SUBMIT__EMAIL__LIMIT", "9")
     settings = load_settings()
     assert settings.port == 9292
     assert settings.redis.timeout == 2.5
     assert settings.redis.url == "redis://file-host:6379/0"  # the file still counts
     assert settings.sites["news"].moderation == "first-comment"
-    assert settings.sites["news"].rate_limits.submit_per_email.limit == 9
+    email = settings.sites["news"].rate_limits.submit.email
+    assert email is not None
+    assert email.limit == 9
     # The nested override changes one value, not the whole limit.
-    assert settings.sites["news"].rate_limits.submit_per_email.period == 45
+    assert email.period == 45
 
 
 def test_environment_overrides_the_defaults_without_a_file(
@@ -149,8 +154,8 @@ def test_environment_can_add_a_site(production: pytest.MonkeyPatch) -> None:
             "sites.news.rate_limits.submit_per_day",
         ),
         (
-            "[sites.news.rate_limits]\nsubmit_per_ip = { limit = 1, period = 1, brust = 2 }\n",
-            "sites.news.rate_limits.submit_per_ip.brust",
+            "[sites.news.rate_limits.submit]\nip = { limit = 1, period = 1, brust = 2 }\n",
+            "sites.news.rate_limits.submit.ip.brust",
         ),
     ],
 )
@@ -225,8 +230,8 @@ def test_bad_port_from_the_environment_is_named(production: pytest.MonkeyPatch) 
         ({"News": site()}, "sites", "News"),
         ({"tin tuc": site()}, "sites", "tin tuc"),
         (
-            {"news": site(rate_limits={"submit_per_ip": {"limit": 0, "period": 60}})},
-            "sites.news.rate_limits.submit_per_ip.limit",
+            {"news": site(rate_limits={"submit": {"ip": {"limit": 0, "period": 60}}})},
+            "sites.news.rate_limits.submit.ip.limit",
             "",
         ),
     ],

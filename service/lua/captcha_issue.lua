@@ -2,18 +2,23 @@
 -- few expired challenges, pop one from the pool and make it live. The pop is
 -- what guarantees the same image is never served twice.
 --
--- KEYS: 1 pool, 2 live hash, 3 expiry zset, 4 rate-limit key
--- ARGV: 1 ttl ms, 2 emission ms, 3 burst
+-- KEYS: 1 pool, 2 live hash, 3 expiry zset, 4.. rate-limit keys
+-- ARGV: 1 ttl ms, 2 number of limits, 3.. emission/burst pairs
+-- Answers: outcome, a number (the refusing limit, or the pool's level), the
+-- retry ms or the entry, then remaining/reset ms per limit.
 local ttl = tonumber(ARGV[1])
 local now = now_ms()
 
-local check = gcra_check(4, 1, 2, now)
+local check = gcra_check(4, tonumber(ARGV[2]), 3, now)
+local function answer(outcome, number, third, charged)
+  local out = {outcome, number, third}
+  for _, v in ipairs(gcra_usage(check, charged, now)) do out[#out + 1] = v end
+  return out
+end
 if check.refused > 0 then
-  local usage = gcra_usage(check, false, now)
-  return {'rate_limited', 1, check.retry_ms, usage[1], usage[2]}
+  return answer('rate_limited', check.refused, check.retry_ms, false)
 end
 gcra_charge(check, now)
-local limits = gcra_usage(check, true, now)
 
 local expired = redis.call('ZRANGE', KEYS[3], '-inf', now, 'BYSCORE', 'LIMIT', 0, 20)
 if #expired > 0 then
@@ -23,11 +28,11 @@ end
 
 local entry = redis.call('LPOP', KEYS[1])
 if not entry then
-  return {'empty', 0, limits[1], limits[2]}
+  return answer('empty', 0, '', true)
 end
 local sep1 = string.find(entry, ' ', 1, true)
 local sep2 = string.find(entry, ' ', sep1 + 1, true)
 local id = string.sub(entry, 1, sep1 - 1)
 redis.call('HSET', KEYS[2], id, string.sub(entry, sep1 + 1, sep2 - 1))
 redis.call('ZADD', KEYS[3], now + ttl, id)
-return {'issued', redis.call('LLEN', KEYS[1]), limits[1], limits[2], entry}
+return answer('issued', redis.call('LLEN', KEYS[1]), entry, true)
