@@ -50,8 +50,9 @@ pool_low_water = 0
 [sites.bench]
 moderation = "pre"
 
-[sites.bench.rate_limits]
-submit = { ip = { limit = 1000000, period = 60, burst = 1000000 }, email = { limit = 3, period = 3600 } }
+[sites.bench.rate_limits.submit]
+ip = { limit = 1000000, period = 60, burst = 1000000 }
+email = { limit = 3, period = 3600 }
 """
 
 

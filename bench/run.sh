@@ -83,8 +83,9 @@ moderation = "pre"
 locale = "vi"
 
 [sites.bench.rate_limits]
-submit = { ip = { limit = 1000000, period = 60, burst = 1000000 }, email = { limit = 1000000, period = 60, burst = 1000000 } }
-captcha = { ip = { limit = 1000000, period = 60, burst = 1000000 } }
+submit.ip = { limit = 1000000, period = 60, burst = 1000000 }
+submit.email = { limit = 1000000, period = 60, burst = 1000000 }
+captcha.ip = { limit = 1000000, period = 60, burst = 1000000 }
 TOML
 
 export LOIBINH_MODE=production
