@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from redis.asyncio import Redis
 
+from service.abuse import Screen
 from service.apikeys import ApiKeyStore
 from service.captcha import CaptchaService
 from service.comments import CommentStore
@@ -37,6 +38,7 @@ SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)
 KEYRING = web.AppKey("keyring", Keyring)
 CLOCK = web.AppKey("clock", RedisClock)
+SCREENS = web.AppKey("screens", dict[str, Screen])
 SERVICES = web.AppKey("services", Services)
 
 RATE_METER = web.RequestKey("rate_meter", Meter)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import orjson
 from redis.asyncio import Redis
 
+from service.abuse import Assessment
 from service.clock import now_ms, rfc3339
 from service.errors import (
     Banned,
@@ -127,6 +128,7 @@ class CommentStore:
         limits: list[Limit],
         captcha_hash: str,
         idempotency_hash: str | None,
+        assessment: Assessment,
     ) -> Accepted:
         keys = self.keys(site_id)
         created_ms = now_ms()
@@ -151,6 +153,7 @@ class CommentStore:
                 keys.ban("i", subject.ip_hash),
                 keys.outbox_due,
                 keys.outbox,
+                keys.queue("spam"),
                 *script_keys(limits),
             ],
             args=[
@@ -173,6 +176,9 @@ class CommentStore:
                 site.webhook_targets("comment.submitted"),
                 site_id,
                 self._clock.now_ms() + self._deadline_ms,
+                assessment.score,
+                ",".join(assessment.reasons),
+                assessment.verdict,
                 *script_args(limits),
             ],
         )

@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from service.abuse import Screen
 from service.apikeys import ApiKeyStore
-from service.appkeys import CLOCK, KEYRING, METRICS, SERVICES, SETTINGS, Services
+from service.appkeys import CLOCK, KEYRING, METRICS, SCREENS, SERVICES, SETTINGS, Services
 from service.background import checkpoint, running
 from service.captcha import CaptchaService
 from service.comments import CommentStore
@@ -47,6 +48,10 @@ def create_app(
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[KEYRING] = Keyring.from_secret(settings.secret)
+    # Word lists are read and compiled once, at start.
+    app[SCREENS] = {
+        site_id: Screen.for_rules(site.abuse) for site_id, site in settings.sites.items()
+    }
     app.cleanup_ctx.append(_redis)
     if refill_captchas:
         app.cleanup_ctx.append(_captcha_refill)

@@ -124,6 +124,25 @@ class Webhook(Strict):
         return value
 
 
+class AbuseRules(Strict):
+    """Auto-moderation of a site: the score at which a comment is held for a
+    moderator, filed as spam, or rejected, and words of its own."""
+
+    hold_at: Annotated[float, Field(gt=0)] = 3.0
+    spam_at: Annotated[float, Field(gt=0)] = 8.0
+    reject_at: Annotated[float, Field(gt=0)] = 10.0
+    # Added to config/words/banned.txt and suspect.txt (or instead of them).
+    banned_words: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
+    suspect_words: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
+    default_words: bool = True
+
+    @model_validator(mode="after")
+    def _order(self) -> AbuseRules:
+        if not self.hold_at <= self.spam_at <= self.reject_at:
+            raise ValueError("hold_at <= spam_at <= reject_at is required")
+        return self
+
+
 class Site(Strict):
     allowed_origins: list[str] = []
     moderation: Literal["pre", "post", "first-comment"] = "pre"
@@ -136,6 +155,7 @@ class Site(Strict):
     # answers 202 as usual and files the comment straight under rejected.
     ban_response: Literal["honest", "shadow"] = "honest"
     # Distinct readers whose reports move a published comment to `reported`.
+    abuse: AbuseRules = AbuseRules()
     reports_threshold: Annotated[int, Field(ge=1, le=1000)] = 3
     hide_reported: bool = False
     webhooks: list[Webhook] = []

@@ -11,7 +11,7 @@ import orjson
 from aiohttp import web
 
 from service import clientip, intake, problems
-from service.appkeys import KEYRING, METRICS, RATE_METER, SERVICES, SETTINGS
+from service.appkeys import KEYRING, METRICS, RATE_METER, SCREENS, SERVICES, SETTINGS
 from service.comments import Subject, submit_limits
 from service.errors import (
     FieldError,
@@ -148,6 +148,7 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
             meter.limits,
             services.captcha.answer_hash(site_id, submission.captcha.id, submission.captcha.answer),
             keyring.idempotency_hash(site_id, ip_hash, idempotency) if idempotency else None,
+            app[SCREENS][site_id].assess(submission.author.name, submission.body),
         )
     except LoibinhError as exc:
         await _report_usage(request, meter, exc)

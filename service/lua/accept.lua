@@ -7,12 +7,14 @@
 --       5 captcha expiry zset, 6 parent comment, 7 thread ids, 8 thread public
 --       hash, 9 trusted, 10 trusted always, 11 approved queue, 12 rejected
 --       queue, 13 author index, 14 email ban, 15 address ban, 16 outbox due,
---       17 outbox, 18.. rate-limit keys
+--       17 outbox, 18 spam queue, 19.. rate-limit keys
 -- ARGV: 1 id, 2 thread, 3 parent id or '', 4 name, 5 email, 6 body, 7 ip hash,
 --       8 email hash, 9 captcha id, 10 captcha answer hmac, 11 mode,
 --       12 idempotency fingerprint or '', 13 idempotency ttl s, 14 public json,
 --       15 created_at ms, 16 ban response, 17 webhook targets, 18 site,
---       19 deadline ms (Redis time), 20 number of limits, 21.. emission/burst pairs
+--       19 deadline ms (Redis time), 20 abuse score, 21 abuse reasons
+--       (comma-separated), 22 verdict (pass, hold, spam, reject), 23 number of
+--       limits, 24.. emission/burst pairs
 local id = ARGV[1]
 local fingerprint = ARGV[12]
 local now = now_ms()
@@ -47,7 +49,7 @@ if banned and ARGV[16] == 'honest' then
   return {'banned'}
 end
 
-local limits = gcra_check(18, tonumber(ARGV[20]), 21, now)
+local limits = gcra_check(19, tonumber(ARGV[23]), 24, now)
 if limits.refused > 0 then
   local out = {'rate_limited', limits.refused, limits.retry_ms}
   for _, v in ipairs(gcra_usage(limits, false, now)) do out[#out + 1] = v end
@@ -69,13 +71,22 @@ end
 
 gcra_charge(limits, now)
 
--- Where the comment goes: a shadow-banned one straight to rejected (its
--- author is told it awaits moderation); a trusted author's published as
--- approved; under post-moderation published but still pending review.
-local mode, email_hash = ARGV[11], ARGV[8]
-local status, visible, queue, reasons = 'pending', '0', KEYS[2], ''
+-- Where the comment goes: a shadow-banned one, or one the abuse checks
+-- reject or call spam, straight there (its author is told it awaits
+-- moderation); one they hold, to a moderator whatever the mode; a trusted
+-- author's published as approved; under post-moderation published but
+-- still pending review.
+local mode, email_hash, verdict = ARGV[11], ARGV[8], ARGV[22]
+local status, visible, queue, reasons = 'pending', '0', KEYS[2], ARGV[21]
 if banned then
-  status, queue, reasons = 'rejected', KEYS[12], 'banned'
+  status, queue = 'rejected', KEYS[12]
+  reasons = reasons == '' and 'banned' or ('banned,' .. reasons)
+elseif verdict == 'reject' then
+  status, queue = 'rejected', KEYS[12]
+elseif verdict == 'spam' then
+  status, queue = 'spam', KEYS[18]
+elseif verdict == 'hold' then
+  status = 'pending'
 elseif redis.call('SISMEMBER', KEYS[10], email_hash) == 1
     or (mode == 'first-comment' and redis.call('SISMEMBER', KEYS[9], email_hash) == 1) then
   status, visible, queue = 'approved', '1', KEYS[11]
@@ -87,7 +98,7 @@ redis.call('HSET', KEYS[1],
   'id', id, 'thread', ARGV[2], 'parent_id', ARGV[3], 'name', ARGV[4],
   'email', ARGV[5], 'body', ARGV[6], 'ip_hash', ARGV[7], 'email_hash', email_hash,
   'created_at', ARGV[15], 'status', status, 'visible', visible, 'public', ARGV[14],
-  'reasons', reasons, 'score', 0, 'reports', 0)
+  'reasons', reasons, 'score', ARGV[20], 'reports', 0)
 redis.call('ZADD', queue, 0, id)
 redis.call('SADD', KEYS[13], id)
 if visible == '1' then

@@ -1,0 +1,161 @@
+"""Auto-moderation: signals read from a submission's text, each with a
+reason code and a weight, summed into a score; the site's thresholds turn the
+score into a verdict (publish as the mode says, hold, spam or reject). Every
+hold has reasons a moderator can read.
+
+All of it is pure computation on the text, done before the accept script:
+the script only files the comment where the verdict says.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from service.settings import AbuseRules
+from service.textfold import Folded, fold, fold_term
+
+WORDS_DIR = Path(__file__).resolve().parent.parent / "config" / "words"
+
+# Weights: a banned word alone reaches the default reject threshold; a
+# suspect word, shouting or a flood alone reach the hold threshold.
+BANNED_WORD = 10.0
+SUSPECT_WORD = 3.0
+LINK = 1.0  # per link beyond the first
+MANY_LINKS = 4.0  # three or more
+SHOUTING = 3.0
+FLOOD = 3.0
+
+_URL = re.compile(
+    r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|vn|xyz|top|info|io|me|ly)/\S*",
+    re.IGNORECASE,
+)
+_FLOOD = re.compile(r"(.)\1{9,}|(.{2,6}?)\2{7,}", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    score: float
+    reasons: tuple[str, ...]
+    verdict: str  # "pass", "hold", "spam" or "reject"
+
+
+class WordList:
+    """Terms matched on whole words (or runs of words), never inside one."""
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        self._marked: set[tuple[str, ...]] = set()
+        self._plain: set[tuple[str, ...]] = set()
+        self._longest = 1
+        for term in terms:
+            tokens, marked = fold_term(term)
+            if not tokens:
+                continue
+            (self._marked if marked else self._plain).add(tokens)
+            self._longest = max(self._longest, len(tokens))
+        # A phrase written without spaces ("ditme") is the phrase too.
+        self._marked_joined = {"".join(t): t for t in self._marked}
+        self._plain_joined = {"".join(t): t for t in self._plain}
+
+    def find(self, folded: Folded) -> list[str]:
+        found: list[str] = []
+        for tokens, terms, joined in (
+            (folded.marked, self._marked, self._marked_joined),
+            (folded.plain, self._plain, self._plain_joined),
+        ):
+            for n in range(1, self._longest + 1):
+                for i in range(len(tokens) - n + 1):
+                    window = tokens[i : i + n]
+                    if window in terms:
+                        found.append(" ".join(window))
+            for token in tokens:
+                if token in joined and len(joined[token]) > 1:
+                    found.append(" ".join(joined[token]))
+                elif "*" in token:
+                    found += _masked(token, joined)
+        return found
+
+
+def _masked(token: str, joined: dict[str, tuple[str, ...]]) -> list[str]:
+    """A word with letters masked by asterisks ("f*ck") matches the terms
+    it can only be."""
+    pattern = re.compile("".join("." if c == "*" else re.escape(c) for c in token) + r"\Z")
+    return [" ".join(t) for word, t in joined.items() if pattern.match(word)]
+
+
+def read_words(name: str) -> list[str]:
+    path = WORDS_DIR / f"{name}.txt"
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    hold: float
+    spam: float
+    reject: float
+
+
+class Screen:
+    """One site's auto-moderation: its word lists and thresholds."""
+
+    def __init__(
+        self, banned: Iterable[str], suspect: Iterable[str], thresholds: Thresholds
+    ) -> None:
+        self._banned = WordList(banned)
+        self._suspect = WordList(suspect)
+        self._thresholds = thresholds
+
+    @classmethod
+    def for_rules(cls, rules: AbuseRules) -> Screen:
+        banned = read_words("banned") if rules.default_words else []
+        suspect = read_words("suspect") if rules.default_words else []
+        thresholds = Thresholds(rules.hold_at, rules.spam_at, rules.reject_at)
+        return cls([*banned, *rules.banned_words], [*suspect, *rules.suspect_words], thresholds)
+
+    def assess(self, name: str, body: str) -> Assessment:
+        reasons: list[str] = []
+        score = 0.0
+        folded = fold(f"{name}\n{body}")
+        for term in dict.fromkeys(self._banned.find(folded)):
+            reasons.append(f"banned-word:{term}")
+            score += BANNED_WORD
+        for term in dict.fromkeys(self._suspect.find(folded)):
+            reasons.append(f"suspect-word:{term}")
+            score += SUSPECT_WORD
+        links = len(_URL.findall(body))
+        if links >= 3:
+            reasons.append(f"many-links:{links}")
+            score += MANY_LINKS
+        elif links == 2:
+            reasons.append("links:2")
+            score += LINK
+        if _shouting(body):
+            reasons.append("shouting")
+            score += SHOUTING
+        if _FLOOD.search(body):
+            reasons.append("flood")
+            score += FLOOD
+        return Assessment(score, tuple(reasons), self._verdict(score))
+
+    def _verdict(self, score: float) -> str:
+        limits = self._thresholds
+        if score >= limits.reject:
+            return "reject"
+        if score >= limits.spam:
+            return "spam"
+        if score >= limits.hold:
+            return "hold"
+        return "pass"
+
+
+def _shouting(body: str) -> bool:
+    letters = [c for c in body if c.isalpha()]
+    if len(letters) < 20:
+        return False  # "UBND TP.HCM" is an acronym, not a shout
+    upper = sum(1 for c in letters if c.isupper())
+    return upper / len(letters) > 0.7

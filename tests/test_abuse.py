@@ -1,0 +1,147 @@
+"""Auto-moderation: each signal with positive and negative cases (Vietnamese
+diacritic, spacing and punctuation variants included), and the verdict
+filing the comment where it belongs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from service.abuse import Screen, Thresholds, read_words
+from service.settings import ConfigError
+from tests.helpers import Client, keys_of, mint, public_ids, site, submission
+
+SCREEN = Screen(read_words("banned"), read_words("suspect"), Thresholds(3, 8, 10))
+
+
+def reasons(body: str, name: str = "An") -> list[str]:
+    return [r.split(":")[0] for r in SCREEN.assess(name, body).reasons]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "đm thằng này",
+        "ĐM",
+        "đ.m bài viết",
+        "đ m bài viết",
+        "d.i.t m.e",
+        "dit me may",
+        "địt mẹ",
+        "Đi\u0323t me\u0323\u0302",  # decomposed marks
+        "l.ồ.n",
+        "vcl thật",
+        "v c l",
+        "fuck off",
+        "f*ck off",
+        "F U C K",
+        "sh1t",
+        "a s s h o l e",
+        "đ\u200bm",  # a zero-width space inside
+        "óc chóóóóó",
+    ],
+)
+def test_banned_words_match_through_the_tricks(body: str) -> None:
+    assert "banned-word" in reasons(body), body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Bài viết rất hay, cảm ơn tác giả.",
+        "lon bia Hà Nội",  # "lon" (a can) is not "lồn"
+        "Các bạn đeo khẩu trang nhé",  # "các", "đeo" are not "cặc", "đéo"
+        "Tôi đi ngủ sớm",  # "ngủ" is not "ngu"
+        "Đụng xe ở Đống Đa",
+        "Scunthorpe assessment class cocktail therapist",
+        "HLV Dick Advocaat",
+        "Đi mua đồ ăn ở địa điểm mới",
+        "Thời tiết cực kỳ đẹp, đỉnh quá",
+    ],
+)
+def test_no_false_hits_inside_words_or_across_diacritics(body: str) -> None:
+    assert reasons(body) == [], body
+
+
+def test_suspect_words_hold() -> None:
+    assessment = SCREEN.assess("An", "Thằng ngu, đọc lại đi")
+    assert "suspect-word:thằng ngu" in assessment.reasons
+    assert assessment.verdict == "hold"
+
+
+def test_links_count_and_many_links_hold() -> None:
+    assert reasons("Xem https://baochinhphu.vn/a") == []
+    assert reasons("https://a.vn/x và https://b.vn/y") == ["links"]
+    three = "https://a.vn https://b.vn https://c.vn"
+    assert SCREEN.assess("An", three).verdict == "hold"
+
+
+def test_shouting_but_not_acronyms() -> None:
+    assert reasons("TÔI KHÔNG ĐỒNG Ý VỚI BÀI VIẾT NÀY CHÚT NÀO CẢ") == ["shouting"]
+    assert reasons("UBND TP.HCM và VFF đã họp với WHO hôm qua về dịch bệnh") == []
+
+
+def test_character_floods() -> None:
+    assert reasons("hay quá " + "!" * 15) == ["flood"]
+    assert reasons("ha" * 12) == ["flood"]
+    assert reasons("hay quá!!!") == []
+
+
+def test_verdicts_follow_the_thresholds() -> None:
+    lenient = Screen(read_words("banned"), read_words("suspect"), Thresholds(20, 30, 40))
+    assert lenient.assess("An", "đm").verdict == "pass"
+    assert SCREEN.assess("An", "đm").verdict == "reject"
+    strict = Screen([], ["ngu"], Thresholds(1, 2, 3))
+    assert strict.assess("An", "ngu").verdict == "reject"
+
+
+def test_thresholds_must_be_ordered(make_settings: Any) -> None:
+    with pytest.raises(ConfigError, match="hold_at <= spam_at <= reject_at"):
+        make_settings(sites={"news": site(abuse={"hold_at": 5, "spam_at": 4})})
+
+
+async def _submit(client: Client, body: str) -> tuple[str, str]:
+    [captcha] = await mint(client)
+    answer = await client.post("/v1/sites/news/comments", json=submission(captcha, body=body))
+    assert answer.status == 202, await answer.text()
+    data = await answer.json()
+    return data["id"], data["status"]
+
+
+async def test_a_banned_word_is_filed_rejected_with_its_reason(make_client: Any, rds: Any) -> None:
+    client = await make_client(sites={"news": site(moderation="post")})
+    comment_id, status = await _submit(client, "đ.m bài viết")
+    assert status == "pending"  # the author is not told
+    stored = await rds.hgetall(keys_of(client).comment(comment_id))
+    assert stored[b"status"] == b"rejected"
+    assert stored[b"reasons"] == "banned-word:đm".encode()
+    assert float(stored[b"score"]) == 10.0
+    assert await rds.zscore(keys_of(client).queue("rejected"), comment_id) is not None
+    assert await public_ids(client) == []
+
+
+async def test_a_hold_overrides_post_moderation(make_client: Any, rds: Any) -> None:
+    client = await make_client(sites={"news": site(moderation="post")})
+    clean_id, clean_status = await _submit(client, "Bài viết rất hay.")
+    held_id, held_status = await _submit(client, "Thằng ngu viết bài")
+    assert (clean_status, held_status) == ("approved", "pending")
+    assert await public_ids(client) == [clean_id]
+    stored = await rds.hgetall(keys_of(client).comment(held_id))
+    assert stored[b"status"] == b"pending" and stored[b"visible"] == b"0"
+
+
+async def test_spam_goes_to_the_spam_queue(make_client: Any, rds: Any) -> None:
+    rules = {"hold_at": 3, "spam_at": 4, "reject_at": 50}
+    client = await make_client(sites={"news": site(abuse=rules)})
+    comment_id, _ = await _submit(
+        client, "nhà cái uy tín https://a.xyz/1 https://b.xyz/2 https://c.xyz/3"
+    )
+    assert await rds.zscore(keys_of(client).queue("spam"), comment_id) is not None
+
+
+async def test_a_sites_own_words_count(make_client: Any, rds: Any) -> None:
+    client = await make_client(sites={"news": site(abuse={"suspect_words": ["bán hàng"]})})
+    comment_id, _ = await _submit(client, "Ai cần BÁN HÀNG thì liên hệ")
+    stored = await rds.hgetall(keys_of(client).comment(comment_id))
+    assert stored[b"reasons"] == "suspect-word:bán hàng".encode()
