@@ -32,7 +32,7 @@ _URL = re.compile(
     r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|vn|xyz|top|info|io|me|ly)/\S*",
     re.IGNORECASE,
 )
-_FLOOD = re.compile(r"(.)\1{9,}|(.{2,6}?)\2{7,}", re.DOTALL)
+_FLOOD = re.compile(r"(\S)\1{9,}|(\S{2,6}?)\2{7,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,7 @@ class WordList:
                 continue
             (self._marked if marked else self._plain).add(tokens)
             self._longest = max(self._longest, len(tokens))
+        self._starts = {t[0] for t in self._marked | self._plain}
         # A phrase written without spaces ("ditme") is the phrase too.
         self._marked_joined = {"".join(t): t for t in self._marked}
         self._plain_joined = {"".join(t): t for t in self._plain}
@@ -65,8 +66,11 @@ class WordList:
             (folded.marked, self._marked, self._marked_joined),
             (folded.plain, self._plain, self._plain_joined),
         ):
-            for n in range(1, self._longest + 1):
-                for i in range(len(tokens) - n + 1):
+            starts = self._starts
+            for i, token in enumerate(tokens):
+                if token not in starts:
+                    continue  # most words start no term: one lookup each
+                for n in range(1, self._longest + 1):
                     window = tokens[i : i + n]
                     if window in terms:
                         found.append(" ".join(window))
@@ -127,7 +131,8 @@ class Screen:
         for term in dict.fromkeys(self._suspect.find(folded)):
             reasons.append(f"suspect-word:{term}")
             score += SUSPECT_WORD
-        links = len(_URL.findall(body))
+        # Every link pattern needs a "/" or "www.": most comments have neither.
+        links = len(_URL.findall(body)) if "/" in body or "www." in body.lower() else 0
         if links >= 3:
             reasons.append(f"many-links:{links}")
             score += MANY_LINKS
@@ -154,8 +159,8 @@ class Screen:
 
 
 def _shouting(body: str) -> bool:
-    letters = [c for c in body if c.isalpha()]
-    if len(letters) < 20:
+    upper = sum(map(str.isupper, body))
+    if upper < 14:
         return False  # "UBND TP.HCM" is an acronym, not a shout
-    upper = sum(1 for c in letters if c.isupper())
-    return upper / len(letters) > 0.7
+    letters = sum(map(str.isalpha, body))
+    return letters >= 20 and upper / letters > 0.7

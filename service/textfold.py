@@ -13,16 +13,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Digits standing for letters, in words that mix both ("sh1t", "idi0t"): a
 # number alone ("2022") stays a number.
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t"})
-_INVISIBLE = dict.fromkeys(
-    c for c in range(0x2000, 0x2070) if unicodedata.category(chr(c)) == "Cf"
-) | {0xFEFF: None, 0x00AD: None}
+# Zero-width and other invisible characters people slip inside words.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# Vietnamese (and most Latin) diacritics, once decomposed (NFD).
+_MARKS = re.compile("[\u0300-\u036f]")
 # A word, where an asterisk inside stands for a masked letter ("f*ck").
 _TOKEN = re.compile(r"[^\W_]+(?:\*+[^\W_]+)*", re.UNICODE)
 _REPEAT = re.compile(r"(.)\1{2,}")
+_DIGIT = re.compile(r"\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +38,21 @@ class Folded:
 
 def strip_marks(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    return _MARKS.sub("", decomposed)
+
+
+@lru_cache(maxsize=65536)
+def _plain(token: str) -> str:
+    # Readers reuse the same few thousand words: strip each once.
+    return strip_marks(token)
 
 
 def fold(text: str) -> Folded:
-    base = unicodedata.normalize("NFC", text.translate(_INVISIBLE)).casefold()
+    base = unicodedata.normalize("NFC", _INVISIBLE.sub("", text)).casefold()
+    # Drawn-out letters ("nguuuu") are one letter.
+    base = _REPEAT.sub(r"\1", base)
     marked = _tokens(base)
-    return Folded(marked, tuple(strip_marks(t) for t in marked))
+    return Folded(marked, tuple(map(_plain, marked)))
 
 
 def fold_term(term: str) -> tuple[tuple[str, ...], bool]:
@@ -56,7 +67,11 @@ def fold_term(term: str) -> tuple[tuple[str, ...], bool]:
 
 
 def _tokens(text: str) -> tuple[str, ...]:
-    raw = [_REPEAT.sub(r"\1", _unleet(t)) for t in _TOKEN.findall(text)]
+    raw = _TOKEN.findall(text)
+    if _DIGIT.search(text):
+        raw = [_unleet(t) for t in raw]
+    if not any(len(t) == 1 for t in raw):
+        return tuple(raw)
     # Letters written apart ("đ . m", "d i t") are one word written apart:
     # runs of single letters are joined back together.
     out: list[str] = []
