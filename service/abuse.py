@@ -27,12 +27,21 @@ LINK = 1.0  # per link beyond the first
 MANY_LINKS = 4.0  # three or more
 SHOUTING = 3.0
 FLOOD = 3.0
+PHONE = 3.0  # a phone number in a news comment is nearly always an advert
+SHORT_LINK = 2.0  # a shortened link hides where it goes
 
 _URL = re.compile(
     r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|vn|xyz|top|info|io|me|ly)/\S*",
     re.IGNORECASE,
 )
-_FLOOD = re.compile(r"(\S)\1{9,}|(\S{2,6}?)\2{7,}")
+# Vietnamese numbers (0 or +84, then nine digits), however they are spaced.
+_PHONE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.-]?\d){9}(?!\d)")
+_SHORTENERS = re.compile(
+    r"\b(?:bit\.ly|tinyurl\.com|t\.co|goo\.gl|cutt\.ly|s\.id|shorturl\.at|rb\.gy|is\.gd|t\.me)/",
+    re.IGNORECASE,
+)
+_DIGIT = re.compile(r"\d")
+_FLOOD = re.compile(r"(\S)\1{9,}|(\S{2,6}?)\2{7,}|(\w{2,12}\s+)\3{7,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +71,18 @@ class WordList:
 
     def find(self, folded: Folded) -> list[str]:
         found: list[str] = []
-        for tokens, terms, joined in (
-            (folded.marked, self._marked, self._marked_joined),
-            (folded.plain, self._plain, self._plain_joined),
+        for tokens, runs, terms, joined in (
+            (folded.marked, folded.marked_runs, self._marked, self._marked_joined),
+            (folded.plain, folded.plain_runs, self._plain, self._plain_joined),
         ):
+            for run in runs:
+                for i in range(len(run) - 1):
+                    for j in range(i + 2, len(run) + 1):
+                        part = run[i:j]
+                        if part != run and (part,) in terms:
+                            found.append(part)
+                        elif part != run and part in joined:
+                            found.append(" ".join(joined[part]))
             starts = self._starts
             for i, token in enumerate(tokens):
                 if token not in starts:
@@ -124,7 +141,7 @@ class Screen:
     def assess(self, name: str, body: str) -> Assessment:
         reasons: list[str] = []
         score = 0.0
-        folded = fold(f"{name}\n{body}")
+        folded = fold(name) + fold(body)
         for term in dict.fromkeys(self._banned.find(folded)):
             reasons.append(f"banned-word:{term}")
             score += BANNED_WORD
@@ -139,6 +156,12 @@ class Screen:
         elif links == 2:
             reasons.append("links:2")
             score += LINK
+        if _DIGIT.search(body) and _PHONE.search(body):
+            reasons.append("phone-number")
+            score += PHONE
+        if "/" in body and _SHORTENERS.search(body):
+            reasons.append("short-link")
+            score += SHORT_LINK
         if _shouting(body):
             reasons.append("shouting")
             score += SHOUTING

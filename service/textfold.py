@@ -26,14 +26,29 @@ _MARKS = re.compile("[\u0300-\u036f]")
 _TOKEN = re.compile(r"[^\W_]+(?:\*+[^\W_]+)*", re.UNICODE)
 _REPEAT = re.compile(r"(.)\1{2,}")
 _DIGIT = re.compile(r"\d")
+_SYMBOL_LETTER = {"!": "i", "$": "s", "@": "a"}
+_IN_WORD_SYMBOL = re.compile(r"(?<=[^\W\d_])[!$@](?=[^\W\d_])")
 
 
 @dataclass(frozen=True, slots=True)
 class Folded:
-    """A text as two token lists: with Vietnamese diacritics, and without."""
+    """A text as two token lists, with Vietnamese diacritics and without, and
+    the runs of single letters that were joined into one token: a word may
+    hide in part of a run ("đ.m à" joins to "đmà", "à" being a word)."""
 
     marked: tuple[str, ...]
     plain: tuple[str, ...]
+    marked_runs: tuple[str, ...] = ()
+    plain_runs: tuple[str, ...] = ()
+
+    def __add__(self, other: Folded) -> Folded:
+        # A separator no term contains: no phrase spans the two texts.
+        return Folded(
+            (*self.marked, "\x00", *other.marked),
+            (*self.plain, "\x00", *other.plain),
+            self.marked_runs + other.marked_runs,
+            self.plain_runs + other.plain_runs,
+        )
 
 
 def strip_marks(text: str) -> str:
@@ -49,10 +64,12 @@ def _plain(token: str) -> str:
 
 def fold(text: str) -> Folded:
     base = unicodedata.normalize("NFC", _INVISIBLE.sub("", text)).casefold()
+    # Symbols standing for letters inside a word ("sh!t", "a$$", "c@c").
+    base = _IN_WORD_SYMBOL.sub(lambda m: _SYMBOL_LETTER[m.group()], base)
     # Drawn-out letters ("nguuuu") are one letter.
     base = _REPEAT.sub(r"\1", base)
-    marked = _tokens(base)
-    return Folded(marked, tuple(map(_plain, marked)))
+    marked, runs = _tokens(base)
+    return Folded(marked, tuple(map(_plain, marked)), runs, tuple(map(_plain, runs)))
 
 
 def fold_term(term: str) -> tuple[tuple[str, ...], bool]:
@@ -66,27 +83,29 @@ def fold_term(term: str) -> tuple[tuple[str, ...], bool]:
     return (folded.marked if marked else folded.plain), marked
 
 
-def _tokens(text: str) -> tuple[str, ...]:
+def _tokens(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     raw = _TOKEN.findall(text)
     if _DIGIT.search(text):
         raw = [_unleet(t) for t in raw]
     if not any(len(t) == 1 for t in raw):
-        return tuple(raw)
+        return tuple(raw), ()
     # Letters written apart ("đ . m", "d i t") are one word written apart:
     # runs of single letters are joined back together.
     out: list[str] = []
+    runs: list[str] = []
     run: list[str] = []
-    for token in raw:
+    for token in [*raw, ""]:
         if len(token) == 1:
             run.append(token)
             continue
         if run:
             out.append("".join(run))
+            if len(run) > 1:
+                runs.append(out[-1])
             run = []
-        out.append(token)
-    if run:
-        out.append("".join(run))
-    return tuple(out)
+        if token:
+            out.append(token)
+    return tuple(out), tuple(runs)
 
 
 def _unleet(token: str) -> str:

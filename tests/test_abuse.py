@@ -145,3 +145,23 @@ async def test_a_sites_own_words_count(make_client: Any, rds: Any) -> None:
     comment_id, _ = await _submit(client, "Ai cần BÁN HÀNG thì liên hệ")
     stored = await rds.hgetall(keys_of(client).comment(comment_id))
     assert stored[b"reasons"] == "suspect-word:bán hàng".encode()
+
+
+def test_phone_numbers_and_short_links() -> None:
+    assert reasons("Gọi ngay 0912.468.357 nhé") == ["phone-number"]
+    assert reasons("LH +84 912 468 357") == ["phone-number"]
+    assert reasons("Năm 2022 có 1234567 người") == []
+    assert reasons("Xem https://bit.ly/abc123") == ["short-link"]
+    assert reasons("Xem https://baochinhphu.vn/abc") == []
+
+
+def test_symbols_and_runs_inside_words() -> None:
+    assert "banned-word" in reasons("sh!t like this")
+    assert "banned-word" in reasons("Ó.c c.h.ó à mà tin")  # "à" is a word of its own
+    assert reasons("email me at an@example.vn") == []
+
+
+def test_the_name_and_the_body_are_screened_apart() -> None:
+    # A one-letter name must not join the body's spaced letters into a new word.
+    assert "banned-word" in reasons("f u c k the referee", name="K")
+    assert "banned-word" in reasons("Bài viết hay", name="đ.m")

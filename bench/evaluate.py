@@ -1,0 +1,82 @@
+"""How well auto-moderation sorts the labelled corpus (tests/data/corpus.jsonl).
+
+    .venv/bin/python bench/evaluate.py [--site demo] [--misses]
+
+Prints, for the verdict "hold or worse": the share of abusive items caught
+(recall), the share of what it caught that was abusive (precision), and the
+false-positive rate on clean items; then recall per kind and per trick, and
+the screening's cost per item (median). Uses the site's thresholds and word
+lists from the configuration, as the service would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from service.abuse import Screen
+from service.settings import load_settings
+
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "corpus.jsonl"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--site", default="demo")
+    parser.add_argument("--misses", action="store_true", help="list what was sorted wrongly")
+    args = parser.parse_args()
+    settings = load_settings(mode="development")
+    screen = Screen.for_rules(settings.sites[args.site].abuse)
+    items = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line]
+
+    caught = Counter[str]()
+    totals = Counter[str]()
+    by_trick = Counter[str]()
+    trick_totals = Counter[str]()
+    costs = []
+    true_pos = false_pos = false_neg = true_neg = 0
+    misses = []
+    for item in items:
+        started = time.perf_counter()
+        assessment = screen.assess(item["name"], item["body"])
+        costs.append(time.perf_counter() - started)
+        held = assessment.verdict != "pass"
+        abusive = item["label"] == "abusive"
+        totals[item["kind"]] += 1
+        caught[item["kind"]] += held
+        for trick in item.get("tricks", []):
+            trick_totals[trick] += 1
+            by_trick[trick] += held
+        if abusive and held:
+            true_pos += 1
+        elif abusive:
+            false_neg += 1
+            misses.append(("missed", item, assessment))
+        elif held:
+            false_pos += 1
+            misses.append(("false hold", item, assessment))
+        else:
+            true_neg += 1
+
+    recall = true_pos / max(1, true_pos + false_neg)
+    precision = true_pos / max(1, true_pos + false_pos)
+    fp_rate = false_pos / max(1, false_pos + true_neg)
+    print(f"items {len(items)}: abusive {true_pos + false_neg}, clean {false_pos + true_neg}")
+    print(f"hold or worse: recall {recall:.1%} (target >= 95%), precision {precision:.1%}")
+    print(f"false positives on clean items: {fp_rate:.1%} (target <= 2%)")
+    print(f"screening cost per item: median {statistics.median(costs) * 1e6:.0f} us")
+    print("recall by kind:", ", ".join(f"{k} {caught[k]}/{n}" for k, n in sorted(totals.items())))
+    print("by trick:", ", ".join(f"{k} {by_trick[k]}/{n}" for k, n in sorted(trick_totals.items())))
+    if args.misses:
+        for what, item, assessment in misses:
+            print(f"{what}: [{item['id']}] {item['body'][:100]!r} -> {assessment.reasons}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
