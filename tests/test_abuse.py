@@ -4,6 +4,8 @@ filing the comment where it belongs."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -165,3 +167,16 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
     # A one-letter name must not join the body's spaced letters into a new word.
     assert "banned-word" in reasons("f u c k the referee", name="K")
     assert "banned-word" in reasons("Bài viết hay", name="đ.m")
+
+
+def test_the_corpus_is_sorted_no_worse_than_measured() -> None:
+    # A floor under bench/evaluate.py's figures (README), so that a change to
+    # the folding or the word lists cannot quietly lose ground.
+    corpus = Path(__file__).parent / "data" / "corpus.jsonl"
+    items = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
+    held = {i["id"]: SCREEN.assess(i["name"], i["body"]).verdict != "pass" for i in items}
+    abusive = [i["id"] for i in items if i["label"] == "abusive"]
+    clean = [i["id"] for i in items if i["label"] == "clean"]
+    assert len(items) >= 300
+    assert sum(held[i] for i in abusive) / len(abusive) >= 0.78
+    assert sum(held[i] for i in clean) / len(clean) <= 0.02
