@@ -51,9 +51,7 @@ end
 
 local limits = gcra_check(19, tonumber(ARGV[23]), 24, now)
 if limits.refused > 0 then
-  local out = {'rate_limited', limits.refused, limits.retry_ms}
-  for _, v in ipairs(gcra_usage(limits, false, now)) do out[#out + 1] = v end
-  return out
+  return gcra_reply(limits, now, false, 'rate_limited', limits.refused, limits.retry_ms)
 end
 
 local expected = redis.call('HGET', KEYS[4], ARGV[9])
@@ -115,6 +113,4 @@ outbox_add(KEYS[16], KEYS[17], now, id, ARGV[17], 'comment.submitted', function(
   return event_body('comment.submitted', ARGV[18], id, now, ARGV[14], ARGV[2], status, '')
 end)
 
-local out = {'accepted', id, answer}
-for _, v in ipairs(gcra_usage(limits, true, now)) do out[#out + 1] = v end
-return out
+return gcra_reply(limits, now, true, 'accepted', id, answer)

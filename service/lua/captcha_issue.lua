@@ -10,13 +10,8 @@ local ttl = tonumber(ARGV[1])
 local now = now_ms()
 
 local check = gcra_check(4, tonumber(ARGV[2]), 3, now)
-local function answer(outcome, number, third, charged)
-  local out = {outcome, number, third}
-  for _, v in ipairs(gcra_usage(check, charged, now)) do out[#out + 1] = v end
-  return out
-end
 if check.refused > 0 then
-  return answer('rate_limited', check.refused, check.retry_ms, false)
+  return gcra_reply(check, now, false, 'rate_limited', check.refused, check.retry_ms)
 end
 gcra_charge(check, now)
 
@@ -28,11 +23,11 @@ end
 
 local entry = redis.call('LPOP', KEYS[1])
 if not entry then
-  return answer('empty', 0, '', true)
+  return gcra_reply(check, now, true, 'empty', 0, '')
 end
 local sep1 = string.find(entry, ' ', 1, true)
 local sep2 = string.find(entry, ' ', sep1 + 1, true)
 local id = string.sub(entry, 1, sep1 - 1)
 redis.call('HSET', KEYS[2], id, string.sub(entry, sep1 + 1, sep2 - 1))
 redis.call('ZADD', KEYS[3], now + ttl, id)
-return answer('issued', redis.call('LLEN', KEYS[1]), entry, true)
+return gcra_reply(check, now, true, 'issued', redis.call('LLEN', KEYS[1]), entry)

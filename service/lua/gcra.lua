@@ -56,3 +56,10 @@ local function gcra_usage(check, charged, now)
   end
   return out
 end
+
+-- A script's answer: the given values, then the usage of every limit.
+local function gcra_reply(check, now, charged, ...)
+  local out = {...}
+  for _, v in ipairs(gcra_usage(check, charged, now)) do out[#out + 1] = v end
+  return out
+end

@@ -12,17 +12,12 @@
 -- reports), retry ms or 0, then remaining/reset ms per limit.
 local now = now_ms()
 local check = gcra_check(11, tonumber(ARGV[9]), 10, now)
-local function answer(outcome, number, retry_ms, charged)
-  local out = {outcome, number, retry_ms}
-  for _, v in ipairs(gcra_usage(check, charged, now)) do out[#out + 1] = v end
-  return out
-end
 if check.refused > 0 then
-  return answer('rate_limited', check.refused, check.retry_ms, false)
+  return gcra_reply(check, now, false, 'rate_limited', check.refused, check.retry_ms)
 end
 local c = redis.call('HMGET', KEYS[1], 'status', 'visible', 'reviewed_reports', 'thread', 'public')
 if c[2] ~= '1' then
-  return answer('unknown', 0, 0, false)
+  return gcra_reply(check, now, false, 'unknown', 0, 0)
 end
 gcra_charge(check, now)
 redis.call('SADD', KEYS[2], ARGV[1])
@@ -30,7 +25,7 @@ local count = redis.call('SCARD', KEYS[2])
 redis.call('HSET', KEYS[1], 'reports', count)
 local threshold = tonumber(ARGV[3]) + (tonumber(c[3]) or 0)
 if count < threshold or c[1] == 'reported' then
-  return answer('noted', count, 0, true)
+  return gcra_reply(check, now, true, 'noted', count, 0)
 end
 local queues = {pending = KEYS[6], approved = KEYS[7]}
 if queues[c[1]] then redis.call('ZREM', queues[c[1]], ARGV[7]) end
@@ -47,4 +42,4 @@ history_add(KEYS[5], now, '', '', 'flagged', count .. ' distinct reports')
 outbox_add(KEYS[9], KEYS[10], now, ARGV[8], ARGV[5], 'comment.reported', function()
   return event_body('comment.reported', ARGV[6], ARGV[8], now, c[5], c[4], 'reported', ARGV[2])
 end)
-return answer('flagged', count, 0, true)
+return gcra_reply(check, now, true, 'flagged', count, 0)
