@@ -21,6 +21,7 @@ WORDS_DIR = Path(__file__).resolve().parent.parent / "config" / "words"
 
 # Weights: a banned word alone reaches the default reject threshold; a
 # suspect word, shouting or a flood alone reach the hold threshold.
+HONEYPOT = 10.0  # a person never sees the field, so never fills it in
 BANNED_WORD = 10.0
 SUSPECT_WORD = 3.0
 LINK = 1.0  # per link beyond the first
@@ -138,9 +139,12 @@ class Screen:
         thresholds = Thresholds(rules.hold_at, rules.spam_at, rules.reject_at)
         return cls([*banned, *rules.banned_words], [*suspect, *rules.suspect_words], thresholds)
 
-    def assess(self, name: str, body: str) -> Assessment:
+    def assess(self, name: str, body: str, honeypot: str = "") -> Assessment:
         reasons: list[str] = []
         score = 0.0
+        if honeypot:
+            reasons.append("honeypot")
+            score += HONEYPOT
         folded = fold(name) + fold(body)
         for term in dict.fromkeys(self._banned.find(folded)):
             reasons.append(f"banned-word:{term}")

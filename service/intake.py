@@ -32,6 +32,7 @@ FORM_FIELDS = {
     "body": ("body",),
     "captcha_id": ("captcha", "id"),
     "captcha_answer": ("captcha", "answer"),
+    "website": ("website",),
 }
 FORM_ONLY = {"return_to"}
 

@@ -102,6 +102,11 @@ class Submission(Model):
     author: Author
     body: Body
     captcha: CaptchaAnswer
+    website: Annotated[str, Field(max_length=1000)] = Field(
+        default="",
+        description="the honeypot: a field hidden from people, which only bots fill in; "
+        "leave it empty",
+    )
 
 
 class Accepted(Model):

@@ -148,7 +148,9 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
             meter.limits,
             services.captcha.answer_hash(site_id, submission.captcha.id, submission.captcha.answer),
             keyring.idempotency_hash(site_id, ip_hash, idempotency) if idempotency else None,
-            app[SCREENS][site_id].assess(submission.author.name, submission.body),
+            app[SCREENS][site_id].assess(
+                submission.author.name, submission.body, submission.website
+            ),
         )
     except LoibinhError as exc:
         await _report_usage(request, meter, exc)

@@ -180,3 +180,35 @@ def test_the_corpus_is_sorted_no_worse_than_measured() -> None:
     assert len(items) >= 300
     assert sum(held[i] for i in abusive) / len(abusive) >= 0.78
     assert sum(held[i] for i in clean) / len(clean) <= 0.02
+
+
+async def test_a_filled_honeypot_is_rejected_silently(make_client: Any, rds: Any) -> None:
+    client = await make_client(sites={"news": site(moderation="post")})
+    [bot, person] = await mint(client, count=2)
+    body = submission(bot, website="https://seo.example")
+    answer = await client.post("/v1/sites/news/comments", json=body)
+    assert answer.status == 202 and (await answer.json())["status"] == "pending"
+    stored = await rds.hgetall(keys_of(client).comment((await answer.json())["id"]))
+    assert (stored[b"status"], stored[b"reasons"]) == (b"rejected", b"honeypot")
+    empty = await client.post("/v1/sites/news/comments", json=submission(person, website=""))
+    assert (await empty.json())["status"] == "approved"
+
+
+async def test_the_form_carries_the_honeypot_too(make_client: Any, rds: Any) -> None:
+    client = await make_client()
+    [captcha] = await mint(client)
+    form = {
+        "thread": "t1",
+        "name": "An",
+        "email": "an@example.vn",
+        "body": "Hay",
+        "captcha_id": captcha[0],
+        "captcha_answer": captcha[1],
+        "website": "x",
+        "return_to": "https://news.example.vn/a",
+    }
+    answer = await client.post("/v1/sites/news/comments", data=form, allow_redirects=False)
+    assert answer.status == 303
+    assert "lb_status=pending" in answer.headers["Location"]
+    [comment_key] = [k async for k in rds.scan_iter(match="*:c:*")]
+    assert await rds.hget(comment_key, "reasons") == b"honeypot"
