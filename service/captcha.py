@@ -16,7 +16,6 @@ from redis.asyncio import Redis
 
 from service import captcha_render
 from service.background import checkpoint
-from service.errors import RateLimited
 from service.keyring import Keyring
 from service.keys import SiteKeys
 from service.metrics import Metrics
@@ -25,11 +24,10 @@ from service.ratelimit import (
     Limit,
     Usage,
     parse_usage,
-    refused_detail,
+    refusal,
     route_limits,
     script_args,
     script_keys,
-    seconds,
 )
 from service.redisconn import UNREACHABLE, translate_errors
 from service.scripts import Scripts
@@ -83,8 +81,7 @@ class CaptchaService:
         outcome = result[0]
         usage = parse_usage(limits, result[3:])
         if outcome == b"rate_limited":
-            refused, retry_ms = limits[int(result[1]) - 1], int(result[2])
-            raise RateLimited(refused_detail(refused.name, retry_ms), seconds(retry_ms), usage)
+            raise refusal(limits, result)
         level = int(result[1])
         self._metrics.captcha_pool.labels(site).set(level)
         if level <= self._settings.captcha.pool_low_water:

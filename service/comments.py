@@ -15,7 +15,6 @@ from service.errors import (
     Banned,
     CaptchaFailed,
     FieldError,
-    RateLimited,
     StoreUnavailable,
     UnknownParent,
     ValidationFailed,
@@ -28,11 +27,10 @@ from service.ratelimit import (
     Limit,
     Usage,
     parse_usage,
-    refused_detail,
+    refusal,
     route_limits,
     script_args,
     script_keys,
-    seconds,
 )
 from service.redisconn import RedisClock, translate_errors
 from service.render import body_html
@@ -188,12 +186,7 @@ class CommentStore:
         if outcome == b"replay":
             return Accepted(result[1].decode(), result[2].decode(), [], replayed=True)
         if outcome == b"rate_limited":
-            refused, retry_ms = limits[int(result[1]) - 1], int(result[2])
-            raise RateLimited(
-                refused_detail(refused.name, retry_ms),
-                seconds(retry_ms),
-                parse_usage(limits, result[3:]),
-            )
+            raise refusal(limits, result)
         if outcome == b"captcha_failed":
             reason = result[1].decode()
             raise CaptchaFailed(

@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from service import models
 from service.apikeys import ApiKey
 from service.clock import now_ms, rfc3339
-from service.errors import RateLimited, UnknownComment
+from service.errors import UnknownComment
 from service.keyring import Keyring
 from service.keys import SiteKeys
 from service.models import STATES
@@ -32,11 +32,10 @@ from service.ratelimit import (
     Limit,
     Usage,
     parse_usage,
-    refused_detail,
+    refusal,
     route_limits,
     script_args,
     script_keys,
-    seconds,
 )
 from service.redisconn import text, translate_errors
 from service.render import body_html
@@ -354,8 +353,7 @@ class Moderation:
         outcome = text(result[0])
         usage = parse_usage(limits, result[3:])
         if outcome == "rate_limited":
-            refused, retry_ms = limits[int(result[1]) - 1], int(result[2])
-            raise RateLimited(refused_detail(refused.name, retry_ms), seconds(retry_ms), usage)
+            raise refusal(limits, result)
         if outcome == "unknown":
             raise UnknownComment(f"no published comment {comment_id} on this site")
         return Reported(flagged=outcome == "flagged", usage=usage)

@@ -8,6 +8,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from service.errors import RateLimited
 from service.keys import SiteKeys
 from service.settings import RateLimit, RoutePolicies
 
@@ -89,8 +90,12 @@ def _number(value: float) -> int:
     return math.ceil(value)
 
 
-def refused_detail(name: str, retry_ms: int) -> str:
-    return f"the limit {name!r} is reached; retry in {seconds(retry_ms)} s"
+def refusal(limits: Sequence[Limit], reply: Sequence[bytes | int]) -> RateLimited:
+    """The error for a script's `rate_limited` reply (gcra.lua's gcra_reply:
+    outcome, refusing limit's index from 1, retry ms, then the usage)."""
+    refused, retry_ms = limits[int(reply[1]) - 1], int(reply[2])
+    detail = f"the limit {refused.name!r} is reached; retry in {seconds(retry_ms)} s"
+    return RateLimited(detail, seconds(retry_ms), parse_usage(limits, reply[3:]))
 
 
 @dataclass(slots=True)
