@@ -41,7 +41,6 @@ _SHORTENERS = re.compile(
     r"\b(?:bit\.ly|tinyurl\.com|t\.co|goo\.gl|cutt\.ly|s\.id|shorturl\.at|rb\.gy|is\.gd|t\.me)/",
     re.IGNORECASE,
 )
-_DIGIT = re.compile(r"\d")
 _FLOOD = re.compile(r"(\S)\1{9,}|(\S{2,6}?)\2{7,}|(\w{2,12}\s+)\3{7,}")
 
 
@@ -160,7 +159,7 @@ class Screen:
         elif links == 2:
             reasons.append("links:2")
             score += LINK
-        if _DIGIT.search(body) and _PHONE.search(body):
+        if _PHONE.search(body):
             reasons.append("phone-number")
             score += PHONE
         if "/" in body and _SHORTENERS.search(body):

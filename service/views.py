@@ -111,8 +111,8 @@ async def issue_captcha(request: web.Request) -> web.Response:
     request[RATE_METER] = meter
     try:
         issued = await captcha.issue(site_id, meter.limits)
-    except RateLimited as exc:
-        meter.usage = exc.usage
+    except LoibinhError as exc:
+        await _report_usage(request, meter, exc)
         raise
     meter.usage = issued.usage
     body = Challenge(id=issued.id, image=issued.image, audio_url=None, expires_in=issued.expires_in)
