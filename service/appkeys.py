@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from service.abuse import Screen
 from service.apikeys import ApiKeyStore
 from service.captcha import CaptchaService
+from service.captcha_gate import CaptchaGate
 from service.comments import CommentStore
 from service.keyring import Keyring
 from service.metrics import Metrics
@@ -40,5 +41,6 @@ KEYRING = web.AppKey("keyring", Keyring)
 CLOCK = web.AppKey("clock", RedisClock)
 SCREENS = web.AppKey("screens", dict[str, Screen])
 SERVICES = web.AppKey("services", Services)
+CAPTCHA_GATE = web.AppKey("captcha_gate", CaptchaGate)
 
 RATE_METER = web.RequestKey("rate_meter", Meter)

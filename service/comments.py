@@ -10,6 +10,7 @@ import orjson
 from redis.asyncio import Redis
 
 from service.abuse import Assessment
+from service.captcha_gate import CaptchaCheck, escalation_args
 from service.clock import now_ms, rfc3339
 from service.errors import (
     Banned,
@@ -40,6 +41,17 @@ from service.settings import Site
 # A client retrying within a day gets its first answer back; after that the
 # key is forgotten and a retry is a new submission.
 IDEMPOTENCY_TTL_SECONDS = 86_400
+
+
+# What the accept script's captcha refusals tell the reader.
+CAPTCHA_REFUSALS = {
+    "wrong": "the captcha answer is wrong; ask for a new challenge",
+    "expired": "the captcha challenge expired or was already used; ask for a new one",
+    "spent": "the captcha was already used once (each solution is valid once); "
+    "ask for a new challenge",
+    "stronger": "stronger challenge required after failed attempts from this address; "
+    "ask for a new challenge",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +136,7 @@ class CommentStore:
         submission: Submission,
         subject: Subject,
         limits: list[Limit],
-        captcha_hash: str,
+        captcha: CaptchaCheck,
         idempotency_hash: str | None,
         assessment: Assessment,
     ) -> Accepted:
@@ -152,6 +164,8 @@ class CommentStore:
                 keys.outbox_due,
                 keys.outbox,
                 keys.queue("spam"),
+                captcha.spent_key or keys.pow_spent("-"),
+                keys.captcha_failures(subject.ip_hash),
                 *script_keys(limits),
             ],
             args=[
@@ -163,8 +177,8 @@ class CommentStore:
                 submission.body,
                 subject.ip_hash,
                 subject.email_hash,
-                submission.captcha.id,
-                captcha_hash,
+                captcha.challenge_id,
+                captcha.answer_hash,
                 site.moderation,
                 fingerprint(submission) if idempotency_hash else "",
                 IDEMPOTENCY_TTL_SECONDS,
@@ -177,6 +191,9 @@ class CommentStore:
                 assessment.score,
                 ",".join(assessment.reasons),
                 assessment.verdict,
+                captcha.mode,
+                captcha.spent_ttl_ms,
+                *escalation_args(site),
                 *script_args(limits),
             ],
         )
@@ -189,11 +206,7 @@ class CommentStore:
             raise refusal(limits, result)
         if outcome == b"captcha_failed":
             reason = result[1].decode()
-            raise CaptchaFailed(
-                "the captcha answer is wrong; ask for a new challenge"
-                if reason == "wrong"
-                else "the captcha challenge expired or was already used; ask for a new one"
-            )
+            raise CaptchaFailed(CAPTCHA_REFUSALS.get(reason, CAPTCHA_REFUSALS["expired"]), reason)
         if outcome == b"late":
             raise StoreUnavailable("the comment store answered too late; nothing was stored")
         if outcome == b"banned":

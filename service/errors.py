@@ -43,7 +43,10 @@ class UnknownParent(LoibinhError):
 
 
 class CaptchaFailed(LoibinhError):
-    pass
+    def __init__(self, detail: str, reason: str = "failed") -> None:
+        super().__init__(detail)
+        # wrong, expired, spent, stronger (an escalated client), failed
+        self.reason = reason
 
 
 class PayloadTooLarge(LoibinhError):
@@ -63,6 +66,12 @@ class RateLimited(LoibinhError):
 
 class StoreUnavailable(LoibinhError):
     """Redis could not be reached or did not answer within its timeout."""
+
+
+class CaptchaUnavailable(LoibinhError):
+    """A third-party captcha provider could not be reached, answered too late
+    or unreadably, or refused our own request (its configuration): the
+    reader is not to blame, and nothing was stored."""
 
 
 class NotFound(LoibinhError):

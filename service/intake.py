@@ -16,7 +16,7 @@ from service.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from service.models import Submission
+from service.models import CAPTCHA_TAGS, Submission
 from service.settings import Site
 
 M = TypeVar("M", bound=BaseModel)
@@ -32,9 +32,18 @@ FORM_FIELDS = {
     "body": ("body",),
     "captcha_id": ("captcha", "id"),
     "captcha_answer": ("captcha", "answer"),
+    # The names the ALTCHA, Turnstile, hCaptcha and reCAPTCHA widgets give
+    # the fields they add to a form.
+    "altcha": ("captcha", "pow"),
+    "cf-turnstile-response": ("captcha", "token"),
+    "h-captcha-response": ("captcha", "token"),
+    "g-recaptcha-response": ("captcha", "token"),
     "website": ("website",),
 }
 FORM_ONLY = {"return_to"}
+# Fields a widget adds, which may be present and empty when another captcha
+# is in use (hCaptcha fills g-recaptcha-response too, with the same token).
+WIDGET_FIELDS = {"altcha", "cf-turnstile-response", "h-captcha-response", "g-recaptcha-response"}
 
 
 def media_type(request: web.Request) -> str:
@@ -61,6 +70,8 @@ def field_errors(
     out = []
     for error in exc.errors(include_url=False):
         loc = tuple(str(part) for part in error["loc"])
+        if len(loc) >= 2 and loc[0] == "captcha" and loc[1] in CAPTCHA_TAGS:
+            loc = loc[:1] + loc[2:]  # the union's tag, not a field the client sent
         field = (names or {}).get(loc) or ".".join(loc) or "(body)"
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
@@ -116,6 +127,7 @@ def from_form(raw: bytes, site: Site) -> Submission:
         ) from None
     data: dict[str, Any] = {}
     seen: set[str] = set()
+    names: dict[tuple[str, ...], str] = {path: name for name, path in FORM_FIELDS.items()}
     problems = []
     for name, value in pairs:
         if name in seen:
@@ -129,13 +141,20 @@ def from_form(raw: bytes, site: Site) -> Submission:
             continue
         if name == "parent_id" and value == "":
             continue  # an empty hidden input means "not a reply"
+        if name in WIDGET_FIELDS:
+            if value == "":
+                continue
+            earlier = data.get("captcha", {}).get(path[-1])
+            if earlier is not None and earlier != value:
+                problems.append(FieldError(name, f"differs from {names[path]}"))
+                continue
+        names[path] = name
         target = data
         for part in path[:-1]:
             target = target.setdefault(part, {})
         target[path[-1]] = value
     if problems:
         raise ValidationFailed(problems)
-    names = {path: name for name, path in FORM_FIELDS.items()}
     try:
         submission = Submission.model_validate(data, context=_context(site))
     except ValidationError as exc:

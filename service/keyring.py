@@ -23,6 +23,7 @@ class Keyring:
     email: bytes
     idempotency: bytes
     api_key: bytes
+    pow: bytes
 
     @classmethod
     def from_secret(cls, secret: str) -> Keyring:
@@ -33,6 +34,7 @@ class Keyring:
             email=_derive(raw, "email"),
             idempotency=_derive(raw, "idempotency"),
             api_key=_derive(raw, "api-key"),
+            pow=_derive(raw, "pow"),
         )
 
     def ip_hash(self, site: str, ip: str) -> str:

@@ -86,6 +86,17 @@ class SiteKeys:
         (Redis 7.0 has no per-field TTL)."""
         return f"{self._base}:cap:exp"
 
+    def pow_spent(self, challenge: str) -> str:
+        """String with the TTL the proof-of-work challenge has left: its
+        solution was accepted once and is refused from now on."""
+        return f"{self._base}:pow:{challenge}"
+
+    def captcha_failures(self, ip_hash: str) -> str:
+        """String with a TTL (the escalation window): failed captcha attempts
+        of one pseudonymised address; at the site's threshold the client
+        must answer the stronger challenge."""
+        return f"{self._base}:cap:fail:{ip_hash}"
+
     @property
     def captcha_refill_lock(self) -> str:
         """String with a short TTL: one service worker renders for this site at a time."""

@@ -9,11 +9,22 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from service import providers
 from service.abuse import Screen
 from service.apikeys import ApiKeyStore
-from service.appkeys import CLOCK, KEYRING, METRICS, SCREENS, SERVICES, SETTINGS, Services
+from service.appkeys import (
+    CAPTCHA_GATE,
+    CLOCK,
+    KEYRING,
+    METRICS,
+    SCREENS,
+    SERVICES,
+    SETTINGS,
+    Services,
+)
 from service.background import checkpoint, running
 from service.captcha import CaptchaService
+from service.captcha_gate import CaptchaGate
 from service.comments import CommentStore
 from service.keyring import Keyring
 from service.metrics import Metrics
@@ -53,6 +64,7 @@ def create_app(
         site_id: Screen.for_rules(site.abuse) for site_id, site in settings.sites.items()
     }
     app.cleanup_ctx.append(_redis)
+    app.cleanup_ctx.append(_captcha_gate)
     if refill_captchas:
         app.cleanup_ctx.append(_captcha_refill)
     if deliver_webhooks:
@@ -91,6 +103,25 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     finally:
         captcha.close()
         await redis.aclose(close_connection_pool=True)
+
+
+async def _captcha_gate(app: web.Application) -> AsyncIterator[None]:
+    """The captcha providers: one HTTP session shared by every third-party check."""
+    services = app[SERVICES]
+    session = providers.open_session()
+    app[CAPTCHA_GATE] = CaptchaGate(
+        services.redis,
+        services.scripts,
+        app[KEYRING],
+        app[SETTINGS],
+        services.captcha,
+        providers.Verifier(session),
+        app[CLOCK],
+    )
+    try:
+        yield
+    finally:
+        await session.close()
 
 
 async def _captcha_refill(app: web.Application) -> AsyncIterator[None]:

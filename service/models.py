@@ -7,7 +7,17 @@ from functools import lru_cache
 from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    RootModel,
+    Tag,
+    ValidationInfo,
+    model_validator,
+)
 
 from service.text import clean
 
@@ -94,6 +104,39 @@ class CaptchaAnswer(Model):
     answer: Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_answer)]
 
 
+class PowAnswer(Model):
+    pow: Annotated[str, Field(min_length=1, max_length=2048)] = Field(
+        description="the ALTCHA widget's payload: base64 of its JSON solution"
+    )
+
+
+class TokenAnswer(Model):
+    token: Annotated[str, Field(min_length=1, max_length=16_384)] = Field(
+        description="the third-party provider's response token"
+    )
+
+
+# The tags naming each kind of answer in a validation error's location,
+# which intake.field_errors leaves out so that errors name the field sent.
+CAPTCHA_TAGS = ("image", "pow", "token")
+
+
+def _captcha_kind(value: object) -> str:
+    if isinstance(value, PowAnswer) or (isinstance(value, dict) and "pow" in value):
+        return "pow"
+    if isinstance(value, TokenAnswer) or (isinstance(value, dict) and "token" in value):
+        return "token"
+    return "image"
+
+
+Captcha = Annotated[
+    Annotated[CaptchaAnswer, Tag("image")]
+    | Annotated[PowAnswer, Tag("pow")]
+    | Annotated[TokenAnswer, Tag("token")],
+    Discriminator(_captcha_kind),
+]
+
+
 class Submission(Model):
     """A reader's comment as the form sends it."""
 
@@ -101,7 +144,10 @@ class Submission(Model):
     parent_id: CommentId | None = None
     author: Author
     body: Body
-    captcha: CaptchaAnswer
+    captcha: Captcha = Field(
+        description="the answer to the challenge: an image's {id, answer}, a proof of "
+        "work's {pow}, or a third-party provider's {token}"
+    )
     website: Annotated[str, Field(max_length=1000)] = Field(
         default="",
         description="the honeypot: a field hidden from people, which only bots fill in; "
@@ -114,11 +160,43 @@ class Accepted(Model):
     status: Literal["pending", "approved"]
 
 
-class Challenge(Model):
+class ChallengeBase(Model):
+    expires_in: int = Field(description="seconds")
+
+
+class ImageChallenge(ChallengeBase):
+    kind: Literal["image"] = "image"
     id: str
     image: str = Field(description="data: URI of a PNG image")
     audio_url: str | None = Field(description="the spoken challenge; null until audio is offered")
-    expires_in: int = Field(description="seconds")
+
+
+class PowParameters(Model):
+    algorithm: Literal["SHA-256"]
+    challenge: str
+    maxnumber: int
+    salt: str
+    signature: str
+
+
+class PowChallenge(ChallengeBase):
+    kind: Literal["pow"] = "pow"
+    pow: PowParameters = Field(description="an ALTCHA challenge, for the ALTCHA widget")
+
+
+class ThirdPartyChallenge(ChallengeBase):
+    kind: Literal["turnstile", "hcaptcha", "recaptcha-v2", "recaptcha-v3"]
+    site_key: str
+    action: str | None = Field(description="the action to name (reCAPTCHA v3), else null")
+
+
+class Challenge(RootModel[ImageChallenge | PowChallenge | ThirdPartyChallenge]):
+    """What to show for this challenge: `kind` may be stronger than the
+    site's provider when the client has been escalated."""
+
+    root: Annotated[
+        ImageChallenge | PowChallenge | ThirdPartyChallenge, Field(discriminator="kind")
+    ]
 
 
 class PublicAuthor(Model):
@@ -151,8 +229,9 @@ class ThreadQuery(BaseModel):
 
 
 class CaptchaConfig(Model):
-    provider: Literal["image"]
-    site_key: str | None
+    provider: Literal["image", "pow", "turnstile", "hcaptcha", "recaptcha-v2", "recaptcha-v3"]
+    site_key: str | None = Field(description="the third-party provider's public site key")
+    action: str | None = Field(description="the action the widget names (reCAPTCHA v3)")
 
 
 class Limits(Model):

@@ -121,8 +121,9 @@ CATALOGUE = {
             "unavailable",
             503,
             "Temporarily unavailable",
-            "The comment store could not be reached. Nothing was stored; retry after "
-            "the number of seconds in Retry-After.",
+            "The comment store or the site's captcha provider could not be reached or "
+            "answered unreadably. Nothing was stored; retry after the number of seconds "
+            "in Retry-After.",
         ),
     )
 }
@@ -139,6 +140,7 @@ _BY_ERROR: dict[type[errors.LoibinhError], str] = {
     errors.ValidationFailed: "validation-failed",
     errors.RateLimited: "rate-limited",
     errors.StoreUnavailable: "unavailable",
+    errors.CaptchaUnavailable: "unavailable",
     errors.Unauthorized: "unauthorized",
     errors.Forbidden: "forbidden",
     errors.Banned: "banned",
@@ -181,7 +183,7 @@ def from_error(error: errors.LoibinhError, retry_after_unavailable: int) -> web.
         extra["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
     elif isinstance(error, errors.RateLimited):
         headers["Retry-After"] = str(error.retry_after)
-    elif isinstance(error, errors.StoreUnavailable):
+    elif isinstance(error, errors.StoreUnavailable | errors.CaptchaUnavailable):
         headers["Retry-After"] = str(retry_after_unavailable)
     elif isinstance(error, errors.MethodNotAllowed):
         headers["Allow"] = ", ".join(sorted(error.allowed))

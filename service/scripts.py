@@ -20,6 +20,8 @@ _LIBRARIES: dict[str, tuple[str, ...]] = {
     "accept": ("clock", "gcra", "events"),
     "captcha_issue": ("clock", "gcra"),
     "captcha_store": ("clock",),
+    "captcha_gate": ("clock", "gcra"),
+    "captcha_failure": (),
     "ratelimit_peek": ("clock", "gcra"),
     "thread_page": (),
     "claim": ("clock", "events"),
@@ -88,6 +90,8 @@ class Scripts:
     accept: Script
     captcha_issue: Script
     captcha_store: Script
+    captcha_gate: Script
+    captcha_failure: Script
     ratelimit_peek: Script
     thread_page: Script
     claim: Script

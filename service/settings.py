@@ -143,11 +143,79 @@ class AbuseRules(Strict):
         return self
 
 
+CaptchaProvider = Literal["image", "pow", "turnstile", "hcaptcha", "recaptcha-v2", "recaptcha-v3"]
+THIRD_PARTY: tuple[CaptchaProvider, ...] = ("turnstile", "hcaptcha", "recaptcha-v2", "recaptcha-v3")
+# Each provider's documented siteverify endpoint.
+VERIFY_URLS: dict[CaptchaProvider, str] = {
+    "turnstile": "https://challenges.cloudflare.com/turnstile/v0/siteverify",
+    "hcaptcha": "https://api.hcaptcha.com/siteverify",
+    "recaptcha-v2": "https://www.google.com/recaptcha/api/siteverify",
+    "recaptcha-v3": "https://www.google.com/recaptcha/api/siteverify",
+}
+
+
+class PowSettings(Strict):
+    """ALTCHA proof of work: the answer is a number in [0, maxnumber], found
+    by hashing on average maxnumber / 2 times in the reader's browser."""
+
+    maxnumber: Annotated[int, Field(ge=1000, le=100_000_000)] = 100_000
+    # The harder challenge an escalated client gets when the site escalates to pow.
+    escalated_maxnumber: Annotated[int, Field(ge=1000, le=100_000_000)] = 1_000_000
+    expires_seconds: Annotated[int, Field(ge=10, le=86400)] = 600
+
+    @model_validator(mode="after")
+    def _harder(self) -> PowSettings:
+        if self.escalated_maxnumber <= self.maxnumber:
+            raise ValueError("escalated_maxnumber must exceed maxnumber")
+        return self
+
+
+class SiteCaptcha(Strict):
+    """How a site's captcha provider is set up. The secret of a third-party
+    provider never sits in a configuration file in clear: it comes from the
+    environment (LOIBINH_SITES__<SITE>__CAPTCHA__SECRET) or from secret_file."""
+
+    pow: PowSettings = PowSettings()
+    site_key: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    secret: SecretStr = SecretStr("")
+    secret_file: Path | None = None
+    # None: the provider's documented siteverify URL (VERIFY_URLS).
+    verify_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] | None = None
+    timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 2.0
+    # The hostnames a provider may say the challenge was solved on. None: the
+    # hosts of the site's allowed origins; []: not checked.
+    hostnames: list[Annotated[str, Field(min_length=1, max_length=253)]] | None = None
+    # reCAPTCHA v3: the lowest score accepted and the action the page names.
+    # Turnstile also reports an action: checked when set.
+    score_threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
+    action: Annotated[str, Field(pattern=r"^[A-Za-z0-9_/]{1,100}$")] | None = None
+    # Escalation: after escalate_after failed captcha attempts from one
+    # client within the window, or a submission of theirs filed as spam or
+    # rejected by the abuse checks, the client must answer the stronger
+    # challenge: an image, or a harder proof of work. 0 turns it off.
+    escalate_after: Annotated[int, Field(ge=0, le=1000)] = 3
+    escalate_window_seconds: Annotated[int, Field(ge=10, le=7 * 86400)] = 3600
+    escalate_to: Literal["image", "pow"] = "image"
+    escalate_on_abuse: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_from_file(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("secret_file"):
+            path = Path(data["secret_file"])
+            try:
+                data = {**data, "secret": path.read_text(encoding="utf-8").strip()}
+            except OSError as exc:
+                raise ValueError(f"secret_file: cannot read {path}: {exc}") from None
+        return data
+
+
 class Site(Strict):
     allowed_origins: list[str] = []
     moderation: Literal["pre", "post", "first-comment"] = "pre"
     locale: Literal["vi", "en"] = "vi"
-    captcha_provider: Literal["image"] = "image"
+    captcha_provider: CaptchaProvider = "image"
+    captcha: SiteCaptcha = SiteCaptcha()
     rate_limits: SiteRateLimits = SiteRateLimits()
     name_max_length: Annotated[int, Field(ge=1, le=80)] = 80
     body_max_length: Annotated[int, Field(ge=1, le=5000)] = 5000
@@ -179,6 +247,45 @@ class Site(Strict):
             if not ORIGIN.match(origin):
                 raise ValueError(f"{origin!r} is not an origin like https://news.example.vn")
         return [origin.lower() for origin in value]
+
+    @model_validator(mode="after")
+    def _provider(self) -> Site:
+        provider, captcha = self.captcha_provider, self.captcha
+        if provider in THIRD_PARTY:
+            if not captcha.site_key:
+                raise ValueError(f"captcha.site_key: required by captcha_provider {provider!r}")
+            if not captcha.secret.get_secret_value():
+                raise ValueError(
+                    f"captcha.secret: required by captcha_provider {provider!r}; set "
+                    "LOIBINH_SITES__<SITE>__CAPTCHA__SECRET or captcha.secret_file"
+                )
+        return self
+
+    @property
+    def verify_url(self) -> str:
+        return self.captcha.verify_url or VERIFY_URLS[self.captcha_provider]
+
+    @property
+    def captcha_hostnames(self) -> list[str]:
+        if self.captcha.hostnames is not None:
+            return self.captcha.hostnames
+        return [origin.split("://", 1)[1].split(":", 1)[0] for origin in self.allowed_origins]
+
+    @property
+    def captcha_action(self) -> str | None:
+        """The action the widget names and the provider must report back."""
+        if self.captcha_provider == "recaptcha-v3":
+            return self.captcha.action or "comment"
+        return self.captcha.action if self.captcha_provider == "turnstile" else None
+
+    @property
+    def escalates_to(self) -> Literal["image", "pow"] | None:
+        """The stronger challenge of an escalated client; None: no escalation."""
+        if self.captcha_provider == "image" or self.captcha.escalate_after == 0:
+            return None
+        if self.captcha.escalate_to == "pow" and self.captcha_provider != "pow":
+            return "image"  # a harder pow is stronger than a pow, not than a third party
+        return self.captcha.escalate_to
 
 
 class CaptchaSettings(Strict):
@@ -321,12 +428,30 @@ class TomlFiles(PydanticBaseSettingsSource):
                 "run from the source tree or name a configuration file"
             )
         data = read_toml(DEFAULT_CONFIG) if DEFAULT_CONFIG.exists() else {}
+        _no_secrets_in(DEFAULT_CONFIG, data)
         if override:
             extra = read_toml(Path(override))
+            _no_secrets_in(Path(override), extra)
             if "sites" in extra:
                 data.pop("sites", None)
             data = deep_merge(data, extra)
         return data
+
+
+def _no_secrets_in(path: Path, data: dict[str, Any]) -> None:
+    """A captcha provider's secret in a configuration file would travel with
+    every copy of it: only the environment or a secret file may hold one."""
+    sites = data.get("sites")
+    if not isinstance(sites, dict):
+        return
+    for site_id, site in sites.items():
+        captcha = site.get("captcha") if isinstance(site, dict) else None
+        if isinstance(captcha, dict) and "secret" in captcha:
+            raise ConfigError(
+                f"invalid configuration:\n  sites.{site_id}.captcha.secret: not allowed in "
+                f"{path}; set LOIBINH_SITES__{site_id.upper()}__CAPTCHA__SECRET "
+                "or captcha.secret_file"
+            )
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -11,7 +11,15 @@ import orjson
 from aiohttp import web
 
 from service import clientip, intake, problems
-from service.appkeys import KEYRING, METRICS, RATE_METER, SCREENS, SERVICES, SETTINGS
+from service.appkeys import (
+    CAPTCHA_GATE,
+    KEYRING,
+    METRICS,
+    RATE_METER,
+    SCREENS,
+    SERVICES,
+    SETTINGS,
+)
 from service.comments import Subject, submit_limits
 from service.errors import (
     FieldError,
@@ -25,7 +33,6 @@ from service.errors import (
 from service.models import (
     COMMENT_ID,
     CaptchaConfig,
-    Challenge,
     Health,
     Limits,
     ReportReceived,
@@ -38,7 +45,7 @@ from service.moderation import report_limits
 from service.openapi import document
 from service.ratelimit import Meter, parse_usage, script_args, script_keys
 from service.redisconn import UNREACHABLE
-from service.settings import Site
+from service.settings import THIRD_PARTY, Site
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +82,20 @@ def _client_ip(request: web.Request) -> str:
     return clientip.bucket(address, network.ipv6_prefix)
 
 
+def _remote_address(request: web.Request) -> str | None:
+    """The client's own address, unbucketed: what a captcha provider is told."""
+    network = request.app[SETTINGS].network
+    if not network.trusted_proxies:
+        return request.remote
+    address = clientip.resolve(
+        request.remote,
+        request.headers.get("Forwarded"),
+        request.headers.get("X-Forwarded-For"),
+        network.trusted_proxies,
+    )
+    return str(address) if address is not None else None
+
+
 def _idempotency_key(request: web.Request) -> str | None:
     raw = request.headers.get("Idempotency-Key")
     if raw is None:
@@ -95,7 +116,11 @@ def _idempotency_key(request: web.Request) -> str | None:
 async def site_config(request: web.Request) -> web.Response:
     _, site = _site(request)
     config = SiteConfig(
-        captcha=CaptchaConfig(provider=site.captcha_provider, site_key=None),
+        captcha=CaptchaConfig(
+            provider=site.captcha_provider,
+            site_key=site.captcha.site_key if site.captcha_provider in THIRD_PARTY else None,
+            action=site.captcha_action,
+        ),
         locale=site.locale,
         limits=Limits(name_max_length=site.name_max_length, body_max_length=site.body_max_length),
         moderation=site.moderation,
@@ -104,19 +129,19 @@ async def site_config(request: web.Request) -> web.Response:
 
 
 async def issue_captcha(request: web.Request) -> web.Response:
-    site_id, _ = _site(request)
+    site_id, site = _site(request)
     captcha = request.app[SERVICES].captcha
     ip_hash = request.app[KEYRING].ip_hash(site_id, _client_ip(request))
     meter = Meter(captcha.issue_limits(site_id, ip_hash))
     request[RATE_METER] = meter
     try:
-        issued = await captcha.issue(site_id, meter.limits)
+        issued = await request.app[CAPTCHA_GATE].issue(site_id, site, ip_hash, meter.limits)
     except LoibinhError as exc:
         await _report_usage(request, meter, exc)
         raise
     meter.usage = issued.usage
-    body = Challenge(id=issued.id, image=issued.image, audio_url=None, expires_in=issued.expires_in)
-    return json_response(body.model_dump(), status=201, headers={"Cache-Control": "no-store"})
+    body = issued.challenge.model_dump()
+    return json_response(body, status=201, headers={"Cache-Control": "no-store"})
 
 
 async def submit_comment(request: web.Request) -> web.StreamResponse:
@@ -140,13 +165,21 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
         idempotency = _idempotency_key(request)
         email_hash = keyring.email_hash(site_id, submission.author.email)
         meter.limits = submit_limits(keys, site, ip_hash, email_hash, submission.thread)
+        captcha = await app[CAPTCHA_GATE].check(
+            site_id,
+            site,
+            submission.captcha,
+            _remote_address(request),
+            ip_hash,
+            idempotency is not None,
+        )
         accepted = await services.store.accept(
             site_id,
             site,
             submission,
             Subject(ip_hash, email_hash),
             meter.limits,
-            services.captcha.answer_hash(site_id, submission.captcha.id, submission.captcha.answer),
+            captcha,
             keyring.idempotency_hash(site_id, ip_hash, idempotency) if idempotency else None,
             app[SCREENS][site_id].assess(
                 submission.author.name, submission.body, submission.website

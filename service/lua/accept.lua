@@ -1,20 +1,25 @@
 -- The accept path in one atomic call (DESIGN.md invariant 2): idempotency,
 -- parent, bans, rate limits, captcha, then store, queue and announce. A
 -- refusal changes nothing but the captcha it consumed (one attempt per
--- challenge); a refusal before the captcha check leaves the captcha usable.
+-- challenge) and the client's count of failed captchas; a refusal before
+-- the captcha check leaves the captcha usable.
 --
 -- KEYS: 1 comment, 2 pending queue, 3 idempotency, 4 captcha live hash,
 --       5 captcha expiry zset, 6 parent comment, 7 thread ids, 8 thread public
 --       hash, 9 trusted, 10 trusted always, 11 approved queue, 12 rejected
 --       queue, 13 author index, 14 email ban, 15 address ban, 16 outbox due,
---       17 outbox, 18 spam queue, 19.. rate-limit keys
+--       17 outbox, 18 spam queue, 19 proof-of-work replay mark, 20 the
+--       client's captcha failures, 21.. rate-limit keys
 -- ARGV: 1 id, 2 thread, 3 parent id or '', 4 name, 5 email, 6 body, 7 ip hash,
 --       8 email hash, 9 captcha id, 10 captcha answer hmac, 11 mode,
 --       12 idempotency fingerprint or '', 13 idempotency ttl s, 14 public json,
 --       15 created_at ms, 16 ban response, 17 webhook targets, 18 site,
 --       19 deadline ms (Redis time), 20 abuse score, 21 abuse reasons
---       (comma-separated), 22 verdict (pass, hold, spam, reject), 23 number of
---       limits, 24.. emission/burst pairs
+--       (comma-separated), 22 verdict (pass, hold, spam, reject), 23 captcha
+--       mode (image, pow, strong-pow, token, spent), 24 replay mark ttl ms,
+--       25 failures that escalate (0: never), 26 escalation window ms,
+--       27 '1' if a spam or reject verdict escalates, 28 number of limits,
+--       29.. emission/burst pairs
 local id = ARGV[1]
 local fingerprint = ARGV[12]
 local now = now_ms()
@@ -49,22 +54,48 @@ if banned and ARGV[16] == 'honest' then
   return {'banned'}
 end
 
-local limits = gcra_check(19, tonumber(ARGV[23]), 24, now)
+local limits = gcra_check(21, tonumber(ARGV[28]), 29, now)
 if limits.refused > 0 then
   return gcra_reply(limits, now, false, 'rate_limited', limits.refused, limits.retry_ms)
 end
 
-local expected = redis.call('HGET', KEYS[4], ARGV[9])
-local expires = tonumber(redis.call('ZSCORE', KEYS[5], ARGV[9]))
-if expected then
-  redis.call('HDEL', KEYS[4], ARGV[9])
-  redis.call('ZREM', KEYS[5], ARGV[9])
+-- The captcha, by ARGV[23]: 'image' consumes the live challenge; 'pow' and
+-- 'strong-pow' (a proof of work verified by the caller) mark the solution
+-- spent for as long as its challenge lives; 'token' was vouched for over
+-- HTTP by a third party; 'spent', a token its provider called used, passes
+-- only as the replay of an idempotent retry (above). An escalated client
+-- (KEYS[20] at ARGV[25] failures) must answer the stronger challenge.
+local captcha_mode, escalate_at = ARGV[23], tonumber(ARGV[25])
+local function captcha_failed(reason)
+  if escalate_at > 0 and redis.call('INCR', KEYS[20]) == 1 then
+    redis.call('PEXPIRE', KEYS[20], tonumber(ARGV[26]))
+  end
+  return {'captcha_failed', reason}
 end
-if not expected or not expires or expires <= now then
-  return {'captcha_failed', 'expired'}
-end
-if expected ~= ARGV[10] then
-  return {'captcha_failed', 'wrong'}
+if captcha_mode == 'image' then
+  local expected = redis.call('HGET', KEYS[4], ARGV[9])
+  local expires = tonumber(redis.call('ZSCORE', KEYS[5], ARGV[9]))
+  if expected then
+    redis.call('HDEL', KEYS[4], ARGV[9])
+    redis.call('ZREM', KEYS[5], ARGV[9])
+  end
+  if not expected or not expires or expires <= now then
+    return captcha_failed('expired')
+  end
+  if expected ~= ARGV[10] then
+    return captcha_failed('wrong')
+  end
+elseif captcha_mode == 'spent' then
+  return captcha_failed('spent')
+else
+  if (captcha_mode == 'pow' or captcha_mode == 'token') and escalate_at > 0
+      and (tonumber(redis.call('GET', KEYS[20])) or 0) >= escalate_at then
+    return {'captcha_failed', 'stronger'}
+  end
+  if captcha_mode ~= 'token'
+      and not redis.call('SET', KEYS[19], '1', 'NX', 'PX', math.max(1, tonumber(ARGV[24]))) then
+    return captcha_failed('spent')
+  end
 end
 
 gcra_charge(limits, now)
@@ -99,6 +130,14 @@ redis.call('HSET', KEYS[1],
   'reasons', reasons, 'score', ARGV[20], 'reports', 0)
 redis.call('ZADD', queue, 0, id)
 redis.call('SADD', KEYS[13], id)
+-- Escalation on abuse: whoever sent what the checks call spam or reject
+-- answers the stronger challenge next time.
+if ARGV[27] == '1' and escalate_at > 0 and (verdict == 'spam' or verdict == 'reject') then
+  local failures = tonumber(redis.call('GET', KEYS[20])) or 0
+  if failures < escalate_at then
+    redis.call('SET', KEYS[20], escalate_at, 'PX', tonumber(ARGV[26]))
+  end
+end
 if visible == '1' then
   redis.call('ZADD', KEYS[7], 0, id)
   redis.call('HSET', KEYS[8], id, ARGV[14])

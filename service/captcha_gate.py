@@ -1,0 +1,207 @@
+"""Which captcha a client answers, and what its answer is worth before the
+accept script: the site's provider (image, proof of work or a third party),
+escalation to the stronger challenge after failures, and the check of each
+kind of answer that can happen outside Redis.
+
+The image's answer and the proof of work's single use are checked inside
+the accept script (one atomic call); a third party's token is checked over
+HTTP just before it. What the script must then do is a `CaptchaCheck`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+from redis.asyncio import Redis
+
+from service import pow
+from service.captcha import CaptchaService
+from service.errors import CaptchaFailed
+from service.keyring import Keyring
+from service.keys import SiteKeys
+from service.models import (
+    CaptchaAnswer,
+    Challenge,
+    ImageChallenge,
+    PowAnswer,
+    PowChallenge,
+    PowParameters,
+    ThirdPartyChallenge,
+    TokenAnswer,
+)
+from service.providers import Verifier
+from service.ratelimit import Limit, Usage, parse_usage, refusal, script_args, script_keys
+from service.redisconn import RedisClock, translate_errors
+from service.scripts import Scripts
+from service.settings import THIRD_PARTY, Settings, Site
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["image", "pow", "strong-pow", "token", "spent"]
+# How long a provider's token lives once the widget has it, as documented:
+# Turnstile 300 s, reCAPTCHA and hCaptcha two minutes.
+TOKEN_SECONDS = {"turnstile": 300, "hcaptcha": 120, "recaptcha-v2": 120, "recaptcha-v3": 120}
+
+
+@dataclass(frozen=True, slots=True)
+class CaptchaCheck:
+    """What the accept script does with the captcha (lua/accept.lua, its
+    ARGV[23] on): consume an image, mark a proof of work spent, or nothing
+    more for a token a third party has vouched for."""
+
+    mode: Mode
+    challenge_id: str = ""
+    answer_hash: str = ""
+    spent_key: str = ""
+    spent_ttl_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    challenge: Challenge
+    usage: list[Usage]
+
+
+def escalation_args(site: Site) -> list[int]:
+    """ARGV 25..27 of the accept script: the failures that escalate (0:
+    never), the window in ms, and whether abuse verdicts escalate."""
+    if site.escalates_to is None:
+        return [0, 1, 0]
+    captcha = site.captcha
+    return [
+        captcha.escalate_after,
+        captcha.escalate_window_seconds * 1000,
+        int(captcha.escalate_on_abuse),
+    ]
+
+
+class CaptchaGate:
+    def __init__(
+        self,
+        redis: Redis,
+        scripts: Scripts,
+        keyring: Keyring,
+        settings: Settings,
+        images: CaptchaService,
+        verifier: Verifier,
+        clock: RedisClock,
+    ) -> None:
+        self._redis = redis
+        self._scripts = scripts
+        self._keyring = keyring
+        self._settings = settings
+        self._images = images
+        self._verifier = verifier
+        self._clock = clock
+
+    def _keys(self, site_id: str) -> SiteKeys:
+        return SiteKeys(self._settings.redis.key_prefix, site_id)
+
+    @translate_errors
+    async def issue(self, site_id: str, site: Site, ip_hash: str, limits: list[Limit]) -> Issued:
+        """A challenge of the site's kind, or the stronger one for an escalated client."""
+        provider = site.captcha_provider
+        if provider == "image":
+            return await self._image(site_id, limits)
+        stronger = site.escalates_to
+        result = await self._scripts.captcha_gate(
+            keys=[self._keys(site_id).captcha_failures(ip_hash), *script_keys(limits)],
+            args=[
+                site.captcha.escalate_after if stronger else 0,
+                int(stronger == "pow"),
+                *script_args(limits),
+            ],
+        )
+        outcome = result[0]
+        if outcome == b"rate_limited":
+            raise refusal(limits, result)
+        usage = parse_usage(limits, result[3:])
+        if outcome == b"escalated":
+            if stronger == "image":
+                return await self._image(site_id, limits)
+            return Issued(self._pow(site, site.captcha.pow.escalated_maxnumber), usage)
+        if provider == "pow":
+            return Issued(self._pow(site, site.captcha.pow.maxnumber), usage)
+        challenge = ThirdPartyChallenge(
+            kind=provider,
+            site_key=site.captcha.site_key or "",
+            action=site.captcha_action if provider == "recaptcha-v3" else None,
+            expires_in=TOKEN_SECONDS[provider],
+        )
+        return Issued(Challenge(challenge), usage)
+
+    async def _image(self, site_id: str, limits: list[Limit]) -> Issued:
+        issued = await self._images.issue(site_id, limits)
+        challenge = ImageChallenge(
+            id=issued.id, image=issued.image, audio_url=None, expires_in=issued.expires_in
+        )
+        return Issued(Challenge(challenge), issued.usage)
+
+    def _pow(self, site: Site, maxnumber: int) -> Challenge:
+        seconds = site.captcha.pow.expires_seconds
+        expires_at = self._clock.now_ms() // 1000 + seconds
+        made = pow.make_challenge(self._keyring.pow, maxnumber, expires_at)
+        parameters = PowParameters(
+            algorithm="SHA-256",
+            challenge=made.challenge,
+            maxnumber=made.maxnumber,
+            salt=made.salt,
+            signature=made.signature,
+        )
+        return Challenge(PowChallenge(pow=parameters, expires_in=seconds))
+
+    async def check(
+        self,
+        site_id: str,
+        site: Site,
+        answer: CaptchaAnswer | PowAnswer | TokenAnswer,
+        remote_ip: str | None,
+        ip_hash: str,
+        idempotent: bool,
+    ) -> CaptchaCheck:
+        """What can be checked of an answer before the accept script: raises
+        CaptchaFailed (counted towards escalation) or CaptchaUnavailable."""
+        if isinstance(answer, CaptchaAnswer):
+            # Image challenges exist only where this service issued them:
+            # on image sites, and to escalated clients of the others.
+            digest = self._keyring.captcha_answer(site_id, answer.id, answer.answer)
+            return CaptchaCheck("image", answer.id, digest)
+        provider = site.captcha_provider
+        if isinstance(answer, PowAnswer):
+            if provider != "pow":
+                raise CaptchaFailed(f"this site's captcha is {provider}, not proof of work")
+            try:
+                solution = pow.verify(self._keyring.pow, answer.pow, self._clock.now_ms())
+            except CaptchaFailed:
+                await self.count_failure(site_id, site, ip_hash)
+                raise
+            strong = solution.maxnumber >= site.captcha.pow.escalated_maxnumber
+            return CaptchaCheck(
+                "strong-pow" if strong else "pow",
+                spent_key=self._keys(site_id).pow_spent(solution.challenge),
+                spent_ttl_ms=solution.ttl_ms,
+            )
+        if provider not in THIRD_PARTY:
+            raise CaptchaFailed(f"this site's captcha is {provider}, not a third-party token")
+        try:
+            await self._verifier.verify(site_id, site, answer.token, remote_ip)
+        except CaptchaFailed as exc:
+            if exc.reason == "spent" and idempotent:
+                # Perhaps the retry of a submission already stored: the
+                # accept script answers with the first answer if so.
+                return CaptchaCheck("spent")
+            await self.count_failure(site_id, site, ip_hash)
+            raise
+        return CaptchaCheck("token")
+
+    @translate_errors
+    async def count_failure(self, site_id: str, site: Site, ip_hash: str) -> None:
+        """A failed answer refused before the accept script counts towards escalation."""
+        if site.escalates_to is None:
+            return
+        await self._scripts.captcha_failure(
+            keys=[self._keys(site_id).captcha_failures(ip_hash)],
+            args=[site.captcha.escalate_window_seconds * 1000],
+        )
