@@ -395,6 +395,7 @@ class Moderation:
             script_keys += [
                 keys.rate(policy, address) for address in addresses for policy in ADDRESS_POLICIES
             ]
+            script_keys += [keys.captcha_failures(address) for address in addresses]
             result = await self._scripts.erase(
                 keys=script_keys,
                 args=[

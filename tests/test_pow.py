@@ -19,6 +19,7 @@ from service.errors import CaptchaFailed
 from tests.helpers import (
     Client,
     accepted,
+    bearer,
     comment_keys,
     expect_problem,
     keys_of,
@@ -278,3 +279,21 @@ async def test_a_clean_comment_does_not_escalate(make_client: MakeClient) -> Non
     payload = widget_payload((await issue(client))["pow"])
     await accepted(await client.post(COMMENTS, json=answer(payload)))
     assert (await issue(client))["kind"] == "pow"
+
+
+async def test_erasure_forgets_the_failure_count(make_client: MakeClient, rds: Any) -> None:
+    client = await pow_client(make_client, escalate_after=5)
+    wrong = widget_payload((await issue(client))["pow"], number=999_999)
+    await expect_problem(await client.post(COMMENTS, json=answer(wrong)), 400, "captcha-failed")
+    await accepted(
+        await client.post(COMMENTS, json=answer(widget_payload((await issue(client))["pow"])))
+    )
+    pattern = keys_of(client).captcha_failures("*")
+    assert [k async for k in rds.scan_iter(match=pattern)]
+    response = await client.post(
+        "/v1/sites/news/moderation/erasures",
+        json={"email": "duong@example.vn"},
+        headers=await bearer(client),
+    )
+    assert response.status == 200, await response.text()
+    assert [k async for k in rds.scan_iter(match=pattern)] == []

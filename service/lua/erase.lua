@@ -7,7 +7,7 @@
 --       11 outbox, 12 outbox due, 13 outbox dead, 14 audit, 15 email ban,
 --       16 ban records, 17 email rate-limit key; then 5 per comment: comment,
 --       thread ids, thread public, history, reporters; then the rate-limit
---       keys of the comments' addresses
+--       keys and captcha failure counts of the comments' addresses
 -- ARGV: 1 email hash, 2 key id, 3 moderator, 4 comments, 5 deliveries,
 --       6 ban records; then the comment ids, delivery ids and ban ids
 local n, d, b = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
