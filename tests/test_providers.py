@@ -26,6 +26,7 @@ from tests.helpers import (
     comment_keys,
     expect_problem,
     mint,
+    rate_limits,
     site,
     submission,
 )
@@ -554,3 +555,35 @@ def test_the_secret_comes_from_the_environment_or_a_file(
     assert settings.sites["sport"].captcha.secret.get_secret_value() == "from-the-environment"
     assert settings.sites["sport"].verify_url == "https://api.hcaptcha.com/siteverify"
     assert "from-a-file" not in repr(settings)
+
+
+async def test_remoteip_is_the_clients_own_address_behind_a_trusted_proxy(
+    make_client: MakeClient, provider: Provider
+) -> None:
+    """Rate limits bucket IPv6 readers by /64; the provider gets the address itself."""
+    client = await make_client(
+        sites={"news": third_party(provider, "turnstile")},
+        network={"trusted_proxies": ["127.0.0.1/32"]},
+    )
+    headers = {"X-Forwarded-For": "2001:db8::7"}
+    await accepted(await client.post(COMMENTS, json=with_token("tok"), headers=headers))
+    assert provider.calls[0]["remoteip"] == "2001:db8::7"
+
+
+@pytest.mark.parametrize("kind", ["pow", "turnstile"])
+async def test_issuing_stays_rate_limited(
+    make_client: MakeClient, provider: Provider, kind: str
+) -> None:
+    limits = rate_limits(captcha_per_ip=(2, 60))
+    if kind == "pow":
+        table = site(captcha_provider="pow", rate_limits=limits)
+    else:
+        table = {**third_party(provider, kind), "rate_limits": limits}
+    client = await make_client(sites={"news": table})
+    for remaining in (1, 0):
+        response = await client.post("/v1/sites/news/captchas")
+        assert response.status == 201
+        assert response.headers["RateLimit"].startswith(f'"captcha-ip";r={remaining};')
+    refused = await client.post("/v1/sites/news/captchas")
+    await expect_problem(refused, 429, "rate-limited")
+    assert refused.headers["RateLimit-Policy"] == '"captcha-ip";q=2;w=60'
