@@ -115,7 +115,7 @@ async def _captcha_gate(app: web.Application) -> AsyncIterator[None]:
         app[KEYRING],
         app[SETTINGS],
         services.captcha,
-        providers.Verifier(session),
+        providers.Verifier(session, app[METRICS]),
         app[CLOCK],
     )
     try:

@@ -82,6 +82,21 @@ class Metrics:
             registry=r,
         )
 
+        self.captcha_checks = Counter(
+            "loibinh_captcha_checks",
+            "Third-party captcha checks by outcome: passed, refused (the reader's "
+            "token), unavailable (the provider or the site's keys)",
+            ["site", "provider", "outcome"],
+            registry=r,
+        )
+        self.captcha_check_latency = Histogram(
+            "loibinh_captcha_check_duration_seconds",
+            "Time a third-party captcha check took, retries included",
+            ["provider"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+
         # Children by label values, cached: labels() costs more than inc().
         self._answered: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._submitted: dict[tuple[str, str, str], Any] = {}

@@ -23,6 +23,7 @@ import aiohttp
 import orjson
 
 from service.errors import CaptchaFailed, CaptchaUnavailable
+from service.metrics import Metrics
 from service.settings import Site
 
 log = logging.getLogger(__name__)
@@ -62,12 +63,28 @@ RETRYABLE_ERRORS = {"internal-error"}
 class Verifier:
     """Checks tokens with the site's provider; one per app, sharing one session."""
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
+    def __init__(self, session: aiohttp.ClientSession, metrics: Metrics) -> None:
         self._session = session
+        self._metrics = metrics
 
     async def verify(self, site_id: str, site: Site, token: str, remote_ip: str | None) -> None:
         """Return if the provider vouches for the token; raise CaptchaFailed
         (the reader's fault) or CaptchaUnavailable (anyone else's) if not."""
+        provider = site.captcha_provider
+        started = asyncio.get_running_loop().time()
+        outcome = "unavailable"
+        try:
+            await self._verify(site_id, site, token, remote_ip)
+            outcome = "passed"
+        except CaptchaFailed:
+            outcome = "refused"
+            raise
+        finally:
+            elapsed = asyncio.get_running_loop().time() - started
+            self._metrics.captcha_checks.labels(site_id, provider, outcome).inc()
+            self._metrics.captcha_check_latency.labels(provider).observe(elapsed)
+
+    async def _verify(self, site_id: str, site: Site, token: str, remote_ip: str | None) -> None:
         provider = site.captcha_provider
         if len(token) > MAX_TOKEN:
             raise CaptchaFailed("the captcha token is too long to be one")

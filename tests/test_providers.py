@@ -587,3 +587,17 @@ async def test_issuing_stays_rate_limited(
     refused = await client.post("/v1/sites/news/captchas")
     await expect_problem(refused, 429, "rate-limited")
     assert refused.headers["RateLimit-Policy"] == '"captcha-ip";q=2;w=60'
+
+
+async def test_checks_are_counted_by_outcome(make_client: MakeClient, provider: Provider) -> None:
+    client = await client_for(make_client, provider, "turnstile")
+    await accepted(await client.post(COMMENTS, json=with_token("tok")))
+    await expect_problem(await client.post(COMMENTS, json=with_token("bad")), 400, "captcha-failed")
+    await expect_problem(await client.post(COMMENTS, json=with_token("slow")), 503, "unavailable")
+    text = await (await client.get("/metrics")).text()
+    for outcome in ("passed", "refused", "unavailable"):
+        line = (
+            f'loibinh_captcha_checks_total{{outcome="{outcome}",provider="turnstile",site="news"}}'
+        )
+        assert f"{line} 1.0" in text, outcome
+    assert 'loibinh_captcha_check_duration_seconds_count{provider="turnstile"} 3.0' in text
