@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from service import pow
-from service.appkeys import KEYRING
+from service.appkeys import KEYRING, SERVICES
 from service.errors import CaptchaFailed
 from tests.helpers import (
     Client,
@@ -24,6 +24,7 @@ from tests.helpers import (
     expect_problem,
     keys_of,
     mint,
+    rate_limits,
     site,
     submission,
 )
@@ -297,3 +298,28 @@ async def test_erasure_forgets_the_failure_count(make_client: MakeClient, rds: A
     )
     assert response.status == 200, await response.text()
     assert [k async for k in rds.scan_iter(match=pattern)] == []
+
+
+async def test_issuing_stores_nothing_but_the_issue_limit(
+    make_client: MakeClient, rds: Any
+) -> None:
+    client = await pow_client(make_client)
+    await issue(client)
+    stored = [key async for key in rds.scan_iter()]
+    assert len(stored) == 1
+    assert stored[0].startswith(keys_of(client).rate("captcha-ip", "").encode())
+
+
+async def test_a_rate_limited_submission_leaves_the_solution_usable(
+    make_client: MakeClient,
+) -> None:
+    table = pow_site() | {"rate_limits": rate_limits(submit_per_ip=(1, 3600))}
+    client = await make_client(sites={"news": table})
+    await accepted(
+        await client.post(COMMENTS, json=answer(widget_payload((await issue(client))["pow"])))
+    )
+    payload = widget_payload((await issue(client))["pow"])
+    await expect_problem(await client.post(COMMENTS, json=answer(payload)), 429, "rate-limited")
+    # Not spent: the limit refused before the captcha was looked at.
+    spent = [k async for k in client.app[SERVICES].redis.scan_iter(match="*:pow:*")]
+    assert len(spent) == 1
