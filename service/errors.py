@@ -46,6 +46,10 @@ class CaptchaFailed(LoibinhError):
     pass
 
 
+class FormReused(LoibinhError):
+    """The form token was already used by an earlier submission."""
+
+
 class PayloadTooLarge(LoibinhError):
     pass
 

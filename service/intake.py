@@ -33,6 +33,7 @@ FORM_FIELDS = {
     "captcha_id": ("captcha", "id"),
     "captcha_answer": ("captcha", "answer"),
     "website": ("website",),
+    "form_token": ("form_token",),
 }
 FORM_ONLY = {"return_to"}
 

@@ -23,6 +23,7 @@ class Keyring:
     email: bytes
     idempotency: bytes
     api_key: bytes
+    form: bytes
 
     @classmethod
     def from_secret(cls, secret: str) -> Keyring:
@@ -33,6 +34,7 @@ class Keyring:
             email=_derive(raw, "email"),
             idempotency=_derive(raw, "idempotency"),
             api_key=_derive(raw, "api-key"),
+            form=_derive(raw, "form-token"),
         )
 
     def ip_hash(self, site: str, ip: str) -> str:

@@ -102,6 +102,11 @@ class Submission(Model):
     author: Author
     body: Body
     captcha: CaptchaAnswer
+    form_token: Annotated[str, Field(max_length=80)] | None = Field(
+        default=None,
+        description="the form_token that came with the captcha challenge; without it, or "
+        "with one submitted too fast, the comment is more likely held",
+    )
     website: Annotated[str, Field(max_length=1000)] = Field(
         default="",
         description="the honeypot: a field hidden from people, which only bots fill in; "
@@ -119,6 +124,7 @@ class Challenge(Model):
     image: str = Field(description="data: URI of a PNG image")
     audio_url: str | None = Field(description="the spoken challenge; null until audio is offered")
     expires_in: int = Field(description="seconds")
+    form_token: str = Field(description="send it back with the submission, once")
 
 
 class PublicAuthor(Model):

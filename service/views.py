@@ -10,8 +10,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import orjson
 from aiohttp import web
 
-from service import clientip, intake, problems
+from service import clientip, formtoken, intake, problems
 from service.appkeys import KEYRING, METRICS, RATE_METER, SCREENS, SERVICES, SETTINGS
+from service.clock import now_ms
 from service.comments import Subject, submit_limits
 from service.errors import (
     FieldError,
@@ -115,7 +116,13 @@ async def issue_captcha(request: web.Request) -> web.Response:
         await _report_usage(request, meter, exc)
         raise
     meter.usage = issued.usage
-    body = Challenge(id=issued.id, image=issued.image, audio_url=None, expires_in=issued.expires_in)
+    body = Challenge(
+        id=issued.id,
+        image=issued.image,
+        audio_url=None,
+        expires_in=issued.expires_in,
+        form_token=formtoken.issue(request.app[KEYRING].form, site_id, now_ms()),
+    )
     return json_response(body.model_dump(), status=201, headers={"Cache-Control": "no-store"})
 
 
@@ -140,6 +147,7 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
         idempotency = _idempotency_key(request)
         email_hash = keyring.email_hash(site_id, submission.author.email)
         meter.limits = submit_limits(keys, site, ip_hash, email_hash, submission.thread)
+        form = formtoken.check(keyring.form, site_id, submission.form_token, now_ms(), site.abuse)
         accepted = await services.store.accept(
             site_id,
             site,
@@ -149,8 +157,9 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
             services.captcha.answer_hash(site_id, submission.captcha.id, submission.captcha.answer),
             keyring.idempotency_hash(site_id, ip_hash, idempotency) if idempotency else None,
             app[SCREENS][site_id].assess(
-                submission.author.name, submission.body, submission.website
+                submission.author.name, submission.body, submission.website, form.signals
             ),
+            form,
         )
     except LoibinhError as exc:
         await _report_usage(request, meter, exc)

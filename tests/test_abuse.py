@@ -12,7 +12,7 @@ import pytest
 
 from service.abuse import Screen, Thresholds, read_words
 from service.settings import ConfigError
-from tests.helpers import Client, keys_of, mint, public_ids, site, submission
+from tests.helpers import Client, form_token, keys_of, mint, public_ids, site, submission
 
 SCREEN = Screen(read_words("banned"), read_words("suspect"), Thresholds(3, 8, 10))
 
@@ -205,6 +205,7 @@ async def test_the_form_carries_the_honeypot_too(make_client: Any, rds: Any) -> 
         "captcha_id": captcha[0],
         "captcha_answer": captcha[1],
         "website": "x",
+        "form_token": form_token(),
         "return_to": "https://news.example.vn/a",
     }
     answer = await client.post("/v1/sites/news/comments", data=form, allow_redirects=False)

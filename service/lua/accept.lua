@@ -7,14 +7,19 @@
 --       5 captcha expiry zset, 6 parent comment, 7 thread ids, 8 thread public
 --       hash, 9 trusted, 10 trusted always, 11 approved queue, 12 rejected
 --       queue, 13 author index, 14 email ban, 15 address ban, 16 outbox due,
---       17 outbox, 18 spam queue, 19.. rate-limit keys
+--       17 outbox, 18 spam queue, 19 form token mark, 20 and 21 fingerprints
+--       of this window and the last, 22 strikes, 23.. rate-limit keys
 -- ARGV: 1 id, 2 thread, 3 parent id or '', 4 name, 5 email, 6 body, 7 ip hash,
 --       8 email hash, 9 captcha id, 10 captcha answer hmac, 11 mode,
 --       12 idempotency fingerprint or '', 13 idempotency ttl s, 14 public json,
 --       15 created_at ms, 16 ban response, 17 webhook targets, 18 site,
---       19 deadline ms (Redis time), 20 abuse score, 21 abuse reasons
---       (comma-separated), 22 verdict (pass, hold, spam, reject), 23 number of
---       limits, 24.. emission/burst pairs
+--       19 deadline ms (Redis time), 20 abuse score of the text and form
+--       token, 21 its reasons (comma-separated), 22 thresholds 'hold spam
+--       reject', 23 form token mark ttl ms (0: no token to mark), 24 text
+--       fingerprint (abuse.fingerprint) or '', 25 fingerprint window s, 26
+--       links in the body, 27 weights 'duplicate near strike first-link'
+--       and the near-duplicate agreement, 28 number of limits, 29..
+--       emission/burst pairs
 local id = ARGV[1]
 local fingerprint = ARGV[12]
 local now = now_ms()
@@ -49,9 +54,14 @@ if banned and ARGV[16] == 'honest' then
   return {'banned'}
 end
 
-local limits = gcra_check(19, tonumber(ARGV[23]), 24, now)
+local limits = gcra_check(23, tonumber(ARGV[28]), 29, now)
 if limits.refused > 0 then
   return gcra_reply(limits, now, false, 'rate_limited', limits.refused, limits.retry_ms)
+end
+
+local token_ttl = tonumber(ARGV[23])
+if token_ttl > 0 and redis.call('EXISTS', KEYS[19]) == 1 then
+  return {'form_reused'}
 end
 
 local expected = redis.call('HGET', KEYS[4], ARGV[9])
@@ -68,14 +78,66 @@ if expected ~= ARGV[10] then
 end
 
 gcra_charge(limits, now)
+if token_ttl > 0 then
+  redis.call('SET', KEYS[19], '1', 'PX', token_ttl)
+end
+
+-- The signals only the site's memory can tell, added to the text's score.
+local score, reasons = tonumber(ARGV[20]), ARGV[21]
+local function flag(reason, weight)
+  score = score + weight
+  reasons = reasons == '' and reason or (reasons .. ',' .. reason)
+end
+local w = {}
+for n in string.gmatch(ARGV[27], '%S+') do w[#w + 1] = tonumber(n) end
+local email_hash = ARGV[8]
+local text_print = ARGV[24]
+local bands = {}
+if text_print ~= '' then
+  local signature, exact = string.sub(text_print, 1, 32), string.sub(text_print, 33, 36)
+  for b = 0, 7 do bands[b + 1] = b .. string.sub(signature, 4 * b + 1, 4 * b + 4) end
+  local found = nil
+  for k = 20, 21 do
+    for _, records in ipairs(redis.call('HMGET', KEYS[k], unpack(bands))) do
+      for r = 1, records and #records or 0, 36 do
+        if string.sub(records, r + 32, r + 35) == exact then
+          found = 'duplicate'
+        elseif not found then
+          local agree = 0
+          for v = r, r + 30, 2 do
+            local at = v - r + 1
+            if string.sub(records, v, v + 1) == string.sub(signature, at, at + 1) then
+              agree = agree + 1
+            end
+          end
+          if agree >= w[5] then found = 'near-duplicate' end
+        end
+      end
+    end
+  end
+  if found == 'duplicate' then flag('duplicate', w[1])
+  elseif found then flag('near-duplicate', w[2]) end
+end
+local strikes = tonumber(redis.call('HGET', KEYS[22], email_hash) or '0')
+if strikes > 0 then
+  flag('history:rejected:' .. strikes, w[3] * math.min(strikes, 3))
+end
+if tonumber(ARGV[26]) > 0 and redis.call('EXISTS', KEYS[13]) == 0 then
+  flag('first-time-link', w[4])
+end
+local hold, spam, reject = string.match(ARGV[22], '(%S+) (%S+) (%S+)')
+local verdict = 'pass'
+if score >= tonumber(reject) then verdict = 'reject'
+elseif score >= tonumber(spam) then verdict = 'spam'
+elseif score >= tonumber(hold) then verdict = 'hold' end
 
 -- Where the comment goes: a shadow-banned one, or one the abuse checks
 -- reject or call spam, straight there (its author is told it awaits
 -- moderation); one they hold, to a moderator whatever the mode; a trusted
 -- author's published as approved; under post-moderation published but
 -- still pending review.
-local mode, email_hash, verdict = ARGV[11], ARGV[8], ARGV[22]
-local status, visible, queue, reasons = 'pending', '0', KEYS[2], ARGV[21]
+local mode = ARGV[11]
+local status, visible, queue = 'pending', '0', KEYS[2]
 if banned then
   status, queue = 'rejected', KEYS[12]
   reasons = reasons == '' and 'banned' or ('banned,' .. reasons)
@@ -96,9 +158,21 @@ redis.call('HSET', KEYS[1],
   'id', id, 'thread', ARGV[2], 'parent_id', ARGV[3], 'name', ARGV[4],
   'email', ARGV[5], 'body', ARGV[6], 'ip_hash', ARGV[7], 'email_hash', email_hash,
   'created_at', ARGV[15], 'status', status, 'visible', visible, 'public', ARGV[14],
-  'reasons', reasons, 'score', ARGV[20], 'reports', 0)
+  'reasons', reasons, 'score', score, 'reports', 0)
 redis.call('ZADD', queue, 0, id)
 redis.call('SADD', KEYS[13], id)
+if not banned and (status == 'rejected' or status == 'spam') then
+  redis.call('HINCRBY', KEYS[22], email_hash, 1)
+end
+if text_print ~= '' then
+  -- Each band keeps its three latest records; the window's key expires whole.
+  local record = text_print
+  for _, band in ipairs(bands) do
+    local older = redis.call('HGET', KEYS[20], band) or ''
+    redis.call('HSET', KEYS[20], band, record .. string.sub(older, 1, 72))
+  end
+  redis.call('EXPIRE', KEYS[20], 2 * tonumber(ARGV[25]))
+end
 if visible == '1' then
   redis.call('ZADD', KEYS[7], 0, id)
   redis.call('HSET', KEYS[8], id, ARGV[14])
