@@ -17,13 +17,14 @@ import hashlib
 import itertools
 import re
 import struct
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from service.settings import AbuseRules
-from service.textfold import Folded, fold, fold_term
+from service.textfold import Folded, fold, fold_term, strip_marks
 
 WORDS_DIR = Path(__file__).resolve().parent.parent / "config" / "words"
 
@@ -38,6 +39,9 @@ SHOUTING = 3.0
 FLOOD = 3.0
 PHONE = 3.0  # a phone number in a news comment is nearly always an advert
 SHORT_LINK = 2.0  # a shortened link hides where it goes
+RISKY_LINK = 2.0  # a link to a domain of the kind spam registers
+OBFUSCATED_LINK = 4.0  # only someone hiding from a filter writes "hxxps"
+NAME_ADVERT = 4.0  # a domain or a phone number as the author's name
 # The form token (formtoken.py): none at all is a client that never asked
 # for a challenge through the widget; one we never issued is forged.
 NO_FORM_TOKEN = 2.0
@@ -67,6 +71,25 @@ _URL = re.compile(
 _PHONE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.-]?\d){9}(?!\d)")
 _SHORTENERS = re.compile(
     r"\b(?:bit\.ly|tinyurl\.com|t\.co|goo\.gl|cutt\.ly|s\.id|shorturl\.at|rb\.gy|is\.gd|t\.me)/",
+    re.IGNORECASE,
+)
+# Top-level domains that spam favours (cheap to register, rarely a news source).
+_RISKY_TLD = re.compile(
+    r"\b[\w-]+\.(?:click|pro|online|shop|site|love|vip|top|xyz|bet|win|club|live|store|fun"
+    r"|buzz|icu|cc|tk|ml|ga|cf|gq|link|loan|work|casino|poker|sbs|cfd|bond|monster|rest"
+    r"|today|life|world|space|website|asia|biz)\b",
+    re.IGNORECASE,
+)
+# A link written so that no filter sees it: "hxxps://", "site[.]org", "(dot) com".
+_OBFUSCATED_LINK = re.compile(
+    r"\bh(?:xx|\*\*)ps?://|\w\s*[\[(]\s*(?:\.|dot|chấm)\s*[\])]\s*\w"
+    r"|\w\s+(?:dot|chấm)\s+(?:com|net|org|vn)\b",
+    re.IGNORECASE,
+)
+# A name that is an address or a domain: the author field used as an advert.
+_NAME_LINK = re.compile(
+    r"(?:https?://|www\.)|\b[\w-]{2,}\.(?:com|net|org|vn|info|biz|io|me|co|us|ru|cn|online"
+    r"|top|xyz|club|vip|shop|site|pro|bet|win|live|store|fun|link|click)\b",
     re.IGNORECASE,
 )
 _FLOOD = re.compile(r"(\S)\1{9,}|(\S{2,6}?)\2{7,}|(\w{2,12}\s+)\3{7,}")
@@ -168,18 +191,29 @@ class Screen:
     """One site's auto-moderation: its word lists and thresholds."""
 
     def __init__(
-        self, banned: Iterable[str], suspect: Iterable[str], thresholds: Thresholds
+        self,
+        banned: Iterable[str],
+        suspect: Iterable[str],
+        thresholds: Thresholds,
+        allowed: Iterable[str] = (),
     ) -> None:
         self._banned = WordList(banned)
         self._suspect = WordList(suspect)
+        self._allowed = WordList(allowed)
         self._thresholds = thresholds
 
     @classmethod
     def for_rules(cls, rules: AbuseRules) -> Screen:
         banned = read_words("banned") if rules.default_words else []
         suspect = read_words("suspect") if rules.default_words else []
+        allowed = read_words("allowed") if rules.default_words else []
         thresholds = Thresholds(rules.hold_at, rules.spam_at, rules.reject_at)
-        return cls([*banned, *rules.banned_words], [*suspect, *rules.suspect_words], thresholds)
+        return cls(
+            [*banned, *rules.banned_words],
+            [*suspect, *rules.suspect_words],
+            thresholds,
+            [*allowed, *rules.allowed_words],
+        )
 
     @property
     def thresholds(self) -> Thresholds:
@@ -198,14 +232,38 @@ class Screen:
             score += signal.weight
         folded_body = fold(body)
         folded = fold(name) + folded_body
-        for term in dict.fromkeys(self._banned.find(folded)):
+        banned, suspect = self._banned.find(folded), self._suspect.find(folded)
+        if banned or suspect:
+            banned, suspect = self._innocent_removed(folded, banned, suspect)
+        for term in dict.fromkeys(banned):
             reasons.append(f"banned-word:{term}")
             score += BANNED_WORD
-        for term in dict.fromkeys(self._suspect.find(folded)):
+        for term in dict.fromkeys(suspect):
             reasons.append(f"suspect-word:{term}")
             score += SUSPECT_WORD
+        if not body.isascii():
+            body = unicodedata.normalize("NFKC", body)  # "ｈｔｔｐｓ://" is a link too
+        lowered = body.lower()
         # Every link pattern needs a "/" or "www.": most comments have neither.
-        links = len(_URL.findall(body)) if "/" in body or "www." in body.lower() else 0
+        links = len(_URL.findall(body)) if "/" in body or "www." in lowered else 0
+        if links and _RISKY_TLD.search(body):
+            reasons.append("risky-link")
+            score += RISKY_LINK
+        # The patterns need a bracket, "hxx" or a spelled-out dot: most comments have none.
+        if (
+            "[" in body
+            or "(" in body
+            or "hxx" in lowered
+            or " dot " in lowered
+            or " chấm " in lowered
+        ) and _OBFUSCATED_LINK.search(body):
+            reasons.append("obfuscated-link")
+            score += OBFUSCATED_LINK
+        if ("." in name and _NAME_LINK.search(name)) or (
+            any(c.isdigit() for c in name) and _PHONE.search(name)
+        ):
+            reasons.append("advert-in-name")
+            score += NAME_ADVERT
         if links >= 3:
             reasons.append(f"many-links:{links}")
             score += MANY_LINKS
@@ -227,6 +285,23 @@ class Screen:
         return Assessment(
             score, tuple(reasons), self._verdict(score), links, fingerprint(folded_body.plain)
         )
+
+    def _innocent_removed(self, folded: Folded, *found: list[str]) -> tuple[list[str], ...]:
+        """The terms found, less those that stand inside an allowed phrase
+        the text contains ("óc chó" in "hạt óc chó", a walnut)."""
+        phrases = [f" {strip_marks(p)} " for p in self._allowed.find(folded)]
+        if not phrases:
+            return found
+        return tuple(
+            [t for t in terms if not any(f" {strip_marks(t)} " in p for p in phrases)]
+            for terms in found
+        )
+
+    def newcomer_verdict(self, assessment: Assessment) -> str:
+        """The verdict the accept script reaches for a first-time author with
+        no duplicate on the site: what an evaluation on a corpus measures."""
+        score = assessment.score + (FIRST_TIME_LINK if assessment.links else 0.0)
+        return self._verdict(score)
 
     def _verdict(self, score: float) -> str:
         limits = self._thresholds

@@ -134,6 +134,8 @@ class AbuseRules(Strict):
     # Added to config/words/banned.txt and suspect.txt (or instead of them).
     banned_words: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
     suspect_words: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
+    # Phrases in which a banned or suspect word is innocent (config/words/allowed.txt).
+    allowed_words: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
     default_words: bool = True
     # A form posted sooner than this after its captcha was issued is held:
     # nobody reads a challenge and writes a comment that fast.
