@@ -123,14 +123,16 @@ class WordList:
     def __init__(self, terms: Iterable[str]) -> None:
         self._marked: set[tuple[str, ...]] = set()
         self._plain: set[tuple[str, ...]] = set()
-        self._longest = 1
         for term in terms:
             tokens, marked = fold_term(term)
             if not tokens:
                 continue
             (self._marked if marked else self._plain).add(tokens)
-            self._longest = max(self._longest, len(tokens))
-        self._starts = {t[0] for t in self._marked | self._plain}
+        # Each first word, with the lengths of the terms it starts: most
+        # words start none, and the rest only a few.
+        self._starts: dict[str, tuple[int, ...]] = {}
+        for t in self._marked | self._plain:
+            self._starts[t[0]] = tuple(sorted({*self._starts.get(t[0], ()), len(t)}))
         # A phrase written without spaces ("ditme") is the phrase too.
         self._marked_joined = {"".join(t): t for t in self._marked}
         self._plain_joined = {"".join(t): t for t in self._plain}
@@ -151,9 +153,10 @@ class WordList:
                             found.append(" ".join(joined[part]))
             starts = self._starts
             for i, token in enumerate(tokens):
-                if token not in starts:
+                lengths = starts.get(token)
+                if lengths is None:
                     continue  # most words start no term: one lookup each
-                for n in range(1, self._longest + 1):
+                for n in lengths:
                     window = tokens[i : i + n]
                     if window in terms:
                         found.append(" ".join(window))

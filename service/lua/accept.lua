@@ -94,23 +94,32 @@ local email_hash = ARGV[8]
 local text_print = ARGV[24]
 local bands = {}
 if text_print ~= '' then
-  local signature, exact = string.sub(text_print, 1, 32), string.sub(text_print, 33, 36)
-  for b = 0, 7 do bands[b + 1] = b .. string.sub(signature, 4 * b + 1, 4 * b + 4) end
-  local found = nil
+  local exact, values = string.sub(text_print, 33, 36), {}
+  for v = 1, 16 do values[v] = string.sub(text_print, 2 * v - 1, 2 * v) end
+  for b = 0, 7 do bands[b + 1] = b .. values[2 * b + 1] .. values[2 * b + 2] end
+  local need = w[5]
+  local found, seen = nil, {}
   for k = 20, 21 do
     for _, records in ipairs(redis.call('HMGET', KEYS[k], unpack(bands))) do
+      -- A record sharing several bands comes up in each: compare it once.
       for r = 1, records and #records or 0, 36 do
-        if string.sub(records, r + 32, r + 35) == exact then
-          found = 'duplicate'
-        elseif not found then
-          local agree = 0
-          for v = r, r + 30, 2 do
-            local at = v - r + 1
-            if string.sub(records, v, v + 1) == string.sub(signature, at, at + 1) then
-              agree = agree + 1
+        local record = string.sub(records, r, r + 35)
+        if not seen[record] then
+          seen[record] = true
+          if string.sub(record, 33, 36) == exact then
+            found = 'duplicate'
+          elseif not found then
+            local agree, missed = 0, 0
+            for v = 1, 16 do
+              if string.sub(record, 2 * v - 1, 2 * v) == values[v] then
+                agree = agree + 1
+              else
+                missed = missed + 1
+              end
+              if agree >= need or missed > 16 - need then break end
             end
+            if agree >= need then found = 'near-duplicate' end
           end
-          if agree >= w[5] then found = 'near-duplicate' end
         end
       end
     end
