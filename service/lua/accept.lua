@@ -92,7 +92,7 @@ local w = {}
 for n in string.gmatch(ARGV[27], '%S+') do w[#w + 1] = tonumber(n) end
 local email_hash = ARGV[8]
 local text_print = ARGV[24]
-local bands = {}
+local bands, current_records = {}, {}
 if text_print ~= '' then
   local exact, values = string.sub(text_print, 33, 36), {}
   for v = 1, 16 do values[v] = string.sub(text_print, 2 * v - 1, 2 * v) end
@@ -100,7 +100,9 @@ if text_print ~= '' then
   local need = w[5]
   local found, seen = nil, {}
   for k = 20, 21 do
-    for _, records in ipairs(redis.call('HMGET', KEYS[k], unpack(bands))) do
+    local in_window = redis.call('HMGET', KEYS[k], unpack(bands))
+    if k == 20 then current_records = in_window end
+    for _, records in ipairs(in_window) do
       -- A record sharing several bands comes up in each: compare it once.
       for r = 1, records and #records or 0, 36 do
         local record = string.sub(records, r, r + 35)
@@ -175,11 +177,12 @@ if not banned and (status == 'rejected' or status == 'spam') then
 end
 if text_print ~= '' then
   -- Each band keeps its three latest records; the window's key expires whole.
-  local record = text_print
-  for _, band in ipairs(bands) do
-    local older = redis.call('HGET', KEYS[20], band) or ''
-    redis.call('HSET', KEYS[20], band, record .. string.sub(older, 1, 72))
+  local fields = {}
+  for b, band in ipairs(bands) do
+    fields[2 * b - 1] = band
+    fields[2 * b] = text_print .. string.sub(current_records[b] or '', 1, 72)
   end
+  redis.call('HSET', KEYS[20], unpack(fields))
   redis.call('EXPIRE', KEYS[20], 2 * tonumber(ARGV[25]))
 end
 if visible == '1' then
