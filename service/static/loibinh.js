@@ -216,7 +216,9 @@
     var url = this.api + "/threads/" + encodeURIComponent(this.thread) + "/comments?limit=" + PAGE +
       (after ? "&after=" + after : "");
     try {
-      var page = await this.json(fetch(url));
+      // The first page is revalidated (a cheap 304 by its ETag) so that a reload
+      // shows what was just published; later pages may come from the cache.
+      var page = await this.json(fetch(url, { cache: after ? "default" : "no-cache" }));
     } catch (e) {
       this.empty.hidden = false;
       this.empty.textContent = this.t.loadFailed;

@@ -12,7 +12,7 @@
       banAsk: "Cấm tác giả {email}?", selectAll: "Chọn tất cả", select: "Chọn",
       empty: "Không có bình luận nào ở đây.", more: "Xem thêm", score: "Điểm", reasons: "Lý do tự động",
       lease: "Đang được giữ bởi {who} đến {until}", reports: "Báo cáo", thread: "Bài",
-      done: "{n} quyết định đã lưu.", conflict: "{id}: {detail}", error: "Lỗi: {detail}", unreachable: "Không kết nối được máy chủ.",
+      done: "Đã lưu {n} quyết định.", conflict: "{id}: {detail}", error: "Lỗi: {detail}", unreachable: "Không kết nối được máy chủ.",
       help: "Phím tắt: j/k di chuyển, x chọn, a duyệt, r từ chối, s spam, b cấm tác giả.", lang: "English",
       at: "Thời điểm", who: "Người kiểm duyệt", action: "Hành động", comment: "Bình luận", older: "Cũ hơn",
       loading: "Đang tải…"
@@ -26,7 +26,7 @@
       banAsk: "Ban the author {email}?", selectAll: "Select all", select: "Select",
       empty: "Nothing here.", more: "More", score: "Score", reasons: "Automatic reasons",
       lease: "Held by {who} until {until}", reports: "Reports", thread: "Thread",
-      done: "{n} decisions saved.", conflict: "{id}: {detail}", error: "Error: {detail}", unreachable: "Could not reach the server.",
+      done: "Decisions saved: {n}.", conflict: "{id}: {detail}", error: "Error: {detail}", unreachable: "Could not reach the server.",
       help: "Shortcuts: j/k move, x select, a approve, r reject, s spam, b ban the author.", lang: "Tiếng Việt",
       at: "When", who: "Moderator", action: "Action", comment: "Comment", older: "Older",
       loading: "Loading…"

@@ -1,0 +1,272 @@
+"""The widget, the no-JavaScript form and the dashboard in a real browser
+(issue 6): Debian's chromium in headless mode, driven by playwright, against
+the real app served on a free loopback port with the session's redis-server.
+
+The challenges the pages show are ones the test put in the captcha pool with
+answers it knows (rendered as the service renders them); which one a page got
+is read from what the service sent to the browser. Screenshots of each step
+go to tests/artifacts/."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from aiohttp import web
+from captcha.image import ImageCaptcha
+
+from service import captcha_render
+from service.appkeys import KEYRING, SERVICES
+from service.main import create_app
+from tests.helpers import site
+from tests.redis_process import RedisProcess
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+THREAD = "ca-mau-2022-08-12"  # the demo article's thread
+WIDGET = "#comments"
+WRONG = "00000"  # 0 is not in the challenges' alphabet: certainly wrong
+TIMEOUT_MS = 15_000
+
+if not CHROMIUM.exists():
+    # `make test` installs it (scripts/install-chromium.sh); CI must not skip.
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: run scripts/install-chromium.sh")
+    pytest.skip("no /usr/bin/chromium: run scripts/install-chromium.sh", allow_module_level=True)
+
+from playwright.async_api import Browser, Page, Response, async_playwright, expect  # noqa: E402
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@dataclass
+class Site:
+    """The demo app as a browser sees it, and the answers of the challenges it holds."""
+
+    url: str
+    app: web.Application
+    answers: dict[str, str]
+
+    async def stock(self, redis: aioredis.Redis, count: int = 8) -> None:
+        """Put challenges with known answers in the demo site's captcha pool."""
+        keyring = self.app[KEYRING]
+        image = ImageCaptcha(width=200, height=70)
+        pool = self.app[SERVICES].store.keys("demo").captcha_pool
+        entries = []
+        for _ in range(count):
+            challenge_id = captcha_render.new_challenge_id()
+            answer = captcha_render.new_answer()
+            self.answers[challenge_id] = answer
+            png = base64.b64encode(image.generate(answer, format="png").getvalue()).decode()
+            digest = keyring.captcha_answer("demo", challenge_id, answer)
+            entries.append(f"{challenge_id} {digest} {png}")
+        await redis.rpush(pool, *entries)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+async def demo(redis_server: RedisProcess, rds: aioredis.Redis) -> AsyncIterator[Site]:
+    from tests.helpers import settings_for
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = settings_for(
+        redis_server.url, mode="development", sites={"demo": site(allowed_origins=[url])}
+    )
+    app = create_app(settings, refill_captchas=False, deliver_webhooks=False)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    served = Site(url, app, {})
+    await served.stock(rds)
+    try:
+        yield served
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as driver:
+        launched = await driver.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+async def challenge_id(response: Response) -> str:
+    assert response.status == 201, await response.text()
+    return str((await response.json())["id"])
+
+
+def is_challenge(response: Response) -> bool:
+    return response.request.method == "POST" and response.url.endswith("/captchas")
+
+
+async def fill_form(page: Page, demo: Site, *, answer: str | None = None) -> str:
+    """Fill the widget's form (the first focus issues a challenge); its challenge id."""
+    widget = page.locator(WIDGET)
+    async with page.expect_response(is_challenge) as issued:
+        await widget.get_by_label("Họ và tên").fill("Nguyễn Thị Thùy Dương")
+    got = await challenge_id(await issued.value)
+    await widget.get_by_label("Email").fill("duong@example.vn")
+    await widget.get_by_label("Lời bình").fill("Bài viết rất hay, cảm ơn tác giả.")
+    await widget.get_by_label("Nhập các ký tự trong hình").fill(answer or demo.answers[got])
+    return got
+
+
+async def test_post_in_widget_approve_in_dashboard_then_published(
+    demo: Site, browser: Browser
+) -> None:
+    page = await browser.new_page()
+    await page.goto(demo.url + "/")
+    widget = page.locator(WIDGET)
+    await expect(widget.get_by_text("Chưa có bình luận nào")).to_be_visible()
+    await shot(page, "1-article")
+    await fill_form(page, demo)
+    await shot(page, "2-form-filled")
+    await widget.get_by_role("button", name="Gửi bình luận").click()
+    await expect(widget.get_by_role("status")).to_have_text(
+        "Cảm ơn bạn! Bình luận đang chờ kiểm duyệt."
+    )
+    await shot(page, "3-awaiting-moderation")
+
+    token, _ = await demo.app[SERVICES].api_keys.create("Kiểm duyệt viên", "moderator", ["demo"])
+    board = await browser.new_page(locale="en-GB")
+    await board.goto(demo.url + "/moderate/")
+    await board.get_by_label("Site").fill("demo")
+    await board.get_by_label("API key").fill(token)
+    await board.get_by_role("button", name="Sign in").click()
+    await expect(board.get_by_role("tab", name="Pending (1)")).to_be_visible()
+    item = board.locator(".item")
+    await expect(item).to_contain_text("duong@example.vn")
+    await expect(item).to_contain_text("Bài viết rất hay")
+    assert token not in board.url
+    await shot(board, "4-dashboard-pending")
+    await board.keyboard.press("j")  # to the first item
+    await expect(item).to_be_focused()
+    await board.keyboard.press("a")
+    await expect(board.get_by_role("status")).to_contain_text("Decisions saved: 1.")
+    await expect(board.get_by_role("tab", name="Approved (1)")).to_be_visible()
+    await shot(board, "5-dashboard-approved")
+
+    await page.reload()
+    published = widget.locator(".lb-c")
+    await expect(published).to_have_count(1)
+    await expect(published).to_contain_text("Nguyễn Thị Thùy Dương")
+    await expect(published).to_contain_text("Bài viết rất hay, cảm ơn tác giả.")
+    await shot(page, "6-published")
+
+
+async def test_wrong_captcha_shows_the_error_and_a_new_challenge(
+    demo: Site, browser: Browser
+) -> None:
+    page = await browser.new_page()
+    await page.goto(demo.url + "/")
+    widget = page.locator(WIDGET)
+    first = await fill_form(page, demo, answer=WRONG)
+    async with page.expect_response(is_challenge) as issued:
+        await widget.get_by_role("button", name="Gửi bình luận").click()
+    second = await challenge_id(await issued.value)
+    assert second != first
+    await expect(widget.get_by_role("alert")).to_contain_text("Mã xác thực chưa đúng")
+    answer = widget.get_by_label("Nhập các ký tự trong hình")
+    await expect(answer).to_be_focused()
+    await expect(answer).to_have_value("")
+    # What the reader typed is still there.
+    await expect(widget.get_by_label("Họ và tên")).to_have_value("Nguyễn Thị Thùy Dương")
+    await expect(widget.get_by_label("Lời bình")).to_have_value("Bài viết rất hay, cảm ơn tác giả.")
+    await shot(page, "wrong-captcha")
+    await answer.fill(demo.answers[second])
+    await widget.get_by_role("button", name="Gửi bình luận").click()
+    await expect(widget.get_by_role("status")).to_contain_text("đang chờ kiểm duyệt")
+
+
+async def test_reader_without_javascript_posts_through_the_form_page(
+    demo: Site, browser: Browser
+) -> None:
+    context = await browser.new_context(java_script_enabled=False)
+    page = await context.new_page()
+    await page.goto(demo.url + "/")
+    await page.get_by_role("link", name="Bình luận không cần JavaScript").click()
+    await expect(page).to_have_url(f"{demo.url}/v1/sites/demo/threads/{THREAD}/form")
+    challenge = await page.locator("input[name=captcha_id]").get_attribute("value")
+    assert challenge in demo.answers
+    await page.get_by_label("Họ và tên").fill("Trần Văn Bình")
+    await page.get_by_label("Email").fill("binh@example.vn")
+    await page.get_by_label("Lời bình").fill("Không cần JavaScript vẫn bình luận được.")
+    await page.get_by_label("Nhập các ký tự trong hình").fill(demo.answers[challenge])
+    await shot(page, "nojs-1-form")
+    await page.get_by_role("button", name="Gửi bình luận").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "Cảm ơn bạn! Bình luận đang chờ kiểm duyệt."
+    )
+    assert "lb_status=pending" in page.url
+    await shot(page, "nojs-2-awaiting-moderation")
+    await context.close()
+
+
+async def test_keyboard_only(demo: Site, browser: Browser) -> None:
+    page = await browser.new_page()
+    await page.goto(demo.url + "/")
+    widget = page.locator(WIDGET)
+    name = widget.get_by_label("Họ và tên")
+    await expect(widget.get_by_text("Chưa có bình luận nào")).to_be_visible()
+    async with page.expect_response(is_challenge) as issued:
+        for _ in range(10):
+            await page.keyboard.press("Tab")
+            if await name.evaluate("e => e.getRootNode().activeElement === e"):
+                break
+    await expect(name).to_be_focused()
+    issued_id = await challenge_id(await issued.value)
+    # Enter on an empty form: each problem is told at its field, focus on the first.
+    await page.keyboard.press("Enter")
+    await expect(name).to_have_attribute("aria-invalid", "true")
+    await expect(widget.locator("#n-err")).to_contain_text("Họ và tên cần từ 1 đến 80 ký tự")
+    await expect(name).to_be_focused()
+    await shot(page, "keyboard-1-errors")
+    await page.keyboard.type("Lê Thị Hoa")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("hoa@example.vn")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("Gõ bằng bàn phím.")
+    answer = widget.get_by_label("Nhập các ký tự trong hình")
+    for _ in range(6):  # past the refresh button to the answer
+        await page.keyboard.press("Tab")
+        if await answer.evaluate("e => e.getRootNode().activeElement === e"):
+            break
+    await expect(answer).to_be_focused()
+    await page.keyboard.type(demo.answers[issued_id])
+    await page.keyboard.press("Enter")
+    await expect(widget.get_by_role("status")).to_contain_text("đang chờ kiểm duyệt")
+    await expect(name).not_to_have_attribute("aria-invalid", "true")
+    await shot(page, "keyboard-2-sent")
