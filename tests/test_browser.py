@@ -10,6 +10,8 @@ go to tests/artifacts/."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -52,7 +54,14 @@ if not CHROMIUM.exists():
         raise RuntimeError(f"{CHROMIUM} is missing: run scripts/install-chromium.sh")
     pytest.skip("no /usr/bin/chromium: run scripts/install-chromium.sh", allow_module_level=True)
 
-from playwright.async_api import Browser, Page, Response, async_playwright, expect  # noqa: E402
+from playwright.async_api import (  # noqa: E402
+    Browser,
+    Page,
+    Response,
+    Route,
+    async_playwright,
+    expect,
+)
 
 expect.set_options(timeout=TIMEOUT_MS)
 
@@ -270,3 +279,91 @@ async def test_keyboard_only(demo: Site, browser: Browser) -> None:
     await expect(widget.get_by_role("status")).to_contain_text("đang chờ kiểm duyệt")
     await expect(name).not_to_have_attribute("aria-invalid", "true")
     await shot(page, "keyboard-2-sent")
+
+
+# The other captcha kinds are checked by the service's own tests; here only the
+# widget's half of the contract, with the service's answers played by routes.
+
+
+async def play_challenge(page: Page, challenge: dict[str, object]) -> list[dict[str, object]]:
+    """Answer the page's challenge requests with `challenge` and record its submissions."""
+    posted: list[dict[str, object]] = []
+
+    async def issue(route: Route) -> None:
+        await route.fulfill(status=201, json={**challenge, "expires_in": 600, "form_token": "ft-1"})
+
+    async def submit(route: Route) -> None:
+        posted.append(route.request.post_data_json)
+        await route.fulfill(status=202, json={"id": "0" * 26, "status": "pending"})
+
+    await page.route("**/v1/sites/demo/captchas", issue)
+    await page.route("**/v1/sites/demo/comments", submit)
+    return posted
+
+
+async def fill_plain(page: Page) -> None:
+    widget = page.locator(WIDGET)
+    await widget.get_by_label("Họ và tên").fill("Phạm Minh")
+    await widget.get_by_label("Email").fill("minh@example.vn")
+    await widget.get_by_label("Lời bình").fill("Thử các loại xác thực.")
+
+
+async def test_widget_solves_a_proof_of_work(demo: Site, browser: Browser) -> None:
+    salt, number = "5ac1d2e3f4?expires=9999999999", 4321
+    digest = hashlib.sha256(f"{salt}{number}".encode()).hexdigest()
+    pow_ = {
+        "algorithm": "SHA-256",
+        "challenge": digest,
+        "maxnumber": 50_000,
+        "salt": salt,
+        "signature": "sig-1",
+    }
+    page = await browser.new_page()
+    posted = await play_challenge(page, {"kind": "pow", "pow": pow_})
+    await page.goto(demo.url + "/")
+    await fill_plain(page)
+    widget = page.locator(WIDGET)
+    await expect(widget.get_by_text("Đã xác thực tự động.")).to_be_visible()
+    await widget.get_by_role("button", name="Gửi bình luận").click()
+    await expect(widget.get_by_role("status").last).to_contain_text("đang chờ kiểm duyệt")
+    [body] = posted
+    assert body["form_token"] == "ft-1"
+    payload = json.loads(base64.b64decode(str(body["captcha"]["pow"])))  # type: ignore[index]
+    assert payload == {
+        "algorithm": "SHA-256",
+        "challenge": digest,
+        "number": number,
+        "salt": salt,
+        "signature": "sig-1",
+    }
+
+
+async def test_widget_uses_the_sites_third_party_provider(demo: Site, browser: Browser) -> None:
+    # The demo site is configured for the image captcha, so its page's CSP
+    # would rightly refuse the provider's script: this test is about the widget.
+    page = await browser.new_page(bypass_csp=True)
+    posted = await play_challenge(
+        page, {"kind": "turnstile", "site_key": "0x4AAA-site", "action": None}
+    )
+    loaded: list[str] = []
+
+    async def provider(route: Route) -> None:
+        loaded.append(route.request.url)
+        # Plays Turnstile's explicit rendering: render(element, {sitekey, callback}).
+        await route.fulfill(
+            content_type="text/javascript",
+            body="window.turnstile={render:function(el,o){el.textContent='turnstile '+o.sitekey;"
+            "setTimeout(function(){o.callback('tok-1')});return 'w1'},reset:function(){}};",
+        )
+
+    await page.route("https://challenges.cloudflare.com/**", provider)
+    await page.goto(demo.url + "/")
+    await fill_plain(page)
+    widget = page.locator(WIDGET)
+    await expect(widget.get_by_text("turnstile 0x4AAA-site")).to_be_visible()
+    await widget.get_by_role("button", name="Gửi bình luận").click()
+    await expect(widget.get_by_role("status").last).to_contain_text("đang chờ kiểm duyệt")
+    assert loaded == ["https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit"]
+    [body] = posted
+    assert body["captcha"] == {"token": "tok-1"}
+    assert body["form_token"] == "ft-1"
