@@ -199,6 +199,7 @@ def form_page(page: FormPage) -> str:
     return (
         f'<!doctype html><html lang="{page.lang}"><head><meta charset=utf-8>'
         '<meta name=viewport content="width=device-width, initial-scale=1">'
+        '<link rel=icon href="data:,">'
         f"<title>{t['title']} · {thread}</title>"
         '<link rel=stylesheet href="/static/pages.css"></head><body class=form-page>'
         f"<main><h1>{t['title']}</h1>{listing}"
@@ -242,6 +243,7 @@ def demo_page(site_id: str, thread: str) -> str:
     return (
         '<!doctype html><html lang="vi"><head><meta charset=utf-8>'
         '<meta name=viewport content="width=device-width, initial-scale=1">'
+        '<link rel=icon href="data:,">'
         "<title>Mùa cua ở Cà Mau · Báo Demo</title>"
         '<link rel=stylesheet href="/static/pages.css">'
         '<script src="/widget/v1/loibinh.js" defer></script></head>'
@@ -261,6 +263,7 @@ def dashboard_page(sites: list[str]) -> str:
     return (
         '<!doctype html><html lang="vi"><head><meta charset=utf-8>'
         '<meta name=viewport content="width=device-width, initial-scale=1">'
+        '<link rel=icon href="data:,">'
         "<title>loibinh · Kiểm duyệt</title>"
         '<link rel=stylesheet href="/static/moderate.css">'
         '<script src="/static/moderate.js" defer></script></head>'

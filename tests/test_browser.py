@@ -169,7 +169,7 @@ async def test_post_in_widget_approve_in_dashboard_then_published(
     )
     await shot(page, "3-awaiting-moderation")
 
-    token, _ = await demo.app[SERVICES].api_keys.create("Kiểm duyệt viên", "moderator", ["demo"])
+    token, _ = await demo.app[SERVICES].api_keys.create("Kiểm duyệt viên", "admin", ["demo"])
     board = await browser.new_page(locale="en-GB")
     await board.goto(demo.url + "/moderate/")
     await board.get_by_label("Site").fill("demo")
@@ -180,6 +180,9 @@ async def test_post_in_widget_approve_in_dashboard_then_published(
     await expect(item).to_contain_text("duong@example.vn")
     await expect(item).to_contain_text("Bài viết rất hay")
     assert token not in board.url
+    # The key lives in this tab's sessionStorage only.
+    assert await board.evaluate("sessionStorage.getItem('lb-key')") == token
+    assert await board.evaluate("localStorage.length") == 0
     await shot(board, "4-dashboard-pending")
     await board.keyboard.press("j")  # to the first item
     await expect(item).to_be_focused()
@@ -187,6 +190,11 @@ async def test_post_in_widget_approve_in_dashboard_then_published(
     await expect(board.get_by_role("status")).to_contain_text("Decisions saved: 1.")
     await expect(board.get_by_role("tab", name="Approved (1)")).to_be_visible()
     await shot(board, "5-dashboard-approved")
+    await board.get_by_role("tab", name="Audit").click()
+    entry = board.locator(".row:not(.head)").filter(has_text="approve")
+    await expect(entry).to_contain_text("Kiểm duyệt viên")
+    await expect(board.get_by_role("button", name="Approve (a)")).to_be_hidden()
+    await shot(board, "5b-dashboard-audit")
 
     await page.reload()
     published = widget.locator(".lb-c")

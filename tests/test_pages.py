@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import socket
 from collections.abc import Awaitable, Callable
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
@@ -234,3 +235,19 @@ async def test_form_page_when_captchas_are_rate_limited(
 async def test_form_page_of_unknown_site_or_bad_thread(client: Client) -> None:
     assert (await client.get(f"/v1/sites/nope/threads/{THREAD}/form")).status == 404
     assert (await client.get("/v1/sites/news/threads/-bad/form")).status == 422
+
+
+async def test_form_page_when_redis_is_unreachable(
+    make_client: Callable[..., Awaitable[Client]],
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = await make_client(
+        redis={"url": f"redis://127.0.0.1:{port}/0", "connect_timeout": 0.2, "timeout": 0.2}
+    )
+    response = await client.get(FORM)
+    assert response.status == 503
+    assert response.headers["Retry-After"] == "2"
+    assert response.content_type == "text/html"
+    assert "captcha_id" not in parse(await response.text()).values

@@ -14,7 +14,7 @@
       lease: "Đang được giữ bởi {who} đến {until}", reports: "Báo cáo", thread: "Bài",
       done: "Đã lưu {n} quyết định.", conflict: "{id}: {detail}", error: "Lỗi: {detail}", unreachable: "Không kết nối được máy chủ.",
       help: "Phím tắt: j/k di chuyển, x chọn, a duyệt, r từ chối, s spam, b cấm tác giả.", lang: "English",
-      at: "Thời điểm", who: "Người kiểm duyệt", action: "Hành động", comment: "Bình luận", older: "Cũ hơn",
+      at: "Thời điểm", who: "Người kiểm duyệt", action: "Hành động", comment: "Bình luận", why: "Lý do",
       loading: "Đang tải…"
     },
     en: {
@@ -28,7 +28,7 @@
       lease: "Held by {who} until {until}", reports: "Reports", thread: "Thread",
       done: "Decisions saved: {n}.", conflict: "{id}: {detail}", error: "Error: {detail}", unreachable: "Could not reach the server.",
       help: "Shortcuts: j/k move, x select, a approve, r reject, s spam, b ban the author.", lang: "Tiếng Việt",
-      at: "When", who: "Moderator", action: "Action", comment: "Comment", older: "Older",
+      at: "When", who: "Moderator", action: "Action", comment: "Comment", why: "Reason",
       loading: "Loading…"
     }
   };
@@ -194,7 +194,7 @@
     var page = await api("GET", "/audit?limit=50" + (more && state.next ? "&before=" + state.next : ""));
     state.next = page.next;
     if (!more) ui.list.append(h("li", { class: "row head" }, h("span", { text: t.at }), h("span", { text: t.who }),
-      h("span", { text: t.action }), h("span", { text: t.comment }), h("span", { text: t.reason })));
+      h("span", { text: t.action }), h("span", { text: t.comment }), h("span", { text: t.why })));
     page.entries.forEach(function (e) {
       ui.list.append(h("li", { class: "row" }, h("span", { text: when(e.at) }), h("span", { text: e.moderator }),
         h("span", { text: e.action }), h("span", { text: e.comment || "" }), h("span", { text: e.reason })));
