@@ -18,14 +18,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 from captcha.image import ImageCaptcha
 
 from service import captcha_render
-from service.appkeys import KEYRING, SERVICES
+from service.appkeys import KEYRING, SERVICES, SETTINGS
 from service.main import create_app
+from service.models import Decision
+from service.moderation import Actor
 from tests.helpers import site
 from tests.redis_process import RedisProcess
 
@@ -375,3 +378,54 @@ async def test_widget_uses_the_sites_third_party_provider(demo: Site, browser: B
     [body] = posted
     assert body["captcha"] == {"token": "tok-1"}
     assert body["form_token"] == "ft-1"
+
+
+async def publish(demo: Site, parent_id: str | None, body: str) -> str:
+    """A comment on the demo thread through the public API, approved."""
+    [(challenge, answer)] = await demo.app[SERVICES].captcha.mint("demo", 1)
+    submission = {
+        "thread": THREAD,
+        "parent_id": parent_id,
+        "author": {"name": f"Độc giả {body[:6]}", "email": "doc-gia@example.vn"},
+        "body": body,
+        "captcha": {"id": challenge, "answer": answer},
+    }
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{demo.url}/v1/sites/demo/comments", json=submission) as response,
+    ):
+        assert response.status == 202, await response.text()
+        comment_id = str((await response.json())["id"])
+    actor = Actor(key_id="tests", name="tests", admin=True)
+    settings = demo.app[SETTINGS].sites["demo"]
+    [result] = await demo.app[SERVICES].moderation.decide(
+        "demo", settings, actor, [Decision(id=comment_id, action="approve", reason="")]
+    )
+    assert result.status == 200, result
+    return comment_id
+
+
+async def test_replies_one_level_deep(demo: Site, browser: Browser) -> None:
+    top = await publish(demo, None, "Bình luận gốc")
+    reply = await publish(demo, top, "Trả lời thứ nhất")
+    await publish(demo, reply, "Trả lời của trả lời")
+    page = await browser.new_page()
+    await page.goto(demo.url + "/")
+    widget = page.locator(WIDGET)
+    await expect(widget.locator(".lb-list > .lb-c")).to_have_count(1)
+    nested = widget.locator(".lb-list > .lb-c > .lb-replies > .lb-c")
+    await expect(nested).to_have_count(2)
+    await expect(nested.last).to_contain_text("Trả lời của trả lời")
+    await shot(page, "replies")
+    # Reply moves focus to the comment box, which brings the challenge.
+    async with page.expect_response(is_challenge) as issued:
+        await widget.get_by_role("button", name="Trả lời").click()
+    issued_id = await challenge_id(await issued.value)
+    await expect(widget.get_by_text("Đang trả lời Độc giả Bình l")).to_be_visible()
+    await expect(widget.get_by_label("Lời bình")).to_be_focused()
+    await fill_plain(page)
+    await widget.get_by_label("Nhập các ký tự trong hình").fill(demo.answers[issued_id])
+    async with page.expect_request(lambda r: r.url.endswith("/comments")) as sent:
+        await widget.get_by_role("button", name="Gửi bình luận").click()
+    assert (await sent.value).post_data_json["parent_id"] == top
+    await expect(widget.get_by_role("status")).to_contain_text("đang chờ kiểm duyệt")
