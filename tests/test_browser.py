@@ -429,3 +429,65 @@ async def test_replies_one_level_deep(demo: Site, browser: Browser) -> None:
         await widget.get_by_role("button", name="Gửi bình luận").click()
     assert (await sent.value).post_data_json["parent_id"] == top
     await expect(widget.get_by_role("status")).to_contain_text("đang chờ kiểm duyệt")
+
+
+async def test_each_problem_is_shown_where_it_belongs(demo: Site, browser: Browser) -> None:
+    """Answers the service gives, played in turn: each is shown at its place,
+    nothing typed is lost, and a retry after a 503 keeps its Idempotency-Key."""
+    page = await browser.new_page()
+    answers = [
+        (
+            422,
+            {
+                "type": "/problems/validation-failed",
+                "title": "t",
+                "status": 422,
+                "detail": "d",
+                "errors": [{"field": "author.email", "message": "not deliverable"}],
+            },
+            {},
+        ),
+        (
+            429,
+            {"type": "/problems/rate-limited", "title": "t", "status": 429, "detail": "d"},
+            {"Retry-After": "17"},
+        ),
+        (
+            503,
+            {"type": "/problems/unavailable", "title": "t", "status": 503, "detail": "d"},
+            {"Retry-After": "3"},
+        ),
+    ]
+    keys: list[str | None] = []
+
+    async def submit(route: Route) -> None:
+        keys.append(await route.request.header_value("Idempotency-Key"))
+        status, body, headers = (
+            answers.pop(0) if answers else (202, {"id": "1", "status": "pending"}, {})
+        )
+        await route.fulfill(status=status, json=body, headers=headers)
+
+    await page.route("**/v1/sites/demo/comments", submit)
+    await page.goto(demo.url + "/")
+    widget = page.locator(WIDGET)
+    await fill_form(page, demo)
+    send = widget.get_by_role("button", name="Gửi bình luận")
+    await send.click()
+    email = widget.get_by_label("Email")
+    await expect(email).to_have_attribute("aria-invalid", "true")
+    await expect(widget.locator("#e-err")).to_have_text("Địa chỉ email không hợp lệ.")
+    await expect(email).to_be_focused()
+    await send.click()
+    await expect(widget.get_by_role("alert")).to_have_text(
+        "Bạn gửi quá nhanh. Vui lòng đợi 17 giây rồi thử lại."
+    )
+    await expect(email).to_have_attribute("aria-invalid", "false")
+    await send.click()
+    await expect(widget.get_by_role("alert")).to_contain_text("thử lại sau 3 giây")
+    await shot(page, "problems-503")
+    await send.click()
+    await expect(widget.get_by_role("status")).to_contain_text("đang chờ kiểm duyệt")
+    assert len(keys) == 4 and all(keys)
+    assert len({keys[0], keys[1], keys[2]}) == 3  # a refused post is a new attempt
+    assert keys[3] == keys[2]  # the retry of a 503 is the same one
+    await expect(widget.get_by_label("Họ và tên")).to_have_value("Nguyễn Thị Thùy Dương")
