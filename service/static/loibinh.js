@@ -115,6 +115,8 @@
     this.api = (host.getAttribute("data-loibinh-api") || ORIGIN).replace(/\/$/, "") +
       "/v1/sites/" + encodeURIComponent(this.site);
     this.root = host.attachShadow({ mode: "open" });
+    // The styles load while the config and the first page are on their way.
+    this.root.append(h("link", { rel: "stylesheet", href: ORIGIN + "/widget/v1/loibinh.css" }));
     this.top = {};
     this.ch = null;
     this.key = null;
@@ -131,6 +133,7 @@
   Widget.prototype.start = async function () {
     var self = this;
     var config;
+    var first = this.fetchPage(null); // in parallel with the config
     try {
       config = await this.json(fetch(this.api + "/config"));
     } catch (e) {
@@ -140,7 +143,7 @@
     this.code = this.lang(config.locale);
     this.t = STRINGS[this.code];
     this.build();
-    this.load(null);
+    this.load(null, first);
     // A challenge is issued when the reader comes to the form, not on every page view.
     this.form.addEventListener("focusin", function () { self.ready(); });
   };
@@ -201,7 +204,6 @@
       this.alert, this.status, this.send);
     this.inputs.captcha = null;
     this.root.append(
-      h("link", { rel: "stylesheet", href: ORIGIN + "/widget/v1/loibinh.css" }),
       h("section", { class: "lb", lang: this.code, "aria-labelledby": "lb-h" },
         h("h2", { id: "lb-h", text: t.title }), this.list, this.empty, this.more, this.form));
     this.count();
@@ -212,13 +214,17 @@
     this.counter.textContent = fmt(this.t.chars, { n: this.inputs.b.value.trim().length, max: max });
   };
 
-  Widget.prototype.load = async function (after) {
+  Widget.prototype.fetchPage = function (after) {
     var url = this.api + "/threads/" + encodeURIComponent(this.thread) + "/comments?limit=" + PAGE +
       (after ? "&after=" + after : "");
+    // The first page is revalidated (a cheap 304 by its ETag) so that a reload
+    // shows what was just published; later pages may come from the cache.
+    return this.json(fetch(url, { cache: after ? "default" : "no-cache" }));
+  };
+
+  Widget.prototype.load = async function (after, pending) {
     try {
-      // The first page is revalidated (a cheap 304 by its ETag) so that a reload
-      // shows what was just published; later pages may come from the cache.
-      var page = await this.json(fetch(url, { cache: after ? "default" : "no-cache" }));
+      var page = await (pending || this.fetchPage(after));
     } catch (e) {
       this.empty.hidden = false;
       this.empty.textContent = this.t.loadFailed;
