@@ -29,7 +29,7 @@ from service.appkeys import KEYRING, SERVICES, SETTINGS
 from service.main import create_app
 from service.models import Decision
 from service.moderation import Actor
-from tests.helpers import site
+from tests.helpers import settings_for, site
 from tests.redis_process import RedisProcess
 
 pytestmark = pytest.mark.browser
@@ -101,8 +101,6 @@ def free_port() -> int:
 
 @pytest.fixture
 async def demo(redis_server: RedisProcess, rds: aioredis.Redis) -> AsyncIterator[Site]:
-    from tests.helpers import settings_for
-
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = settings_for(
@@ -525,3 +523,51 @@ async def test_dashboard_claims_and_decides_in_bulk(demo: Site, browser: Browser
     # The moderator's key may not read the audit log (an admin's may): said, not hidden.
     await board.get_by_role("tab", name="Nhật ký").click()
     await expect(board.get_by_role("status")).to_contain_text("Khóa này không có quyền")
+
+
+async def test_widget_embedded_on_another_origin(
+    redis_server: RedisProcess, rds: aioredis.Redis, browser: Browser
+) -> None:
+    """A news site's own page, on its own origin, with the one script tag:
+    the API calls are cross-origin (CORS, with a preflight for the JSON post)."""
+    news_port, service_port = free_port(), free_port()
+    news = f"http://localhost:{news_port}"  # another origin than 127.0.0.1's
+    service = f"http://127.0.0.1:{service_port}"
+    settings = settings_for(redis_server.url, sites={"demo": site(allowed_origins=[news])})
+    app = create_app(settings, refill_captchas=False, deliver_webhooks=False)
+    article = (
+        '<!doctype html><html lang="en"><title>News</title><h1>An article</h1>'
+        f'<script src="{service}/widget/v1/loibinh.js" defer></script>'
+        '<div id="comments" data-loibinh-site="demo" data-loibinh-thread="t-1"></div>'
+    )
+
+    async def page_of_news(request: web.Request) -> web.Response:
+        return web.Response(text=article, content_type="text/html")
+
+    host = web.Application()
+    host.router.add_get("/", page_of_news)
+    runners = [web.AppRunner(app), web.AppRunner(host)]
+    for runner, port in zip(runners, (service_port, news_port), strict=True):
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+    served = Site(service, app, {})
+    await served.stock(rds)
+    try:
+        page = await browser.new_page()
+        await page.goto(news + "/")
+        widget = page.locator(WIDGET)
+        await expect(widget.get_by_text("No comments yet.")).to_be_visible()  # lang="en"
+        async with page.expect_response(is_challenge) as issued:
+            await widget.get_by_label("Full name").fill("Reader")
+        answer = served.answers[await challenge_id(await issued.value)]
+        await widget.get_by_label("Email").fill("reader@example.com")
+        await widget.get_by_label("Comment", exact=True).fill("From another origin.")
+        await widget.get_by_label("Type the characters in the image").fill(answer)
+        await widget.get_by_role("button", name="Post comment").click()
+        await expect(widget.get_by_role("status")).to_have_text(
+            "Thank you! Your comment is awaiting moderation."
+        )
+        await shot(page, "cross-origin-en")
+    finally:
+        for runner in runners:
+            await runner.cleanup()
