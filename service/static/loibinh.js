@@ -337,7 +337,7 @@
       return { token: token };
     }
     if (ch.kind === "pow" || PROVIDERS[ch.kind]) return ch.answer || null;
-    return { id: ch.id, answer: this.inputs.captcha.value };
+    return this.inputs.captcha ? { id: ch.id, answer: this.inputs.captcha.value } : null;
   };
 
   Widget.prototype.mark = function (id, message) {
