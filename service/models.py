@@ -156,6 +156,20 @@ class ThreadQuery(BaseModel):
     limit: Annotated[int, Field(ge=1, le=100)] = 50
 
 
+class FormPageQuery(BaseModel):
+    """The form page's own parameters; the lb_* outcome of a post comes back here too."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    lang: Literal["vi", "en"] | None = None
+    parent_id: CommentId | None = None
+    lb_status: Literal["pending", "approved", "error"] | None = None
+    lb_problem: str | None = None
+    lb_fields: str | None = None
+    lb_retry_after: str | None = None
+    lb_id: str | None = None
+
+
 class CaptchaConfig(Model):
     provider: Literal["image"]
     site_key: str | None

@@ -140,7 +140,7 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
         kind = intake.media_type(request)
         raw = await intake.read_body(request, settings.max_body_bytes)
         if kind == intake.FORM:
-            return_to = intake.allowed_return_to(intake.return_to_of(raw), site)
+            return_to = intake.allowed_return_to(intake.return_to_of(raw), site, site_id)
             submission = intake.from_form(raw, site)
         else:
             submission = intake.from_json(raw, site)
