@@ -121,7 +121,7 @@ async def issue_captcha(request: web.Request) -> web.Response:
         image=issued.image,
         audio_url=None,
         expires_in=issued.expires_in,
-        form_token=formtoken.issue(request.app[KEYRING].form, site_id, now_ms()),
+        form_token=issued.form_token,
     )
     return json_response(body.model_dump(), status=201, headers={"Cache-Control": "no-store"})
 

@@ -63,10 +63,13 @@ async def thread_form(request: web.Request) -> web.Response:
         issued = await captcha.issue(site_id, meter.limits)
         meter.usage = issued.usage
         challenge = Challenge(
-            id=issued.id, image=issued.image, audio_url=None, expires_in=issued.expires_in
+            id=issued.id,
+            image=issued.image,
+            audio_url=None,
+            expires_in=issued.expires_in,
+            form_token=issued.form_token,
         )
-        # The signed form token, once challenges carry one (issue 4).
-        form_token = getattr(issued, "form_token", None)
+        form_token = issued.form_token
         items, _ = await app[SERVICES].store.thread_page(site_id, thread, None, FORM_PAGE_COMMENTS)
     except RateLimited as exc:
         meter.report(exc.usage)

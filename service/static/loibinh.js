@@ -442,7 +442,7 @@
       if (known.length) this.show(known);
       var rest = bad.filter(function (b) { return !b[0]; }).map(function (b) { return b[1]; });
       if (rest.length) this.alert.textContent = fmt(t.failed, { detail: rest.join("; ") });
-    } else if (kind === "captcha-failed") {
+    } else if (kind === "captcha-failed" || kind === "form-reused") {
       await this.challenge();
       this.mark("captcha", t.captchaFailed);
       this.alert.textContent = t.captchaFailed;
