@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench all redis-server
+.PHONY: install run test lint format bench all redis-server chromium
 
 all: lint test
 
@@ -20,12 +20,16 @@ $(STAMP): pyproject.toml
 redis-server:
 	@command -v redis-server >/dev/null 2>&1 || scripts/install-redis.sh
 
+# The browser tests (tests/test_browser.py) drive Debian's chromium.
+chromium:
+	@test -x /usr/bin/chromium || scripts/install-chromium.sh
+
 install: $(STAMP) redis-server
 
 run: install
 	scripts/run-dev.sh
 
-test: install
+test: install chromium
 	$(BIN)/pytest
 
 lint: install

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from service import captcha_render
+from service import captcha_render, formtoken
 from service.background import checkpoint
+from service.clock import now_ms
 from service.keyring import Keyring
 from service.keys import SiteKeys
 from service.metrics import Metrics
@@ -44,6 +45,8 @@ class Issued:
     image: str
     expires_in: int
     usage: list[Usage]
+    # Issued with every challenge, echoed back with the submission (formtoken.py).
+    form_token: str
 
 
 class CaptchaService:
@@ -90,7 +93,7 @@ class CaptchaService:
             entry: bytes = result[2]
             challenge_id, _, rest = entry.partition(b" ")
             image = DATA_URI + rest.partition(b" ")[2]
-            return Issued(challenge_id.decode(), image.decode(), ttl, usage)
+            return Issued(challenge_id.decode(), image.decode(), ttl, usage, self._form_token(site))
         # The pool ran dry: render this one off the event loop and make it live.
         self._metrics.captcha_pool_empty.labels(site).inc()
         [entry] = await self._render(site, 1)
@@ -98,7 +101,12 @@ class CaptchaService:
         await self._scripts.captcha_store(
             keys=[keys.captcha_live, keys.captcha_expiry], args=[ttl * 1000, challenge_id, digest]
         )
-        return Issued(challenge_id.decode(), (DATA_URI + b64).decode(), ttl, usage)
+        return Issued(
+            challenge_id.decode(), (DATA_URI + b64).decode(), ttl, usage, self._form_token(site)
+        )
+
+    def _form_token(self, site: str) -> str:
+        return formtoken.issue(self._keyring.form, site, now_ms())
 
     @translate_errors
     async def mint(self, site: str, count: int) -> list[tuple[str, str]]:

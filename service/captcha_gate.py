@@ -16,8 +16,9 @@ from typing import Literal
 
 from redis.asyncio import Redis
 
-from service import pow
+from service import formtoken, pow
 from service.captcha import CaptchaService
+from service.clock import now_ms
 from service.errors import CaptchaFailed
 from service.keyring import Keyring
 from service.keys import SiteKeys
@@ -121,25 +122,33 @@ class CaptchaGate:
         if outcome == b"escalated":
             if stronger == "image":
                 return await self._image(site_id, limits)
-            return Issued(self._pow(site, site.captcha.pow.escalated_maxnumber), usage)
+            return Issued(self._pow(site_id, site, site.captcha.pow.escalated_maxnumber), usage)
         if provider == "pow":
-            return Issued(self._pow(site, site.captcha.pow.maxnumber), usage)
+            return Issued(self._pow(site_id, site, site.captcha.pow.maxnumber), usage)
         challenge = ThirdPartyChallenge(
             kind=provider,
             site_key=site.captcha.site_key or "",
             action=site.captcha_action if provider == "recaptcha-v3" else None,
             expires_in=TOKEN_SECONDS[provider],
+            form_token=self._form_token(site_id),
         )
         return Issued(Challenge(challenge), usage)
 
     async def _image(self, site_id: str, limits: list[Limit]) -> Issued:
         issued = await self._images.issue(site_id, limits)
         challenge = ImageChallenge(
-            id=issued.id, image=issued.image, audio_url=None, expires_in=issued.expires_in
+            id=issued.id,
+            image=issued.image,
+            audio_url=None,
+            expires_in=issued.expires_in,
+            form_token=issued.form_token,
         )
         return Issued(Challenge(challenge), issued.usage)
 
-    def _pow(self, site: Site, maxnumber: int) -> Challenge:
+    def _form_token(self, site_id: str) -> str:
+        return formtoken.issue(self._keyring.form, site_id, now_ms())
+
+    def _pow(self, site_id: str, site: Site, maxnumber: int) -> Challenge:
         seconds = site.captcha.pow.expires_seconds
         expires_at = self._clock.now_ms() // 1000 + seconds
         made = pow.make_challenge(self._keyring.pow, maxnumber, expires_at)
@@ -150,7 +159,10 @@ class CaptchaGate:
             salt=made.salt,
             signature=made.signature,
         )
-        return Challenge(PowChallenge(pow=parameters, expires_in=seconds))
+        challenge = PowChallenge(
+            pow=parameters, expires_in=seconds, form_token=self._form_token(site_id)
+        )
+        return Challenge(challenge)
 
     async def check(
         self,

@@ -9,17 +9,19 @@ from dataclasses import dataclass
 import orjson
 from redis.asyncio import Redis
 
-from service.abuse import Assessment
+from service.abuse import SCRIPT_WEIGHTS, Assessment
 from service.captcha_gate import CaptchaCheck, escalation_args
 from service.clock import now_ms, rfc3339
 from service.errors import (
     Banned,
     CaptchaFailed,
     FieldError,
+    FormReused,
     StoreUnavailable,
     UnknownParent,
     ValidationFailed,
 )
+from service.formtoken import FormCheck
 from service.ids import new_comment_id
 from service.keys import SiteKeys
 from service.models import Submission
@@ -100,10 +102,10 @@ def public_json(comment_id: str, submission: Submission, created_ms: int) -> byt
 
 
 def fingerprint(submission: Submission) -> str:
-    """Tells a retry (same body) from a different submission reusing a key."""
-    return hashlib.sha256(
-        orjson.dumps(submission.model_dump(), option=orjson.OPT_SORT_KEYS)
-    ).hexdigest()[:32]
+    """Tells a retry (same content) from a different submission reusing a
+    key. The form token is not content: a client may fetch a new one between tries."""
+    content = submission.model_dump(exclude={"form_token"})
+    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
 
 
 class CommentStore:
@@ -139,11 +141,17 @@ class CommentStore:
         captcha: CaptchaCheck,
         idempotency_hash: str | None,
         assessment: Assessment,
+        form: FormCheck,
     ) -> Accepted:
         keys = self.keys(site_id)
         created_ms = now_ms()
         comment_id = new_comment_id(created_ms)
         parent = submission.parent_id
+        rules = site.abuse
+        window = rules.duplicate_window_seconds
+        # Fingerprints live in one hash per window; the last one is read too,
+        # so a comment is compared with at least a window's worth of others.
+        bucket = created_ms // (window * 1000) if window else 0
         result = await self._scripts.accept(
             keys=[
                 keys.comment(comment_id),
@@ -164,6 +172,10 @@ class CommentStore:
                 keys.outbox_due,
                 keys.outbox,
                 keys.queue("spam"),
+                keys.form_token(form.nonce or "-"),
+                keys.fingerprints(bucket),
+                keys.fingerprints(bucket - 1),
+                keys.strikes,
                 captcha.spent_key or keys.pow_spent("-"),
                 keys.captcha_failures(subject.ip_hash),
                 *script_keys(limits),
@@ -190,7 +202,12 @@ class CommentStore:
                 self._clock.now_ms() + self._deadline_ms,
                 assessment.score,
                 ",".join(assessment.reasons),
-                assessment.verdict,
+                f"{rules.hold_at} {rules.spam_at} {rules.reject_at}",
+                form.ttl_ms if form.nonce else 0,
+                assessment.fingerprint if window else b"",
+                window,
+                assessment.links,
+                SCRIPT_WEIGHTS,
                 captcha.mode,
                 captcha.spent_ttl_ms,
                 *escalation_args(site),
@@ -209,6 +226,8 @@ class CommentStore:
             raise CaptchaFailed(CAPTCHA_REFUSALS.get(reason, CAPTCHA_REFUSALS["expired"]), reason)
         if outcome == b"late":
             raise StoreUnavailable("the comment store answered too late; nothing was stored")
+        if outcome == b"form_reused":
+            raise FormReused("this form was already submitted; ask for a new challenge")
         if outcome == b"banned":
             raise Banned("you are banned from commenting on this site")
         if outcome == b"unknown_parent":

@@ -49,6 +49,10 @@ class CaptchaFailed(LoibinhError):
         self.reason = reason
 
 
+class FormReused(LoibinhError):
+    """The form token was already used by an earlier submission."""
+
+
 class PayloadTooLarge(LoibinhError):
     pass
 

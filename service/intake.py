@@ -3,6 +3,7 @@ into the domain error that says exactly what is wrong with it."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
@@ -39,11 +40,18 @@ FORM_FIELDS = {
     "h-captcha-response": ("captcha", "token"),
     "g-recaptcha-response": ("captcha", "token"),
     "website": ("website",),
+    "form_token": ("form_token",),
 }
 FORM_ONLY = {"return_to"}
 # Fields a widget adds, which may be present and empty when another captcha
 # is in use (hCaptcha fills g-recaptcha-response too, with the same token).
 WIDGET_FIELDS = {"altcha", "cf-turnstile-response", "h-captcha-response", "g-recaptcha-response"}
+# The service's own no-JavaScript form page (views_pages.thread_form), as a
+# path: a relative Location cannot leave the service's origin.
+OWN_FORM_PAGE = re.compile(
+    r"/v1/sites/(?P<site>[a-z0-9-]+)/threads/[A-Za-z0-9][A-Za-z0-9._:-]{0,199}/form"
+    r"(?:\?[^#\\\x00-\x20\x7f]*)?"
+)
 
 
 def media_type(request: web.Request) -> str:
@@ -162,11 +170,15 @@ def from_form(raw: bytes, site: Site) -> Submission:
     return submission
 
 
-def allowed_return_to(value: str | None, site: Site) -> str:
-    """A form's return_to must be a page of one of the site's own origins, so
-    that the service can never be used as an open redirect."""
+def allowed_return_to(value: str | None, site: Site, site_id: str = "") -> str:
+    """A form's return_to must be a page of one of the site's own origins, or
+    the service's own form page of this site, so that the service can never be
+    used as an open redirect."""
     if not value:
         raise ValidationFailed([FieldError("return_to", "required for a form post")])
+    own = OWN_FORM_PAGE.fullmatch(value)
+    if own is not None and own["site"] == site_id:
+        return value
     try:
         parts = urlsplit(value)
         origin = f"{parts.scheme}://{parts.netloc}".lower()

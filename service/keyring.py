@@ -24,6 +24,7 @@ class Keyring:
     idempotency: bytes
     api_key: bytes
     pow: bytes
+    form: bytes
 
     @classmethod
     def from_secret(cls, secret: str) -> Keyring:
@@ -35,6 +36,7 @@ class Keyring:
             idempotency=_derive(raw, "idempotency"),
             api_key=_derive(raw, "api-key"),
             pow=_derive(raw, "pow"),
+            form=_derive(raw, "form-token"),
         )
 
     def ip_hash(self, site: str, ip: str) -> str:

@@ -165,6 +165,24 @@ class SiteKeys:
         """Hash delivery id -> JSON {target, event, attempts, body}."""
         return f"{self._base}:wh:ev"
 
+    def form_token(self, nonce: str) -> str:
+        """String with the token's remaining lifetime as TTL: a form token
+        already used, so a replayed one is refused."""
+        return f"{self._base}:ft:{nonce}"
+
+    def fingerprints(self, window: int) -> str:
+        """Hash band -> the text fingerprints (abuse.fingerprint) of the
+        latest comments sharing that band of their signature, for one
+        duplicate window; it expires after the next. It holds no reader data:
+        hashes of words, no ids."""
+        return f"{self._base}:dup:{window}"
+
+    @property
+    def strikes(self) -> str:
+        """Hash email hash -> how many of the author's comments were
+        rejected or filed as spam: their history weighs on the next one."""
+        return f"{self._base}:strikes"
+
     @property
     def outbox_dead(self) -> str:
         """Sorted set delivery id -> when it was given up, for admins to see."""

@@ -148,6 +148,11 @@ class Submission(Model):
         description="the answer to the challenge: an image's {id, answer}, a proof of "
         "work's {pow}, or a third-party provider's {token}"
     )
+    form_token: Annotated[str, Field(max_length=80)] | None = Field(
+        default=None,
+        description="the form_token that came with the captcha challenge; without it, or "
+        "with one submitted too fast, the comment is more likely held",
+    )
     website: Annotated[str, Field(max_length=1000)] = Field(
         default="",
         description="the honeypot: a field hidden from people, which only bots fill in; "
@@ -162,6 +167,7 @@ class Accepted(Model):
 
 class ChallengeBase(Model):
     expires_in: int = Field(description="seconds")
+    form_token: str = Field(description="send it back with the submission, once")
 
 
 class ImageChallenge(ChallengeBase):
@@ -226,6 +232,20 @@ class ThreadQuery(BaseModel):
 
     after: CommentId | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class FormPageQuery(BaseModel):
+    """The form page's own parameters; the lb_* outcome of a post comes back here too."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    lang: Literal["vi", "en"] | None = None
+    parent_id: CommentId | None = None
+    lb_status: Literal["pending", "approved", "error"] | None = None
+    lb_problem: str | None = None
+    lb_fields: str | None = None
+    lb_retry_after: str | None = None
+    lb_id: str | None = None
 
 
 class CaptchaConfig(Model):

@@ -158,6 +158,7 @@ class Moderation:
                 keys.audit,
                 keys.outbox_due,
                 keys.outbox,
+                keys.strikes,
             ]
             args: list[str | int] = [
                 actor.key_id,
@@ -383,6 +384,7 @@ class Moderation:
                 keys.ban("e", email_hash),
                 keys.bans,
                 keys.rate(SUBMIT_EMAIL, email_hash),
+                keys.strikes,
             ]
             for comment_id, thread in zip(ids, threads, strict=True):
                 script_keys += [

@@ -39,6 +39,13 @@ CATALOGUE = {
             "used. Each challenge allows one attempt: ask for a new one.",
         ),
         ProblemType(
+            "form-reused",
+            400,
+            "The form was already submitted",
+            "Each form token (issued with the captcha) may be submitted once. Ask for "
+            "a new challenge, which comes with a new token, and submit again.",
+        ),
+        ProblemType(
             "unauthorized",
             401,
             "An API key is required",
@@ -131,6 +138,7 @@ CATALOGUE = {
 _BY_ERROR: dict[type[errors.LoibinhError], str] = {
     errors.InvalidJson: "invalid-json",
     errors.CaptchaFailed: "captcha-failed",
+    errors.FormReused: "form-reused",
     errors.NotFound: "not-found",
     errors.UnknownSite: "unknown-site",
     errors.UnknownParent: "unknown-parent",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from pydantic import BaseModel
 
-from service import cors, models, views, views_moderation
+from service import cors, models, views, views_moderation, views_pages
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SITE = "/v1/sites/{site}"
@@ -87,6 +87,23 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              role="admin", responses={200: models.DeadLetters}),
     Endpoint("POST", f"{MOD}/webhooks/dead/{{delivery}}/retry", views_moderation.requeue,
              "Try a dead delivery again", "moderation", role="admin", responses={202: None}),
+    # Pages and files for browsers: the widget, the no-JS form, the demo, the dashboard.
+    Endpoint("GET", "/widget/v1/{name}", views_pages.widget_file,
+             "The comment widget (loibinh.js) and its styles (loibinh.css)", "pages",
+             responses={200: None, 304: None}, problems=(404,)),
+    Endpoint("GET", "/static/{name}", views_pages.static_file,
+             "Files of the pages (styles, the dashboard's script)", "pages",
+             responses={200: None, 304: None}, problems=(404,)),
+    Endpoint("GET", f"{SITE}/threads/{{thread}}/form", views_pages.thread_form,
+             "A thread's comments and comment form as HTML, for readers without JavaScript",
+             "pages", query=models.FormPageQuery, responses={200: None},
+             problems=(404, 422, 429, 503), rate_limited=True),
+    Endpoint("GET", "/", views_pages.demo, "The demo article with the widget (development mode)",
+             "pages", responses={200: None}, problems=(404,)),
+    Endpoint("GET", "/moderate/", views_pages.dashboard, "The moderators' dashboard", "pages",
+             responses={200: None}),
+    Endpoint("GET", "/moderate", views_pages.dashboard_slash, "To the dashboard", "pages",
+             responses={308: None}),
     # Operations.
     Endpoint("GET", "/healthz", views.healthz, "The process is alive", "operations",
              responses={200: models.Health}),

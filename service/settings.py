@@ -134,7 +134,18 @@ class AbuseRules(Strict):
     # Added to config/words/banned.txt and suspect.txt (or instead of them).
     banned_words: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
     suspect_words: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
+    # Phrases in which a banned or suspect word is innocent (config/words/allowed.txt).
+    allowed_words: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
     default_words: bool = True
+    # A form posted sooner than this after its captcha was issued is held:
+    # nobody reads a challenge and writes a comment that fast.
+    min_fill_seconds: Annotated[float, Field(ge=0, le=600)] = 3.0
+    # How long a form token (issued with the captcha) stays good; older ones
+    # are held, since whether they were used is no longer remembered.
+    form_token_max_age_seconds: Annotated[int, Field(ge=60, le=7 * 86_400)] = 6 * 3600
+    # How far back a comment is compared with the site's earlier ones for
+    # (near-)duplicates; 0 turns the check off.
+    duplicate_window_seconds: Annotated[int, Field(ge=0, le=30 * 86_400)] = 86_400
 
     @model_validator(mode="after")
     def _order(self) -> AbuseRules:

@@ -27,6 +27,12 @@ _TOKEN = re.compile(r"[^\W_]+(?:\*+[^\W_]+)*", re.UNICODE)
 _REPEAT = re.compile(r"(.)\1{2,}")
 _DIGIT = re.compile(r"\d")
 _SYMBOL_LETTER = {"!": "i", "$": "s", "@": "a"}
+# Cyrillic, Greek and Armenian letters that look like Latin ones ("fսck"):
+# a reader writing those alphabets is still matched as written elsewhere.
+_LOOKALIKES = "аеорсухіјѕԁɡһӏкмтвнսոզօνοαιкτρεχ"
+_HOMOGLYPHS = str.maketrans(_LOOKALIKES, "aeopcyxijsdghlkmtbhunqovoaiktpex")
+# Translating walks the text in Python's slow path: find a look-alike first.
+_HAS_LOOKALIKE = re.compile(f"[{_LOOKALIKES}]")
 _IN_WORD_SYMBOL = re.compile(r"(?<=[^\W\d_])[!$@](?=[^\W\d_])")
 
 
@@ -63,7 +69,10 @@ def _plain(token: str) -> str:
 
 
 def fold(text: str) -> Folded:
-    base = unicodedata.normalize("NFC", _INVISIBLE.sub("", text)).casefold()
+    # NFKC: fullwidth and other compatibility forms ("ｆｕｃｋ") are plain letters.
+    base = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)).casefold()
+    if not base.isascii() and _HAS_LOOKALIKE.search(base):
+        base = base.translate(_HOMOGLYPHS)
     # Symbols standing for letters inside a word ("sh!t", "a$$", "c@c").
     base = _IN_WORD_SYMBOL.sub(lambda m: _SYMBOL_LETTER[m.group()], base)
     # Drawn-out letters ("nguuuu") are one letter.

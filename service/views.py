@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import orjson
 from aiohttp import web
 
-from service import clientip, intake, problems
+from service import clientip, formtoken, intake, problems
 from service.appkeys import (
     CAPTCHA_GATE,
     KEYRING,
@@ -20,6 +20,7 @@ from service.appkeys import (
     SERVICES,
     SETTINGS,
 )
+from service.clock import now_ms
 from service.comments import Subject, submit_limits
 from service.errors import (
     FieldError,
@@ -158,13 +159,14 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
         kind = intake.media_type(request)
         raw = await intake.read_body(request, settings.max_body_bytes)
         if kind == intake.FORM:
-            return_to = intake.allowed_return_to(intake.return_to_of(raw), site)
+            return_to = intake.allowed_return_to(intake.return_to_of(raw), site, site_id)
             submission = intake.from_form(raw, site)
         else:
             submission = intake.from_json(raw, site)
         idempotency = _idempotency_key(request)
         email_hash = keyring.email_hash(site_id, submission.author.email)
         meter.limits = submit_limits(keys, site, ip_hash, email_hash, submission.thread)
+        form = formtoken.check(keyring.form, site_id, submission.form_token, now_ms(), site.abuse)
         captcha = await app[CAPTCHA_GATE].check(
             site_id,
             site,
@@ -182,8 +184,9 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
             captcha,
             keyring.idempotency_hash(site_id, ip_hash, idempotency) if idempotency else None,
             app[SCREENS][site_id].assess(
-                submission.author.name, submission.body, submission.website
+                submission.author.name, submission.body, submission.website, form.signals
             ),
+            form,
         )
     except LoibinhError as exc:
         await _report_usage(request, meter, exc)

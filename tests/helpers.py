@@ -18,9 +18,11 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from service import problems
+from service import formtoken, problems
 from service.apikeys import Role
 from service.appkeys import SERVICES, SETTINGS
+from service.clock import now_ms
+from service.keyring import Keyring
 from service.keys import SiteKeys
 from service.models import COMMENT_ID_PATTERN, Decision
 from service.moderation import Actor
@@ -85,6 +87,13 @@ def author(email: str = "duong@example.vn", name: str = "Nguyễn Thị Thùy D�
     return {"name": name, "email": email}
 
 
+def form_token(site_id: str = "news", age_seconds: float = 60) -> str:
+    """A form token as the captcha route issues it, issued `age_seconds` ago:
+    a reader who took a minute over the form."""
+    key = Keyring.from_secret(TEST_SECRET).form
+    return formtoken.issue(key, site_id, now_ms() - int(age_seconds * 1000))
+
+
 def submission(captcha: tuple[str, str], **overrides: Any) -> dict[str, Any]:
     """A valid JSON submission answering `captcha`, with some fields replaced."""
     body: dict[str, Any] = {
@@ -93,6 +102,7 @@ def submission(captcha: tuple[str, str], **overrides: Any) -> dict[str, Any]:
         "author": author(),
         "body": "Bài viết rất hay.",
         "captcha": {"id": captcha[0], "answer": captcha[1]},
+        "form_token": form_token(),
     }
     body.update(overrides)
     return body

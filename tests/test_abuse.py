@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from service.abuse import Screen, Thresholds, read_words
-from service.settings import ConfigError
-from tests.helpers import Client, keys_of, mint, public_ids, site, submission
+from service.settings import AbuseRules, ConfigError
+from tests.helpers import Client, form_token, keys_of, mint, public_ids, site, submission
 
-SCREEN = Screen(read_words("banned"), read_words("suspect"), Thresholds(3, 8, 10))
+SCREEN = Screen.for_rules(AbuseRules())
 
 
 def reasons(body: str, name: str = "An") -> list[str]:
@@ -169,17 +169,26 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
     assert "banned-word" in reasons("Bài viết hay", name="đ.m")
 
 
-def test_the_corpus_is_sorted_no_worse_than_measured() -> None:
+@pytest.mark.parametrize(
+    ("name", "recall", "false_positives"),
+    [("corpus.jsonl", 0.95, 0.02), ("heldout.jsonl", 0.75, 0.02)],
+)
+def test_the_corpus_is_sorted_no_worse_than_measured(
+    name: str, recall: float, false_positives: float
+) -> None:
     # A floor under bench/evaluate.py's figures (README), so that a change to
     # the folding or the word lists cannot quietly lose ground.
-    corpus = Path(__file__).parent / "data" / "corpus.jsonl"
+    corpus = Path(__file__).parent / "data" / name
     items = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
-    held = {i["id"]: SCREEN.assess(i["name"], i["body"]).verdict != "pass" for i in items}
+    held = {
+        i["id"]: SCREEN.newcomer_verdict(SCREEN.assess(i["name"], i["body"])) != "pass"
+        for i in items
+    }
     abusive = [i["id"] for i in items if i["label"] == "abusive"]
     clean = [i["id"] for i in items if i["label"] == "clean"]
-    assert len(items) >= 300
-    assert sum(held[i] for i in abusive) / len(abusive) >= 0.78
-    assert sum(held[i] for i in clean) / len(clean) <= 0.02
+    assert len(items) >= 240
+    assert sum(held[i] for i in abusive) / len(abusive) >= recall
+    assert sum(held[i] for i in clean) / len(clean) <= false_positives
 
 
 async def test_a_filled_honeypot_is_rejected_silently(make_client: Any, rds: Any) -> None:
@@ -205,6 +214,7 @@ async def test_the_form_carries_the_honeypot_too(make_client: Any, rds: Any) -> 
         "captcha_id": captcha[0],
         "captcha_answer": captcha[1],
         "website": "x",
+        "form_token": form_token(),
         "return_to": "https://news.example.vn/a",
     }
     answer = await client.post("/v1/sites/news/comments", data=form, allow_redirects=False)
@@ -212,3 +222,49 @@ async def test_the_form_carries_the_honeypot_too(make_client: Any, rds: Any) -> 
     assert "lb_status=pending" in answer.headers["Location"]
     [comment_key] = [k async for k in rds.scan_iter(match="*:c:*")]
     assert await rds.hget(comment_key, "reasons") == b"honeypot"
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "reason"),
+    [
+        ("An", "Vay nhanh tại https://vaynhanh.vip/dang-ky", "risky-link"),
+        ("An", "Ｘｅｍ ｔạｉ ｈｔｔｐｓ://ｖａｙｎｈａｎｈ.ｖｉｐ/ａ", "risky-link"),  # fullwidth
+        ("An", "Viết thuê luận văn: hxxps://essay-pro[.]org", "obfuscated-link"),
+        ("An", "Email sales (at) luxe-watch (dot) com", "obfuscated-link"),
+        ("An", "Liên hệ shop-ao[.]com nhé", "obfuscated-link"),
+        ("nhacaiuytin88.top", "Bài viết hay", "advert-in-name"),
+        ("Zalo 0966 372 118 vay nhanh", "Mưa lớn quá", "advert-in-name"),
+        ("An", "Go fսck yourself", "banned-word"),  # an Armenian "u"
+        ("An", "ｆｕｃｋ this", "banned-word"),  # fullwidth letters
+    ],
+)
+def test_link_and_name_tricks_are_seen(name: str, body: str, reason: str) -> None:
+    assert reason in reasons(body, name=name), (name, body)
+
+
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("Q.Anh", "Theo TP.HCM, Q.1 sẽ cấm xe"),  # initials and abbreviations, not domains
+        ("Dr. Smith", "Read the report at https://moh.gov.vn/tin-tuc"),  # one link, official
+        ("An", "Giá vàng (SJC) tăng 2% [theo VnExpress]"),  # brackets are not a hidden link
+        ("An", "Ăn hạt óc chó mỗi ngày tốt cho tim mạch"),  # a walnut
+        ("An", "Nhà tôi ở đường Nam Kỳ Khởi Nghĩa"),  # a street
+        ("An", "Đi Sa Pa bị chém giá quá"),  # overcharged, not slashed
+    ],
+)
+def test_innocent_names_links_and_phrases_are_not_flagged(name: str, body: str) -> None:
+    assert reasons(body, name=name) == [], (name, body)
+
+
+def test_an_allowed_phrase_only_excuses_the_word_inside_it() -> None:
+    assert set(reasons("Hạt óc chó ngon, còn mày đúng là đồ ngu")) == {"suspect-word"}
+
+
+def test_a_first_time_link_is_counted_for_newcomers_only() -> None:
+    assessment = SCREEN.assess("An", "Xem https://example.com/a")
+    assert assessment.links == 1 and assessment.verdict == "pass"
+    # The accept script adds FIRST_TIME_LINK (2) for a newcomer: below hold alone.
+    assert SCREEN.newcomer_verdict(assessment) == "pass"
+    risky = SCREEN.assess("An", "Xem https://example.click/a")
+    assert risky.verdict == "pass" and SCREEN.newcomer_verdict(risky) == "hold"

@@ -165,9 +165,10 @@ async def test_issue_returns_a_fresh_png_challenge(make_client: MakeClient) -> N
     assert response.headers["RateLimit-Policy"] == '"captcha-ip";q=40;w=60'
     assert re.fullmatch(r'"captcha-ip";r=39;t=\d+', response.headers["RateLimit"])
     body = await response.json()
-    assert set(body) == {"kind", "id", "image", "audio_url", "expires_in"}
+    assert set(body) == {"kind", "id", "image", "audio_url", "expires_in", "form_token"}
     assert body["kind"] == "image"
     assert re.fullmatch(CAPTCHA_ID_PATTERN, body["id"])
+    assert re.fullmatch(r"f1\.\d+\.[0-9a-f]{16}\.[0-9a-f]{24}", body["form_token"])
     assert body["audio_url"] is None
     assert body["expires_in"] == 120
 

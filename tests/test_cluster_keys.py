@@ -30,6 +30,7 @@ from tests.helpers import (
     Client,
     approve,
     author,
+    form_token,
     mint,
     rate_limits,
     settings_for,
@@ -303,18 +304,27 @@ async def test_accept_path_keys_on_a_cluster_node(
 
     # Post-moderation: published at once, and a reply to it.
     [c] = await mint(client, "live")
-    live = await post(client, "live", by("d@example.vn")(c), 202)
+    live = await post(client, "live", by("d@example.vn", form_token=form_token("live"))(c), 202)
     assert live["status"] == "approved"
     [c] = await mint(client, "live")
-    await post(client, "live", by("e@example.vn", parent_id=live["id"])(c), 202)
+    await post(
+        client,
+        "live",
+        by("e@example.vn", parent_id=live["id"], form_token=form_token("live"))(c),
+        202,
+    )
 
     # First-comment: held until one comment of the author's is approved.
     [c] = await mint(client, "first")
-    newcomer = await post(client, "first", by("f@example.vn")(c), 202)
+    newcomer = await post(
+        client, "first", by("f@example.vn", form_token=form_token("first"))(c), 202
+    )
     assert newcomer["status"] == "pending"
     assert await approve(client, newcomer["id"], "first")
     [c] = await mint(client, "first")
-    trusted = await post(client, "first", by("f@example.vn")(c), 202)
+    trusted = await post(
+        client, "first", by("f@example.vn", form_token=form_token("first"))(c), 202
+    )
     assert trusted["status"] == "approved"
 
     # The public read, paged one at a time, and its ETag.

@@ -164,7 +164,7 @@ def test_a_payload_that_is_not_a_widgets_is_refused(payload: str) -> None:
 async def test_issue_answers_an_altcha_challenge(make_client: MakeClient) -> None:
     client = await pow_client(make_client)
     body = await issue(client)
-    assert set(body) == {"kind", "pow", "expires_in"}
+    assert set(body) == {"kind", "pow", "expires_in", "form_token"}
     assert body["kind"] == "pow" and body["expires_in"] == 600
     assert set(body["pow"]) == {"algorithm", "challenge", "maxnumber", "salt", "signature"}
     assert body["pow"]["algorithm"] == "SHA-256" and body["pow"]["maxnumber"] == 2000

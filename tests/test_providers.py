@@ -25,6 +25,7 @@ from tests.helpers import (
     accepted,
     comment_keys,
     expect_problem,
+    form_token,
     mint,
     rate_limits,
     site,
@@ -382,6 +383,7 @@ async def test_recaptcha_v3_config_and_challenge_name_the_action(
         "action": "binh_luan",
     }
     body = await (await client.post("/v1/sites/news/captchas")).json()
+    assert body.pop("form_token")
     assert body == {
         "kind": "recaptcha-v3",
         "site_key": "v3-site-key",
@@ -494,7 +496,8 @@ async def test_a_site_can_switch_to_any_provider(
         assert issued["kind"] == kind and issued["site_key"] == config["captcha"]["site_key"]
         body = with_token("v3:0.9:comment" if kind == "recaptcha-v3" else "tok")
     await accepted(await client.post(COMMENTS, json=body))
-    refused = dict(body, body="Lần nữa.")
+    # The same answer again, with a fresh form token: only the captcha can refuse it.
+    refused = dict(body, body="Lần nữa.", form_token=form_token())
     await expect_problem(await client.post(COMMENTS, json=refused), 400, "captcha-failed")
     assert len(await comment_keys(rds, client)) == 1
 

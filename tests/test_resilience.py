@@ -18,7 +18,17 @@ from service.appkeys import KEYRING, SERVICES
 from service.keys import SiteKeys
 from service.main import create_app
 from service.settings import Settings
-from tests.helpers import THREAD, Client, author, mint, rate_limits, settings_for, site, submission
+from tests.helpers import (
+    THREAD,
+    Client,
+    author,
+    form_token,
+    mint,
+    rate_limits,
+    settings_for,
+    site,
+    submission,
+)
 from tests.redis_process import RedisProcess
 
 pytestmark = pytest.mark.slow
@@ -114,11 +124,12 @@ def assert_unavailable(answer: Timed, settings: Settings) -> None:
     assert answer.elapsed < BUDGET, f"answered in {answer.elapsed:.3f} s, budget {BUDGET} s"
 
 
-def body_for(captcha: tuple[str, str], n: int, tag: str) -> dict[str, Any]:
+def body_for(captcha: tuple[str, str], n: int, tag: str, site_id: str = "news") -> dict[str, Any]:
     return submission(
         captcha,
         author=author(f"{tag}.{n}@example.vn", f"Trần Văn {tag} {n}"),
         body=f"Bình luận {tag} số {n}.",
+        form_token=form_token(site_id),
     )
 
 
@@ -265,7 +276,7 @@ async def submit_batch(
     client: Client, captchas: list[tuple[str, str]], tag: str
 ) -> list[tuple[str, dict[str, Any], Timed]]:
     sites = ["news" if n % 2 == 0 else "live" for n in range(len(captchas))]
-    bodies = [body_for(c, n, tag) for n, c in enumerate(captchas)]
+    bodies = [body_for(c, n, tag, s) for n, (c, s) in enumerate(zip(captchas, sites, strict=True))]
     answers = await asyncio.gather(
         *(
             timed(client, "POST", f"/v1/sites/{s}/comments", json=b)

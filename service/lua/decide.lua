@@ -3,7 +3,7 @@
 --
 -- KEYS: 1-5 queues pending, reported, approved, rejected, spam; 6 lease
 --       expiries, 7 lease owners, 8 trusted, 9 trusted always, 10 audit,
---       11 outbox due, 12 outbox; then 4 per item: comment, thread ids,
+--       11 outbox due, 12 outbox, 13 strikes; then 4 per item: comment, thread ids,
 --       thread public, history
 -- ARGV: 1 key id, 2 moderator name, 3 '1' if admin, 4 number of items,
 --       5 targets of comment.approved, 6 targets of comment.rejected, 7 site,
@@ -19,7 +19,7 @@ local now = now_ms()
 local results = {}
 
 for i = 1, tonumber(ARGV[4]) do
-  local k, a = 12 + 4 * (i - 1), 8 + 4 * (i - 1)
+  local k, a = 13 + 4 * (i - 1), 8 + 4 * (i - 1)
   local comment, thread_ids, thread_public, history = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
   local id, action, reason = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local trust, force = ARGV[a + 4] == 'trust', ARGV[a + 4] == 'force'
@@ -58,6 +58,8 @@ for i = 1, tonumber(ARGV[4]) do
     else
       redis.call('ZREM', thread_ids, id)
       redis.call('HDEL', thread_public, id)
+      -- The author's history: each rejection weighs on their next comment.
+      if c[3] and c[3] ~= '' then redis.call('HINCRBY', KEYS[13], c[3], 1) end
       fields[#fields + 1] = 'visible'
       fields[#fields + 1] = '0'
     end

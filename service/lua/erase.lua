@@ -5,7 +5,7 @@
 -- KEYS: 1 author index, 2 trusted, 3 trusted always, 4-8 queues pending,
 --       reported, approved, rejected, spam, 9 lease expiries, 10 lease owners,
 --       11 outbox, 12 outbox due, 13 outbox dead, 14 audit, 15 email ban,
---       16 ban records, 17 email rate-limit key; then 5 per comment: comment,
+--       16 ban records, 17 email rate-limit key, 18 strikes; then 5 per comment: comment,
 --       thread ids, thread public, history, reporters; then the rate-limit
 --       keys and captcha failure counts of the comments' addresses
 -- ARGV: 1 email hash, 2 key id, 3 moderator, 4 comments, 5 deliveries,
@@ -17,7 +17,7 @@ end
 local now = now_ms()
 for i = 1, n do
   local id = ARGV[6 + i]
-  local k = 17 + 5 * (i - 1)
+  local k = 18 + 5 * (i - 1)
   if redis.call('SISMEMBER', KEYS[1], id) == 0 then
     return {'changed'}
   end
@@ -39,12 +39,13 @@ for i = 1, b do
 end
 -- Rate-limit state of the addresses the comments came from: keys after the
 -- comments' own, deleted whole (a limiter forgetting early is harmless).
-for k = 18 + 5 * n, #KEYS do
+for k = 19 + 5 * n, #KEYS do
   redis.call('DEL', KEYS[k])
 end
 redis.call('DEL', KEYS[1], KEYS[15], KEYS[17])
 redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[18], ARGV[1])
 -- The tombstone: that an erasure happened and how much it removed, nothing more.
 audit_add(KEYS[14], now, ARGV[2], ARGV[3], 'erasure', '', n .. ' comments')
 return {'erased', n}
