@@ -1,7 +1,9 @@
 """The local image captcha: issuing challenges from the pre-rendered pool,
-keeping the pool topped up from worker processes, and minting challenges for
-load tests. Answers are checked inside the accept script (lua/accept.lua)
-against the HMAC stored here; the answer itself is never stored."""
+keeping the pool topped up from worker processes, playing a challenge's
+spoken alternative, and minting challenges for load tests. Answers are
+checked inside the accept script (lua/accept.lua) against the HMACs stored
+here (the image's text, and the spoken digits where there is a clip); the
+answers themselves are never stored."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from redis.asyncio import Redis
 
 from service import captcha_render
 from service.background import checkpoint
+from service.errors import UnknownCaptcha
 from service.keyring import Keyring
 from service.keys import SiteKeys
 from service.metrics import Metrics
@@ -36,6 +39,9 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 DATA_URI = b"data:image/png;base64,"
+# Plays of one challenge's spoken clip: enough to replay it while typing, few
+# enough that the clips one client can pull stay bounded by its issue limit.
+AUDIO_PLAYS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +50,7 @@ class Issued:
     image: str
     expires_in: int
     usage: list[Usage]
+    audio: bool  # a spoken clip goes with it
 
 
 class CaptchaService:
@@ -87,18 +94,30 @@ class CaptchaService:
         if level <= self._settings.captcha.pool_low_water:
             self._wake.set()
         if outcome == b"issued":
-            entry: bytes = result[2]
-            challenge_id, _, rest = entry.partition(b" ")
-            image = DATA_URI + rest.partition(b" ")[2]
-            return Issued(challenge_id.decode(), image.decode(), ttl, usage)
+            challenge_id, digest, b64 = result[2].split(b" ")
+            image = DATA_URI + b64
+            return Issued(challenge_id.decode(), image.decode(), ttl, usage, b":" in digest)
         # The pool ran dry: render this one off the event loop and make it live.
         self._metrics.captcha_pool_empty.labels(site).inc()
         [entry] = await self._render(site, 1)
-        challenge_id, digest, b64 = entry.split(b" ", 2)
+        challenge_id, digest, b64, *wav = entry.split(b" ", 3)
         await self._scripts.captcha_store(
-            keys=[keys.captcha_live, keys.captcha_expiry], args=[ttl * 1000, challenge_id, digest]
+            keys=[keys.captcha_live, keys.captcha_expiry],
+            args=[ttl * 1000, challenge_id, digest, wav[0] if wav else b""],
         )
-        return Issued(challenge_id.decode(), (DATA_URI + b64).decode(), ttl, usage)
+        return Issued(challenge_id.decode(), (DATA_URI + b64).decode(), ttl, usage, bool(wav))
+
+    @translate_errors
+    async def audio(self, site: str, challenge_id: str) -> bytes:
+        """The spoken clip of a live challenge (WAV), rendered with it."""
+        keys = self._keys(site)
+        result = await self._scripts.captcha_audio(
+            keys=[keys.captcha_live, keys.captcha_expiry], args=[challenge_id, AUDIO_PLAYS]
+        )
+        if result[0] == b"audio":
+            clip: bytes = result[1]
+            return clip
+        raise UnknownCaptcha(_NO_AUDIO[result[0]])
 
     @translate_errors
     async def mint(self, site: str, count: int) -> list[tuple[str, str]]:
@@ -111,8 +130,8 @@ class CaptchaService:
             challenge_id = captcha_render.new_challenge_id()
             answer = captcha_render.new_answer()
             minted.append((challenge_id, answer))
-            args += [challenge_id, self._keyring.captcha_answer(site, challenge_id, answer)]
-            if len(args) > 2000:
+            args += [challenge_id, self._keyring.captcha_answer(site, challenge_id, answer), ""]
+            if len(args) > 3000:
                 await self._scripts.captcha_store(
                     keys=[keys.captcha_live, keys.captcha_expiry], args=args
                 )
@@ -140,6 +159,7 @@ class CaptchaService:
             count,
             settings.width,
             settings.height,
+            self._settings.sites[site].locale,
         )
         self._metrics.captcha_rendered.labels(site).inc(count)
         return entries
@@ -212,3 +232,11 @@ class CaptchaService:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+
+_NO_AUDIO = {
+    b"unknown": "no live challenge with this id: never issued, expired, or already answered",
+    b"no_audio": "this challenge has no spoken version; ask for a new challenge",
+    b"played_out": f"the clip was played {AUDIO_PLAYS} times, the most allowed; "
+    "ask for a new challenge",
+}

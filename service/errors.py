@@ -46,6 +46,11 @@ class CaptchaFailed(LoibinhError):
     pass
 
 
+class UnknownCaptcha(LoibinhError):
+    """No live challenge with this id (never issued, expired, answered), or
+    none whose spoken clip may still be played."""
+
+
 class PayloadTooLarge(LoibinhError):
     pass
 

@@ -18,11 +18,13 @@ from service.errors import (
     LoibinhError,
     RateLimited,
     StoreUnavailable,
+    UnknownCaptcha,
     UnknownComment,
     UnknownSite,
     ValidationFailed,
 )
 from service.models import (
+    CAPTCHA_ID,
     COMMENT_ID,
     CaptchaConfig,
     Challenge,
@@ -115,8 +117,23 @@ async def issue_captcha(request: web.Request) -> web.Response:
         await _report_usage(request, meter, exc)
         raise
     meter.usage = issued.usage
-    body = Challenge(id=issued.id, image=issued.image, audio_url=None, expires_in=issued.expires_in)
+    audio_url = f"/v1/sites/{site_id}/captchas/{issued.id}/audio" if issued.audio else None
+    body = Challenge(
+        id=issued.id, image=issued.image, audio_url=audio_url, expires_in=issued.expires_in
+    )
     return json_response(body.model_dump(), status=201, headers={"Cache-Control": "no-store"})
+
+
+async def captcha_audio(request: web.Request) -> web.Response:
+    """The spoken challenge, in the site's locale: served from Redis as it was
+    rendered with the challenge, never rendered here."""
+    site_id, _ = _site(request)
+    challenge_id = request.match_info["captcha"]
+    if not CAPTCHA_ID.match(challenge_id):
+        raise UnknownCaptcha(f"{challenge_id!r} is not a challenge id")
+    clip = await request.app[SERVICES].captcha.audio(site_id, challenge_id)
+    # no-store: a clip belongs to one challenge, and replays count against it.
+    return web.Response(body=clip, content_type="audio/wav", headers={"Cache-Control": "no-store"})
 
 
 async def submit_comment(request: web.Request) -> web.StreamResponse:
