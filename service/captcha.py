@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 DATA_URI = b"data:image/png;base64,"
+# Added to the render processes' niceness (see _start_renderers).
+RENDER_NICENESS = 10
 # Plays of one challenge's spoken clip: enough to replay it while typing, few
 # enough that the clips one client can pull stay bounded by its issue limit.
 AUDIO_PLAYS = 10
@@ -166,10 +169,13 @@ class CaptchaService:
 
     def _start_renderers(self) -> ProcessPoolExecutor:
         # spawn, not fork: forking a process with a running event loop and
-        # open sockets would hand those to the renderer.
+        # open sockets would hand those to the renderer. Niced: rendering is
+        # background work, and on a busy machine the request path comes first.
         executor = ProcessPoolExecutor(
             self._settings.captcha.render_processes,
             mp_context=multiprocessing.get_context("spawn"),
+            initializer=os.nice,
+            initargs=(RENDER_NICENESS,),
         )
         executor.submit(int).result()  # the processes start on the first job
         return executor
