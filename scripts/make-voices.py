@@ -41,14 +41,17 @@ VARIANTS = (("m1", 45, 150), ("f2", 60, 140), ("m3", 35, 160), ("f4", 70, 150))
 LANGUAGES = {"vi": "vi", "en": "en-us"}
 
 
+def espeak(*args: str) -> bytes:
+    # Our own arguments, and the espeak-ng on PATH (main checks it is there).
+    command = ["espeak-ng", *args]
+    return subprocess.run(command, check=True, capture_output=True).stdout  # noqa: S603
+
+
 def speak(language: str, text: str, variant: str, pitch: int, speed: int) -> wave.Wave_read:
-    out = subprocess.run(
-        ["espeak-ng", "-v", f"{language}+{variant}", "-p", str(pitch), "-s", str(speed),
-         "--stdout", text],
-        check=True,
-        capture_output=True,
-    ).stdout
-    return wave.open(io.BytesIO(out))
+    voice = f"{language}+{variant}"
+    return wave.open(
+        io.BytesIO(espeak("-v", voice, "-p", str(pitch), "-s", str(speed), "--stdout", text))
+    )
 
 
 def to_clip(source: wave.Wave_read) -> bytes:
@@ -89,10 +92,7 @@ def make() -> None:
 
 
 def phonemes(language: str, text: str) -> str:
-    out = subprocess.run(
-        ["espeak-ng", "-q", "-x", "-v", language, text], check=True, capture_output=True
-    )
-    return out.stdout.decode().strip().rstrip("_|").strip()
+    return espeak("-q", "-x", "-v", language, text).decode().strip().rstrip("_|").strip()
 
 
 def rhyme(transcription: str) -> str:

@@ -40,6 +40,10 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 DATA_URI = b"data:image/png;base64,"
+# Bytes per RPUSH to the pool: redis-py packs a command into one buffer on
+# the event loop, about 2 ms a megabyte; a batch of 50 challenges with their
+# clips is nearly 3 MB.
+PUSH_BYTES = 512 * 1024
 # Added to the render processes' niceness (see _start_renderers).
 RENDER_NICENESS = 10
 # Plays of one challenge's spoken clip: enough to replay it while typing, few
@@ -201,7 +205,9 @@ class CaptchaService:
                 checkpoint()
                 count = min(settings.render_batch, settings.pool_size - level - added)
                 entries = await self._render(site, count)
-                await self._redis.rpush(keys.captcha_pool, *entries)
+                for chunk in _chunks(entries, PUSH_BYTES):
+                    checkpoint()
+                    await self._redis.rpush(keys.captcha_pool, *chunk)
                 added += count
         finally:
             await self._redis.delete(keys.captcha_refill_lock)
@@ -238,6 +244,18 @@ class CaptchaService:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+
+def _chunks(entries: list[bytes], limit: int) -> list[list[bytes]]:
+    chunks: list[list[bytes]] = [[]]
+    size = 0
+    for entry in entries:
+        if chunks[-1] and size + len(entry) > limit:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(entry)
+        size += len(entry)
+    return chunks
 
 
 _NO_AUDIO = {

@@ -134,7 +134,7 @@ def test_the_clips_are_package_data() -> None:
 
 def test_rendering_a_clip_takes_milliseconds_not_the_packages_160() -> None:
     # Not a timing test of the machine: a bound twenty times what it measures
-    # (about 1 ms; bench/captcha.py has the figure), to catch a per-sample
+    # (about 1 ms; bench/captchas.py has the figure), to catch a per-sample
     # Python loop coming back.
     voice = captcha_audio.renderer("vi")
     voice.generate("0123456789")
@@ -350,7 +350,7 @@ async def test_issuing_and_playing_under_load_never_stall_the_event_loop(
 ) -> None:
     """Forty clients issue challenges and fetch their clips while the
     background refill renders images and clips in its process and pushes them
-    to the pool. A generous bound: the figure itself is in bench/captcha.py."""
+    to the pool. A generous bound: the figure itself is in bench/captchas.py."""
     bound = 0.1
     client = await make_client(
         captcha={"pool_size": 150, "pool_low_water": 100, "render_batch": 50},
