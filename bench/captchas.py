@@ -12,7 +12,10 @@ Redis memory per pooled and per live challenge.
    site in Vietnamese) served in this process with its background refill,
    while a ticker sleeping 1 ms at a time records how late the loop wakes it:
    during the first fill (rendering only), then under load.
-3. The load, from a separate process (`--drive`): one client issuing
+3. The issue script alone, Redis round trip, from a pool of images only
+   (the baseline: as before the audio alternative) and from one of images
+   with clips, 300 sequential calls each, nothing else running.
+4. The load, from a separate process (`--drive`): one client issuing
    challenges one after another (POST /captchas) and fetching each one's clip
    (GET .../audio), p50/p99 of each. The pool is small enough that the refill
    renders during the load (it drains from 1000 to about a quarter of that,
@@ -47,6 +50,7 @@ from captcha.audio import AudioCaptcha  # noqa: E402
 from service import captcha_audio, captcha_render  # noqa: E402
 from service.keys import SiteKeys  # noqa: E402
 from service.main import create_app  # noqa: E402
+from service.scripts import Scripts  # noqa: E402
 from service.settings import load_settings  # noqa: E402
 from tests.redis_process import RedisProcess, free_port  # noqa: E402
 
@@ -140,6 +144,30 @@ class Ticker:
         return percentiles(self.gaps)
 
 
+async def issue_script(redis: Redis, count: int = 300) -> dict[str, Any]:
+    """The issue script's round trip, popping from a pool without clips and
+    from one with them."""
+    scripts = Scripts.register(redis)
+    await scripts.load(redis)
+    secret = secrets.token_urlsafe(32)
+    out = {}
+    for name, locale in (("images_only", None), ("with_clips", "vi")):
+        keys = SiteKeys("lb", f"bench-{name}")
+        entries = captcha_render.render_batch(secret, SITE, count, 200, 70, locale)
+        for start in range(0, count, 10):
+            await redis.rpush(keys.captcha_pool, *entries[start : start + 10])
+        timings = []
+        for _ in range(count):
+            begin = time.perf_counter()
+            result = await scripts.captcha_issue(
+                keys=[keys.captcha_pool, keys.captcha_live, keys.captcha_expiry], args=[600_000, 0]
+            )
+            timings.append(time.perf_counter() - begin)
+            assert result[0] == b"issued"
+        out[name] = percentiles(timings)
+    return out
+
+
 async def serving(issues: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with RedisProcess() as server, tempfile.TemporaryDirectory() as _:
@@ -155,6 +183,7 @@ async def serving(issues: int) -> dict[str, Any]:
             sites={SITE: {"locale": "vi", "rate_limits": {"captcha": {"ip": limits}}}},
         )
         redis = Redis.from_url(server.url)
+        out["issue_script"] = await issue_script(redis)
         keys = SiteKeys(settings.redis.key_prefix, SITE)
         runner = web.AppRunner(create_app(settings))
         ticker = Ticker()
@@ -219,6 +248,9 @@ def main() -> None:
     print(f"clips per second, captcha's AudioCaptcha      {r['clips_per_s_package']:8.1f}")
     print(f"clips per second, SpokenCaptcha               {r['clips_per_s_spoken']:8.0f}")
     print(f"pool entries (image + clip) per second        {r['entries_per_s']:8.0f}")
+    for name, p in results["issue_script"].items():
+        figures = f"p50 {p['p50_ms']:7.3f} ms  p99 {p['p99_ms']:7.3f} ms"
+        print(f"{'issue script, ' + name:<28} {figures}  max {p['max_ms']:7.3f} ms")
     print(f"first fill of {POOL} challenges              {results['first_fill_s']:8.2f} s")
     for name in ("issue", "audio", "lag_starting", "lag_while_rendering", "lag_under_load"):
         p = results[name]
