@@ -16,6 +16,7 @@ THREAD_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
 COMMENT_ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 CAPTCHA_ID_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
 COMMENT_ID = re.compile(COMMENT_ID_PATTERN)
+CAPTCHA_ID = re.compile(CAPTCHA_ID_PATTERN)
 
 
 # The contract's limits; a site may set lower ones (validation context).
@@ -122,7 +123,10 @@ class Accepted(Model):
 class Challenge(Model):
     id: str
     image: str = Field(description="data: URI of a PNG image")
-    audio_url: str | None = Field(description="the spoken challenge; null until audio is offered")
+    audio_url: str | None = Field(
+        description="the spoken challenge (audio/wav, digits in the site's locale), which "
+        "may be answered instead of the image's text; null when there is none"
+    )
     expires_in: int = Field(description="seconds")
     form_token: str = Field(description="send it back with the submission, once")
 

@@ -20,6 +20,7 @@ _LIBRARIES: dict[str, tuple[str, ...]] = {
     "accept": ("clock", "gcra", "events"),
     "captcha_issue": ("clock", "gcra"),
     "captcha_store": ("clock",),
+    "captcha_audio": ("clock",),
     "ratelimit_peek": ("clock", "gcra"),
     "thread_page": (),
     "claim": ("clock", "events"),
@@ -88,6 +89,7 @@ class Scripts:
     accept: Script
     captcha_issue: Script
     captcha_store: Script
+    captcha_audio: Script
     ratelimit_peek: Script
     thread_page: Script
     claim: Script

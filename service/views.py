@@ -12,6 +12,7 @@ from aiohttp import web
 
 from service import clientip, formtoken, intake, problems
 from service.appkeys import KEYRING, METRICS, RATE_METER, SCREENS, SERVICES, SETTINGS
+from service.captcha import audio_path
 from service.clock import now_ms
 from service.comments import Subject, submit_limits
 from service.errors import (
@@ -19,11 +20,13 @@ from service.errors import (
     LoibinhError,
     RateLimited,
     StoreUnavailable,
+    UnknownCaptcha,
     UnknownComment,
     UnknownSite,
     ValidationFailed,
 )
 from service.models import (
+    CAPTCHA_ID,
     COMMENT_ID,
     CaptchaConfig,
     Challenge,
@@ -119,11 +122,23 @@ async def issue_captcha(request: web.Request) -> web.Response:
     body = Challenge(
         id=issued.id,
         image=issued.image,
-        audio_url=None,
+        audio_url=audio_path(site_id, issued),
         expires_in=issued.expires_in,
         form_token=issued.form_token,
     )
     return json_response(body.model_dump(), status=201, headers={"Cache-Control": "no-store"})
+
+
+async def captcha_audio(request: web.Request) -> web.Response:
+    """The spoken challenge, in the site's locale: served from Redis as it was
+    rendered with the challenge, never rendered here."""
+    site_id, _ = _site(request)
+    challenge_id = request.match_info["captcha"]
+    if not CAPTCHA_ID.match(challenge_id):
+        raise UnknownCaptcha(f"{challenge_id!r} is not a challenge id")
+    clip = await request.app[SERVICES].captcha.audio(site_id, challenge_id)
+    # no-store: a clip belongs to one challenge, and replays count against it.
+    return web.Response(body=clip, content_type="audio/wav", headers={"Cache-Control": "no-store"})
 
 
 async def submit_comment(request: web.Request) -> web.StreamResponse:

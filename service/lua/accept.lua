@@ -67,13 +67,15 @@ end
 local expected = redis.call('HGET', KEYS[4], ARGV[9])
 local expires = tonumber(redis.call('ZSCORE', KEYS[5], ARGV[9]))
 if expected then
-  redis.call('HDEL', KEYS[4], ARGV[9])
+  redis.call('HDEL', KEYS[4], ARGV[9], ARGV[9] .. '/audio', ARGV[9] .. '/plays')
   redis.call('ZREM', KEYS[5], ARGV[9])
 end
 if not expected or not expires or expires <= now then
   return {'captcha_failed', 'expired'}
 end
-if expected ~= ARGV[10] then
+-- `image hmac` or `image hmac:spoken hmac`: the text seen or the one heard.
+local seen, heard = string.match(expected, '^([^:]*):?(.*)$')
+if ARGV[10] ~= seen and (heard == '' or ARGV[10] ~= heard) then
   return {'captcha_failed', 'wrong'}
 end
 
