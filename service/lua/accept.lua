@@ -100,7 +100,7 @@ if text_print ~= '' then
   for v = 1, 16 do values[v] = string.sub(text_print, 2 * v - 1, 2 * v) end
   for b = 0, 7 do bands[b + 1] = b .. values[2 * b + 1] .. values[2 * b + 2] end
   local need = w[5]
-  local found, seen = nil, {}
+  local found, compared = nil, {}
   for k = 20, 21 do
     local in_window = redis.call('HMGET', KEYS[k], unpack(bands))
     if k == 20 then current_records = in_window end
@@ -108,8 +108,8 @@ if text_print ~= '' then
       -- A record sharing several bands comes up in each: compare it once.
       for r = 1, records and #records or 0, 36 do
         local record = string.sub(records, r, r + 35)
-        if not seen[record] then
-          seen[record] = true
+        if not compared[record] then
+          compared[record] = true
           if string.sub(record, 33, 36) == exact then
             found = 'duplicate'
           elseif not found then
