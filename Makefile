@@ -1,4 +1,4 @@
-# make install | run | test | lint | format | bench
+# make install | run | test | lint | format | bench | voices
 # Each target installs what it needs first, so a fresh clone needs only make.
 
 VENV ?= .venv
@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench all redis-server chromium
+.PHONY: install run test lint format bench voices all redis-server chromium
 
 all: lint test
 
@@ -43,3 +43,8 @@ format: install
 
 bench: install
 	bench/run.sh
+
+# Regenerate the audio captcha's voice clips (needs Debian's espeak-ng; the
+# clips are committed, so nothing else needs it).
+voices: install
+	$(BIN)/python scripts/make-voices.py

@@ -1,13 +1,16 @@
 """The local image captcha: issuing challenges from the pre-rendered pool,
-keeping the pool topped up from worker processes, and minting challenges for
-load tests. Answers are checked inside the accept script (lua/accept.lua)
-against the HMAC stored here; the answer itself is never stored."""
+keeping the pool topped up from worker processes, playing a challenge's
+spoken alternative, and minting challenges for load tests. Answers are
+checked inside the accept script (lua/accept.lua) against the HMACs stored
+here (the image's text, and the spoken digits where there is a clip); the
+answers themselves are never stored."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -17,6 +20,7 @@ from redis.asyncio import Redis
 from service import captcha_render, formtoken
 from service.background import checkpoint
 from service.clock import now_ms
+from service.errors import UnknownCaptcha
 from service.keyring import Keyring
 from service.keys import SiteKeys
 from service.metrics import Metrics
@@ -37,6 +41,15 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 DATA_URI = b"data:image/png;base64,"
+# Bytes per RPUSH to the pool: redis-py packs a command into one buffer on
+# the event loop, about 2 ms a megabyte; a batch of 50 challenges with their
+# clips is nearly 3 MB.
+PUSH_BYTES = 512 * 1024
+# Added to the render processes' niceness (see _start_renderers).
+RENDER_NICENESS = 10
+# Plays of one challenge's spoken clip: enough to replay it while typing, few
+# enough that the clips one client can pull stay bounded by its issue limit.
+AUDIO_PLAYS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +58,14 @@ class Issued:
     image: str
     expires_in: int
     usage: list[Usage]
+    audio: bool  # a spoken clip goes with it
     # Issued with every challenge, echoed back with the submission (formtoken.py).
     form_token: str
+
+
+def audio_path(site: str, issued: Issued) -> str | None:
+    """Where a challenge's spoken clip is played, if it has one."""
+    return f"/v1/sites/{site}/captchas/{issued.id}/audio" if issued.audio else None
 
 
 class CaptchaService:
@@ -90,23 +109,47 @@ class CaptchaService:
         if level <= self._settings.captcha.pool_low_water:
             self._wake.set()
         if outcome == b"issued":
-            entry: bytes = result[2]
-            challenge_id, _, rest = entry.partition(b" ")
-            image = DATA_URI + rest.partition(b" ")[2]
-            return Issued(challenge_id.decode(), image.decode(), ttl, usage, self._form_token(site))
+            challenge_id, digest, b64 = result[2].split(b" ")
+            image = DATA_URI + b64
+            return Issued(
+                challenge_id.decode(),
+                image.decode(),
+                ttl,
+                usage,
+                b":" in digest,
+                self._form_token(site),
+            )
         # The pool ran dry: render this one off the event loop and make it live.
         self._metrics.captcha_pool_empty.labels(site).inc()
         [entry] = await self._render(site, 1)
-        challenge_id, digest, b64 = entry.split(b" ", 2)
+        challenge_id, digest, b64, *wav = entry.split(b" ", 3)
         await self._scripts.captcha_store(
-            keys=[keys.captcha_live, keys.captcha_expiry], args=[ttl * 1000, challenge_id, digest]
+            keys=[keys.captcha_live, keys.captcha_expiry],
+            args=[ttl * 1000, challenge_id, digest, wav[0] if wav else b""],
         )
         return Issued(
-            challenge_id.decode(), (DATA_URI + b64).decode(), ttl, usage, self._form_token(site)
+            challenge_id.decode(),
+            (DATA_URI + b64).decode(),
+            ttl,
+            usage,
+            bool(wav),
+            self._form_token(site),
         )
 
     def _form_token(self, site: str) -> str:
         return formtoken.issue(self._keyring.form, site, now_ms())
+
+    @translate_errors
+    async def audio(self, site: str, challenge_id: str) -> bytes:
+        """The spoken clip of a live challenge (WAV), rendered with it."""
+        keys = self._keys(site)
+        result = await self._scripts.captcha_audio(
+            keys=[keys.captcha_live, keys.captcha_expiry], args=[challenge_id, AUDIO_PLAYS]
+        )
+        if result[0] == b"audio":
+            clip: bytes = result[1]
+            return clip
+        raise UnknownCaptcha(_NO_AUDIO[result[0]])
 
     @translate_errors
     async def mint(self, site: str, count: int) -> list[tuple[str, str]]:
@@ -119,8 +162,8 @@ class CaptchaService:
             challenge_id = captcha_render.new_challenge_id()
             answer = captcha_render.new_answer()
             minted.append((challenge_id, answer))
-            args += [challenge_id, self._keyring.captcha_answer(site, challenge_id, answer)]
-            if len(args) > 2000:
+            args += [challenge_id, self._keyring.captcha_answer(site, challenge_id, answer), ""]
+            if len(args) > 3000:
                 await self._scripts.captcha_store(
                     keys=[keys.captcha_live, keys.captcha_expiry], args=args
                 )
@@ -148,16 +191,20 @@ class CaptchaService:
             count,
             settings.width,
             settings.height,
+            self._settings.sites[site].locale,
         )
         self._metrics.captcha_rendered.labels(site).inc(count)
         return entries
 
     def _start_renderers(self) -> ProcessPoolExecutor:
         # spawn, not fork: forking a process with a running event loop and
-        # open sockets would hand those to the renderer.
+        # open sockets would hand those to the renderer. Niced: rendering is
+        # background work, and on a busy machine the request path comes first.
         executor = ProcessPoolExecutor(
             self._settings.captcha.render_processes,
             mp_context=multiprocessing.get_context("spawn"),
+            initializer=os.nice,
+            initargs=(RENDER_NICENESS,),
         )
         executor.submit(int).result()  # the processes start on the first job
         return executor
@@ -183,7 +230,9 @@ class CaptchaService:
                 checkpoint()
                 count = min(settings.render_batch, settings.pool_size - level - added)
                 entries = await self._render(site, count)
-                await self._redis.rpush(keys.captcha_pool, *entries)
+                for chunk in _chunks(entries, PUSH_BYTES):
+                    checkpoint()
+                    await self._redis.rpush(keys.captcha_pool, *chunk)
                 added += count
         finally:
             await self._redis.delete(keys.captcha_refill_lock)
@@ -220,3 +269,23 @@ class CaptchaService:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+
+def _chunks(entries: list[bytes], limit: int) -> list[list[bytes]]:
+    chunks: list[list[bytes]] = [[]]
+    size = 0
+    for entry in entries:
+        if chunks[-1] and size + len(entry) > limit:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(entry)
+        size += len(entry)
+    return chunks
+
+
+_NO_AUDIO = {
+    b"unknown": "no live challenge with this id: never issued, expired, or already answered",
+    b"no_audio": "this challenge has no spoken version; ask for a new challenge",
+    b"played_out": f"the clip was played {AUDIO_PLAYS} times, the most allowed; "
+    "ask for a new challenge",
+}

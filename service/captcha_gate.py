@@ -17,7 +17,7 @@ from typing import Literal
 from redis.asyncio import Redis
 
 from service import formtoken, pow
-from service.captcha import CaptchaService
+from service.captcha import CaptchaService, audio_path
 from service.clock import now_ms
 from service.errors import CaptchaFailed
 from service.keyring import Keyring
@@ -139,7 +139,7 @@ class CaptchaGate:
         challenge = ImageChallenge(
             id=issued.id,
             image=issued.image,
-            audio_url=None,
+            audio_url=audio_path(site_id, issued),
             expires_in=issued.expires_in,
             form_token=issued.form_token,
         )

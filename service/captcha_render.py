@@ -1,6 +1,7 @@
-"""Rendering image challenges. This runs in worker processes only: one PNG
-costs several milliseconds of CPU, far too long for the event loop. It is kept
-apart from captcha.py so that a worker imports little besides Pillow."""
+"""Rendering challenges, each an image and its spoken alternative
+(captcha_audio.py). This runs in worker processes only: one PNG costs several
+milliseconds of CPU, far too long for the event loop. It is kept apart from
+captcha.py so that a worker imports little besides Pillow."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from functools import cache
 
 from captcha.image import ImageCaptcha
 
+from service import captcha_audio
 from service.keyring import Keyring
 
 # No 0/O, 1/I/L: characters a reader cannot tell apart in a distorted image.
@@ -30,14 +32,24 @@ def _renderer(width: int, height: int) -> ImageCaptcha:
     return ImageCaptcha(width=width, height=height)
 
 
-def render_batch(secret: str, site: str, count: int, width: int, height: int) -> list[bytes]:
-    """Pool entries `id hmac base64png`: the answer itself never leaves here."""
+def render_batch(
+    secret: str, site: str, count: int, width: int, height: int, locale: str | None = None
+) -> list[bytes]:
+    """Pool entries `id hmac base64png`, or with a spoken clip in `locale`
+    `id hmac:spokenhmac base64png wav`: the answers never leave here."""
     keyring = Keyring.from_secret(secret)
     image = _renderer(width, height)
+    voice = captcha_audio.renderer(locale) if locale else None
     entries = []
     for _ in range(count):
         challenge_id, answer = new_challenge_id(), new_answer()
         png = image.generate(answer, format="png").getvalue()
         digest = keyring.captcha_answer(site, challenge_id, answer)
-        entries.append(f"{challenge_id} {digest} ".encode() + base64.b64encode(png))
+        if voice is None:
+            entries.append(f"{challenge_id} {digest} ".encode() + base64.b64encode(png))
+            continue
+        spoken = captcha_audio.new_spoken_answer()
+        digest += ":" + keyring.captcha_answer(site, challenge_id, spoken)
+        wav = voice.generate(spoken)
+        entries.append(f"{challenge_id} {digest} ".encode() + base64.b64encode(png) + b" " + wav)
     return entries

@@ -53,6 +53,11 @@ class FormReused(LoibinhError):
     """The form token was already used by an earlier submission."""
 
 
+class UnknownCaptcha(LoibinhError):
+    """No live challenge with this id (never issued, expired, answered), or
+    none whose spoken clip may still be played."""
+
+
 class PayloadTooLarge(LoibinhError):
     pass
 

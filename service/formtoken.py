@@ -24,7 +24,6 @@ from service.abuse import (
 from service.settings import AbuseRules
 
 VERSION = "f1"
-MAX_LENGTH = 80  # a token is about 60 characters
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,12 +72,15 @@ class SiteKeys:
 
     @property
     def captcha_pool(self) -> str:
-        """List of pre-rendered challenges never issued yet: `id hmac base64png`."""
+        """List of pre-rendered challenges never issued yet: `id hmac base64png`,
+        or with a spoken clip `id hmac:spokenhmac base64png wav`."""
         return f"{self._base}:cap:pool"
 
     @property
     def captcha_live(self) -> str:
-        """Hash id -> HMAC of the answer, for challenges issued and not yet answered."""
+        """Hash id -> HMAC of the answer (`image:spoken` with a clip), for
+        challenges issued and not yet answered; `id/audio` -> the clip (WAV),
+        `id/plays` -> times it was played. Answering deletes all three."""
         return f"{self._base}:cap:live"
 
     @property

@@ -26,6 +26,7 @@ THREAD_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
 COMMENT_ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 CAPTCHA_ID_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
 COMMENT_ID = re.compile(COMMENT_ID_PATTERN)
+CAPTCHA_ID = re.compile(CAPTCHA_ID_PATTERN)
 
 
 # The contract's limits; a site may set lower ones (validation context).
@@ -174,7 +175,10 @@ class ImageChallenge(ChallengeBase):
     kind: Literal["image"] = "image"
     id: str
     image: str = Field(description="data: URI of a PNG image")
-    audio_url: str | None = Field(description="the spoken challenge; null until audio is offered")
+    audio_url: str | None = Field(
+        description="the spoken challenge (audio/wav, digits in the site's locale), which "
+        "may be answered instead of the image's text; null when there is none"
+    )
 
 
 class PowParameters(Model):

@@ -70,6 +70,14 @@ CATALOGUE = {
             "Unknown comment",
             "No such comment on this site (or, for a report, none that is published).",
         ),
+        ProblemType(
+            "unknown-captcha",
+            404,
+            "Unknown captcha challenge",
+            "No live challenge with this id: it was never issued, has expired, or was "
+            "already answered (each allows one attempt), or its spoken version was played "
+            "the most times allowed. Ask for a new challenge.",
+        ),
         ProblemType("not-found", 404, "Not found", "No resource exists at this URL."),
         ProblemType(
             "unknown-site",
@@ -153,6 +161,7 @@ _BY_ERROR: dict[type[errors.LoibinhError], str] = {
     errors.Forbidden: "forbidden",
     errors.Banned: "banned",
     errors.UnknownComment: "unknown-comment",
+    errors.UnknownCaptcha: "unknown-captcha",
 }
 
 ACCEPTED_MEDIA = "application/json, application/x-www-form-urlencoded"

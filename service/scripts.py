@@ -22,6 +22,7 @@ _LIBRARIES: dict[str, tuple[str, ...]] = {
     "captcha_store": ("clock",),
     "captcha_gate": ("clock", "gcra"),
     "captcha_failure": (),
+    "captcha_audio": ("clock",),
     "ratelimit_peek": ("clock", "gcra"),
     "thread_page": (),
     "claim": ("clock", "events"),
@@ -92,6 +93,7 @@ class Scripts:
     captcha_store: Script
     captcha_gate: Script
     captcha_failure: Script
+    captcha_audio: Script
     ratelimit_peek: Script
     thread_page: Script
     claim: Script

@@ -27,11 +27,13 @@ from service.errors import (
     LoibinhError,
     RateLimited,
     StoreUnavailable,
+    UnknownCaptcha,
     UnknownComment,
     UnknownSite,
     ValidationFailed,
 )
 from service.models import (
+    CAPTCHA_ID,
     COMMENT_ID,
     CaptchaConfig,
     Health,
@@ -143,6 +145,18 @@ async def issue_captcha(request: web.Request) -> web.Response:
     meter.usage = issued.usage
     body = issued.challenge.model_dump()
     return json_response(body, status=201, headers={"Cache-Control": "no-store"})
+
+
+async def captcha_audio(request: web.Request) -> web.Response:
+    """The spoken challenge, in the site's locale: served from Redis as it was
+    rendered with the challenge, never rendered here."""
+    site_id, _ = _site(request)
+    challenge_id = request.match_info["captcha"]
+    if not CAPTCHA_ID.match(challenge_id):
+        raise UnknownCaptcha(f"{challenge_id!r} is not a challenge id")
+    clip = await request.app[SERVICES].captcha.audio(site_id, challenge_id)
+    # no-store: a clip belongs to one challenge, and replays count against it.
+    return web.Response(body=clip, content_type="audio/wav", headers={"Cache-Control": "no-store"})
 
 
 async def submit_comment(request: web.Request) -> web.StreamResponse:

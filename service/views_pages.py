@@ -11,6 +11,7 @@ from aiohttp import web
 
 from service import assets, intake, pages
 from service.appkeys import KEYRING, RATE_METER, SERVICES, SETTINGS
+from service.captcha import audio_path
 from service.errors import RateLimited, StoreUnavailable
 from service.models import COMMENT_ID, ImageChallenge, ThreadPath
 from service.ratelimit import Meter
@@ -65,7 +66,7 @@ async def thread_form(request: web.Request) -> web.Response:
         challenge = ImageChallenge(
             id=issued.id,
             image=issued.image,
-            audio_url=None,
+            audio_url=audio_path(site_id, issued),
             expires_in=issued.expires_in,
             form_token=issued.form_token,
         )

@@ -56,6 +56,8 @@ AiohttpClient = Callable[..., Any]
 DATA_URI = "data:image/png;base64,"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HEX_DIGEST = re.compile(rb"^[0-9a-f]{32}$")
+# The image's answer and the spoken one (tests/test_audio.py).
+DIGESTS = re.compile(rb"^[0-9a-f]{32}:[0-9a-f]{32}$")
 COMMENTS = "/v1/sites/{}/comments"
 CAPTCHAS = "/v1/sites/{}/captchas"
 
@@ -153,7 +155,7 @@ async def test_issue_returns_a_fresh_png_challenge(make_client: MakeClient) -> N
     )
     redis, keys = redis_of(client), keys_of(client)
     await client.app[SERVICES].captcha.refill_once("news")
-    head = (await redis.lindex(keys.captcha_pool, 0)).split(b" ")
+    head = (await redis.lindex(keys.captcha_pool, 0)).split(b" ", 3)
 
     before = await redis_now_ms(redis)
     response = await client.post("/v1/sites/news/captchas")
@@ -169,7 +171,7 @@ async def test_issue_returns_a_fresh_png_challenge(make_client: MakeClient) -> N
     assert body["kind"] == "image"
     assert re.fullmatch(CAPTCHA_ID_PATTERN, body["id"])
     assert re.fullmatch(r"f1\.\d+\.[0-9a-f]{16}\.[0-9a-f]{24}", body["form_token"])
-    assert body["audio_url"] is None
+    assert body["audio_url"] == f"/v1/sites/news/captchas/{body['id']}/audio"
     assert body["expires_in"] == 120
 
     png = decode_image(body["image"])
@@ -226,10 +228,11 @@ async def test_background_refill_fills_the_pool_and_issuing_pops_from_it(
     await pool_reaches(client, 5)  # filled in the background at start
     pool = await redis.lrange(keys.captcha_pool, 0, -1)
     for entry in pool:
-        challenge_id, digest, b64 = entry.split(b" ")
+        challenge_id, digest, b64, wav = entry.split(b" ", 3)
         assert re.fullmatch(CAPTCHA_ID_PATTERN, challenge_id.decode())
-        assert HEX_DIGEST.match(digest)
+        assert DIGESTS.match(digest)
         assert base64.b64decode(b64).startswith(PNG_SIGNATURE)
+        assert wav.startswith(b"RIFF")
     assert await metric(client, "loibinh_captcha_pool_level", site="news") == 5
     assert await metric(client, "loibinh_captcha_rendered_total", site="news") == 5
 
@@ -295,7 +298,7 @@ async def test_an_empty_pool_still_issues_and_counts_it(client: Client) -> None:
     with Image.open(io.BytesIO(png)) as image:
         assert image.format == "PNG"
         assert image.size == (200, 70)  # the default size
-    assert HEX_DIGEST.match(await redis.hget(keys.captcha_live, body["id"]))
+    assert DIGESTS.match(await redis.hget(keys.captcha_live, body["id"]))
     assert await redis.zscore(keys.captcha_expiry, body["id"]) is not None
     assert body["expires_in"] == client.app[SETTINGS].captcha.ttl_seconds
     assert await metric(client, "loibinh_captcha_pool_empty_total", site="news") == 1
@@ -326,8 +329,8 @@ async def test_the_same_image_is_never_served_twice(make_client: MakeClient) -> 
     assert len(set(ids)) == 50
     assert len(set(images)) == 50
     assert await metric(client, "loibinh_captcha_pool_empty_total", site="news") == 10
-    live = await redis_of(client).hgetall(keys_of(client).captcha_live)
-    assert {key.decode() for key in live} == set(ids)
+    live = await redis_of(client).hkeys(keys_of(client).captcha_live)
+    assert {key.decode() for key in live if b"/" not in key} == set(ids)
 
 
 # --- rate limit ---------------------------------------------------------------------

@@ -86,13 +86,15 @@ if captcha_mode == 'image' then
   local expected = redis.call('HGET', KEYS[4], ARGV[9])
   local expires = tonumber(redis.call('ZSCORE', KEYS[5], ARGV[9]))
   if expected then
-    redis.call('HDEL', KEYS[4], ARGV[9])
+    redis.call('HDEL', KEYS[4], ARGV[9], ARGV[9] .. '/audio', ARGV[9] .. '/plays')
     redis.call('ZREM', KEYS[5], ARGV[9])
   end
   if not expected or not expires or expires <= now then
     return captcha_failed('expired')
   end
-  if expected ~= ARGV[10] then
+  -- `image hmac` or `image hmac:spoken hmac`: the text seen or the one heard.
+  local seen, heard = string.match(expected, '^([^:]*):?(.*)$')
+  if ARGV[10] ~= seen and (heard == '' or ARGV[10] ~= heard) then
     return captcha_failed('wrong')
   end
 elseif captcha_mode == 'spent' then
@@ -129,7 +131,7 @@ if text_print ~= '' then
   for v = 1, 16 do values[v] = string.sub(text_print, 2 * v - 1, 2 * v) end
   for b = 0, 7 do bands[b + 1] = b .. values[2 * b + 1] .. values[2 * b + 2] end
   local need = w[5]
-  local found, seen = nil, {}
+  local found, compared = nil, {}
   for k = 20, 21 do
     local in_window = redis.call('HMGET', KEYS[k], unpack(bands))
     if k == 20 then current_records = in_window end
@@ -137,8 +139,8 @@ if text_print ~= '' then
       -- A record sharing several bands comes up in each: compare it once.
       for r = 1, records and #records or 0, 36 do
         local record = string.sub(records, r, r + 35)
-        if not seen[record] then
-          seen[record] = true
+        if not compared[record] then
+          compared[record] = true
           if string.sub(record, 33, 36) == exact then
             found = 'duplicate'
           elseif not found then

@@ -1,7 +1,7 @@
 """Issue and verify latency of the local captcha providers (image, proof of
 work), and what solving the default proof of work costs in Python.
 
-    .venv/bin/python bench/captcha.py [--requests 1000]
+    .venv/bin/python bench/captcha_providers.py [--requests 1000]
 
 Starts a private redis-server and one `loibinh serve` worker (production
 mode, a fresh secret, two sites: `img` with the image captcha, `pow` with
@@ -18,7 +18,7 @@ and times each answer at the client:
   would spend it (the browser's SHA-256 is faster).
 
 Everything it starts it stops, by pid. Prints a table and writes
-bench/results/captcha.json.
+bench/results/captcha_providers.json.
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ def main() -> int:
     results.update(in_process(count))
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "captcha.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    (out / "captcha_providers.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     width = max(len(name) for name in results)
     print(f"{'':{width}}  {'n':>6}  {'p50 ms':>8}  {'p99 ms':>8}")
     for name, row in results.items():
