@@ -12,7 +12,7 @@ from aiohttp import web
 
 from service import clientip, formtoken, intake, problems
 from service.appkeys import KEYRING, METRICS, RATE_METER, SCREENS, SERVICES, SETTINGS
-from service.captcha import audio_path
+from service.captcha import Issued, audio_path
 from service.clock import now_ms
 from service.comments import Subject, submit_limits
 from service.errors import (
@@ -119,14 +119,19 @@ async def issue_captcha(request: web.Request) -> web.Response:
         await _report_usage(request, meter, exc)
         raise
     meter.usage = issued.usage
-    body = Challenge(
+    body = challenge_of(site_id, issued)
+    return json_response(body.model_dump(), status=201, headers={"Cache-Control": "no-store"})
+
+
+def challenge_of(site_id: str, issued: Issued) -> Challenge:
+    """What a reader is shown of an image challenge (the API and the form page)."""
+    return Challenge(
         id=issued.id,
         image=issued.image,
         audio_url=audio_path(site_id, issued),
         expires_in=issued.expires_in,
         form_token=issued.form_token,
     )
-    return json_response(body.model_dump(), status=201, headers={"Cache-Control": "no-store"})
 
 
 async def captcha_audio(request: web.Request) -> web.Response:
