@@ -31,19 +31,10 @@ from service.appkeys import SERVICES, SETTINGS
 from service.main import create_app
 from service.models import Decision, Submission
 from service.moderation import Actor
+from tests.browser import ARGS, CHROMIUM
 from tests.helpers import settings_for, site
 from tests.redis_process import RedisProcess, free_port
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 THREAD = "ca-mau-2022-08-12"
 COMMENTS = 20
 READY = (
@@ -105,7 +96,7 @@ async def main(runs: int) -> None:
             loads, readies, wire = [], [], 0
             async with async_playwright() as driver:
                 browser = await driver.chromium.launch(
-                    executable_path="/usr/bin/chromium", args=ARGS
+                    executable_path=str(CHROMIUM), args=ARGS
                 )
                 for _ in range(runs):
                     context = await browser.new_context()

@@ -16,8 +16,8 @@ from typing import Literal
 
 from redis.asyncio import Redis
 
-from service import formtoken, pow
-from service.captcha import CaptchaService, audio_path
+from service import captcha, formtoken, pow
+from service.captcha import CaptchaService
 from service.clock import now_ms
 from service.errors import CaptchaFailed
 from service.keyring import Keyring
@@ -63,6 +63,17 @@ class CaptchaCheck:
 class Issued:
     challenge: Challenge
     usage: list[Usage]
+
+
+def challenge_of(site_id: str, issued: captcha.Issued) -> ImageChallenge:
+    """What a reader is shown of an image challenge (the API and the form page)."""
+    return ImageChallenge(
+        id=issued.id,
+        image=issued.image,
+        audio_url=captcha.audio_path(site_id, issued),
+        expires_in=issued.expires_in,
+        form_token=issued.form_token,
+    )
 
 
 def escalation_args(site: Site) -> list[int]:
@@ -136,14 +147,7 @@ class CaptchaGate:
 
     async def _image(self, site_id: str, limits: list[Limit]) -> Issued:
         issued = await self._images.issue(site_id, limits)
-        challenge = ImageChallenge(
-            id=issued.id,
-            image=issued.image,
-            audio_url=audio_path(site_id, issued),
-            expires_in=issued.expires_in,
-            form_token=issued.form_token,
-        )
-        return Issued(Challenge(challenge), issued.usage)
+        return Issued(Challenge(challenge_of(site_id, issued)), issued.usage)
 
     def _form_token(self, site_id: str) -> str:
         return formtoken.issue(self._keyring.form, site_id, now_ms())

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from service import assets, intake, pages
 from service.appkeys import KEYRING, RATE_METER, SERVICES, SETTINGS
-from service.captcha import audio_path
+from service.captcha_gate import challenge_of
 from service.errors import RateLimited, StoreUnavailable
 from service.models import COMMENT_ID, ImageChallenge, ThreadPath
 from service.ratelimit import Meter
@@ -63,13 +63,7 @@ async def thread_form(request: web.Request) -> web.Response:
     try:
         issued = await captcha.issue(site_id, meter.limits)
         meter.usage = issued.usage
-        challenge = ImageChallenge(
-            id=issued.id,
-            image=issued.image,
-            audio_url=audio_path(site_id, issued),
-            expires_in=issued.expires_in,
-            form_token=issued.form_token,
-        )
+        challenge = challenge_of(site_id, issued)
         form_token = issued.form_token
         items, _ = await app[SERVICES].store.thread_page(site_id, thread, None, FORM_PAGE_COMMENTS)
     except RateLimited as exc:

@@ -29,22 +29,12 @@ from service.appkeys import KEYRING, SERVICES, SETTINGS
 from service.main import create_app
 from service.models import Decision
 from service.moderation import Actor
+from tests.browser import ARGS, CHROMIUM
 from tests.helpers import settings_for, site
 from tests.redis_process import RedisProcess
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 THREAD = "ca-mau-2022-08-12"  # the demo article's thread
 WIDGET = "#comments"
