@@ -95,9 +95,7 @@ async def main(runs: int) -> None:
             await seed(app)
             loads, readies, wire = [], [], 0
             async with async_playwright() as driver:
-                browser = await driver.chromium.launch(
-                    executable_path=str(CHROMIUM), args=ARGS
-                )
+                browser = await driver.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
                 for _ in range(runs):
                     context = await browser.new_context()
                     page = await context.new_page()
