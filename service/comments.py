@@ -122,9 +122,10 @@ class CommentStore:
         self._prefix = prefix
         self._clock = clock
         # The client gives up a command timeout after sending, and the
-        # deadline is set before sending: a script that runs after it is
-        # refused, so a 503 never stores. Half the timeout would leave the
-        # reply more time, but a busy loop can take that long to send.
+        # deadline is set before sending, less the clock's uncertainty: a
+        # script that runs after it is refused, so a 503 never stores. Half
+        # the timeout would leave the reply more time, but a busy loop can
+        # take that long to send.
         self._deadline_ms = int(timeout_seconds * 1000)
 
     def keys(self, site_id: str) -> SiteKeys:
@@ -199,7 +200,7 @@ class CommentStore:
                 site.ban_response,
                 site.webhook_targets("comment.submitted"),
                 site_id,
-                self._clock.now_ms() + self._deadline_ms,
+                self._clock.deadline_ms(self._deadline_ms),
                 assessment.score,
                 ",".join(assessment.reasons),
                 f"{rules.hold_at} {rules.spam_at} {rules.reject_at}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from service.clock import rfc3339
 from service.ids import new_comment_id
 from service.models import COMMENT_ID_PATTERN
+from service.redisconn import RedisClock
 
 MS = st.integers(min_value=0, max_value=2**48 - 1)
 
@@ -38,3 +40,15 @@ def test_ids_carry_their_time_in_crockford_base32() -> None:
     for char in new_comment_id(1_796_007_071_678):
         value = value * 32 + digits.index(char)
     assert value >> 80 == 1_796_007_071_678
+
+
+async def test_a_deadline_in_redis_time_never_outlasts_the_budget(rds: Any) -> None:
+    """Invariant 1 hangs on it: a script that runs after the client gave up
+    must find its deadline passed, however the clock's offset was misread."""
+    clock = RedisClock()
+    await clock.sync(rds)
+    assert clock.uncertainty_ms >= 1
+    before = clock.now_ms()
+    deadline = clock.deadline_ms(1000)
+    # The budget, less what the offset may be off by.
+    assert 0 <= deadline - before - (1000 - clock.uncertainty_ms) <= 50
