@@ -95,7 +95,9 @@ def fold_term(term: str) -> tuple[tuple[str, ...], bool]:
 def _tokens(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     raw = _TOKEN.findall(text)
     if _DIGIT.search(text):
-        raw = [_unleet(t) for t in raw]
+        # Only a word of letters and digits together can be leet ("sh1t"):
+        # isalpha() and isdigit() tell the rest apart at C speed.
+        raw = [t if t.isalpha() or t.isdigit() else _unleet(t) for t in raw]
     if not any(len(t) == 1 for t in raw):
         return tuple(raw), ()
     # Letters written apart ("đ . m", "d i t") are one word written apart:
@@ -118,6 +120,6 @@ def _tokens(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def _unleet(token: str) -> str:
-    if token.isdigit() or not any(c.isdigit() for c in token):
-        return token
+    if not any(c.isdigit() for c in token):
+        return token  # letters and asterisks ("f*ck")
     return token.translate(_LEET)
