@@ -10,6 +10,7 @@ go to tests/artifacts/."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -89,12 +91,17 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-async def demo(redis_server: RedisProcess, rds: aioredis.Redis) -> AsyncIterator[Site]:
+@contextlib.asynccontextmanager
+async def serve_demo(
+    redis_server: RedisProcess, rds: aioredis.Redis, **overrides: Any
+) -> AsyncIterator[Site]:
+    """The app in development mode (so it serves the demo article) on a free port."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = settings_for(
-        redis_server.url, mode="development", sites={"demo": site(allowed_origins=[url])}
+        redis_server.url,
+        mode="development",
+        sites={"demo": site(allowed_origins=[url], **overrides)},
     )
     app = create_app(settings, refill_captchas=False, deliver_webhooks=False)
     runner = web.AppRunner(app)
@@ -106,6 +113,12 @@ async def demo(redis_server: RedisProcess, rds: aioredis.Redis) -> AsyncIterator
         yield served
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture
+async def demo(redis_server: RedisProcess, rds: aioredis.Redis) -> AsyncIterator[Site]:
+    async with serve_demo(redis_server, rds) as served:
+        yield served
 
 
 @pytest.fixture
@@ -335,6 +348,30 @@ async def test_widget_solves_a_proof_of_work(demo: Site, browser: Browser) -> No
         "salt": salt,
         "signature": "sig-1",
     }
+
+
+async def test_widget_solves_a_real_proof_of_work_end_to_end(
+    redis_server: RedisProcess, rds: aioredis.Redis, browser: Browser
+) -> None:
+    """No played answers: the service issues an ALTCHA challenge, the widget
+    solves it in the page, and the accept path verifies it and marks it spent."""
+    pow_site = {"captcha_provider": "pow", "captcha": {"pow": {"maxnumber": 20_000}}}
+    async with serve_demo(redis_server, rds, **pow_site) as served:
+        page = await browser.new_page()
+        await page.goto(served.url + "/")
+        await fill_plain(page)
+        widget = page.locator(WIDGET)
+        await expect(widget.get_by_text("Đã xác thực tự động.")).to_be_visible()
+        async with page.expect_response(lambda r: r.url.endswith("/comments")) as sent:
+            await widget.get_by_role("button", name="Gửi bình luận").click()
+        answer = await sent.value
+        assert answer.status == 202, await answer.text()
+        await expect(widget.get_by_role("status").last).to_contain_text("đang chờ kiểm duyệt")
+        await shot(page, "pow-awaiting-moderation")
+        keys = served.app[SERVICES].store.keys("demo")
+        comment = await rds.hgetall(keys.comment((await answer.json())["id"]))
+        assert comment[b"body"] == "Thử các loại xác thực.".encode()
+        assert [k async for k in rds.scan_iter(match="*{demo}:pow:*")], "the solution is not spent"
 
 
 async def test_widget_uses_the_sites_third_party_provider(demo: Site, browser: Browser) -> None:
