@@ -49,7 +49,7 @@ TOKEN_SECONDS = {"turnstile": 300, "hcaptcha": 120, "recaptcha-v2": 120, "recapt
 @dataclass(frozen=True, slots=True)
 class CaptchaCheck:
     """What the accept script does with the captcha (lua/accept.lua, its
-    ARGV[23] on): consume an image, mark a proof of work spent, or nothing
+    ARGV[28] and [29]): consume an image, mark a proof of work spent, or nothing
     more for a token a third party has vouched for."""
 
     mode: Mode
@@ -77,7 +77,7 @@ def challenge_of(site_id: str, issued: captcha.Issued) -> ImageChallenge:
 
 
 def escalation_args(site: Site) -> list[int]:
-    """ARGV 25..27 of the accept script: the failures that escalate (0:
+    """ARGV 30..32 of the accept script: the failures that escalate (0:
     never), the window in ms, and whether abuse verdicts escalate."""
     if site.escalates_to is None:
         return [0, 1, 0]
