@@ -48,7 +48,7 @@ MANY = {"limit": 1_000_000, "period": 1}
 
 def corpus() -> list[dict[str, Any]]:
     items = []
-    for name in ("corpus.jsonl", "heldout.jsonl"):
+    for name in ("corpus.jsonl", "corpus-b.jsonl", "heldout.jsonl"):
         text = (DATA / name).read_text(encoding="utf-8")
         items += [json.loads(line) for line in text.splitlines() if line]
     return items

@@ -83,9 +83,41 @@ _RISKY_TLD = re.compile(
 # A link written so that no filter sees it: "hxxps://", "site[.]org", "(dot) com".
 _OBFUSCATED_LINK = re.compile(
     r"\bh(?:xx|\*\*)ps?://|\w\s*[\[(]\s*(?:\.|dot|chấm)\s*[\])]\s*\w"
-    r"|\w\s+(?:dot|chấm)\s+(?:com|net|org|vn)\b",
+    r"|\w\s+(?:dot|chấm)\s+(?:com|net|org|vn)\b"
+    r"|\w\s+\.\s+(?:com|net|org|vn|info|xyz|vip|top|club|online)\b",
     re.IGNORECASE,
 )
+# Digits as words (diacritics stripped: "năm" is "nam"), for a phone number
+# spelled out so that no digit shows.
+_DIGIT_WORDS = frozenset(
+    [
+        "khong",
+        "mot",
+        "hai",
+        "ba",
+        "bon",
+        "tu",
+        "nam",
+        "lam",
+        "sau",
+        "bay",
+        "tam",
+        "chin",
+        "zero",
+        "oh",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+    ]
+)
+# Words run together in a name ("FuckTheMods") are words.
+_CAMEL = re.compile(r"(?<=[a-zà-ỹ])(?=[A-Z])")
 # A name that is an address or a domain: the author field used as an advert.
 _NAME_LINK = re.compile(
     r"(?:https?://|www\.)|\b[\w-]{2,}\.(?:com|net|org|vn|info|biz|io|me|co|us|ru|cn|online"
@@ -234,14 +266,17 @@ class Screen:
             reasons.append(signal.reason)
             score += signal.weight
         folded_body = fold(body)
-        folded = fold(name) + folded_body
+        folded = fold(_CAMEL.sub(" ", name)) + folded_body
         banned, suspect = self._banned.find(folded), self._suspect.find(folded)
         if banned or suspect:
             banned, suspect = self._innocent_removed(folded, banned, suspect)
-        for term in dict.fromkeys(banned):
+        # A word found through both folds, or in both lists ("đm" banned,
+        # "dm" suspect), is one word: counted once, the worse way.
+        taken: set[str] = set()
+        for term in _distinct(banned, taken):
             reasons.append(f"banned-word:{term}")
             score += BANNED_WORD
-        for term in dict.fromkeys(suspect):
+        for term in _distinct(suspect, taken):
             reasons.append(f"suspect-word:{term}")
             score += SUSPECT_WORD
         if not body.isascii():
@@ -259,11 +294,14 @@ class Screen:
             or "hxx" in lowered
             or " dot " in lowered
             or " chấm " in lowered
+            or " . " in body
         ) and _OBFUSCATED_LINK.search(body):
             reasons.append("obfuscated-link")
             score += OBFUSCATED_LINK
-        if ("." in name and _NAME_LINK.search(name)) or (
-            any(c.isdigit() for c in name) and _PHONE.search(name)
+        if (
+            ("." in name and _NAME_LINK.search(name))
+            or (any(c.isdigit() for c in name) and _PHONE.search(name))
+            or _OBFUSCATED_LINK.search(name)
         ):
             reasons.append("advert-in-name")
             score += NAME_ADVERT
@@ -273,7 +311,7 @@ class Screen:
         elif links == 2:
             reasons.append("links:2")
             score += LINK
-        if _PHONE.search(body):
+        if _PHONE.search(body) or _spelled_number(folded_body.plain):
             reasons.append("phone-number")
             score += PHONE
         if "/" in body and _SHORTENERS.search(body):
@@ -282,7 +320,7 @@ class Screen:
         if _shouting(body):
             reasons.append("shouting")
             score += SHOUTING
-        if _FLOOD.search(body):
+        if _FLOOD.search(body) or _repetitive(folded_body.plain):
             reasons.append("flood")
             score += FLOOD
         return Assessment(
@@ -337,6 +375,33 @@ def _pair_hashes(pair: str) -> tuple[int, ...]:
     # Readers reuse the same word pairs: hash each once.
     digest = hashlib.blake2b(pair.encode(), digest_size=2 * SIGNATURE_VALUES).digest()
     return struct.unpack(f">{SIGNATURE_VALUES}H", digest)
+
+
+def _distinct(terms: list[str], taken: set[str]) -> list[str]:
+    """The terms not yet counted, by their plain spelling."""
+    out = []
+    for term in terms:
+        plain = strip_marks(term)
+        if plain not in taken:
+            taken.add(plain)
+            out.append(term)
+    return out
+
+
+def _spelled_number(words: tuple[str, ...]) -> bool:
+    """Eight or more digits in words in a row: a phone number hidden from filters."""
+    run = 0
+    for word in words:
+        run = run + 1 if word in _DIGIT_WORDS else 0
+        if run >= 8:
+            return True
+    return False
+
+
+def _repetitive(words: tuple[str, ...]) -> bool:
+    """A phrase said over and over ("xóa bài đi xóa bài đi ..."): many words,
+    few of them different."""
+    return len(words) >= 16 and len(set(words)) * 4 < len(words)
 
 
 def _shouting(body: str) -> bool:

@@ -171,7 +171,12 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
 
 @pytest.mark.parametrize(
     ("name", "recall", "false_positives"),
-    [("corpus.jsonl", 0.95, 0.02), ("heldout.jsonl", 0.75, 0.02)],
+    [
+        ("corpus.jsonl", 0.95, 0.02),
+        ("corpus-b.jsonl", 0.95, 0.02),
+        # Never tuned on: a floor under its honest figures, not the targets.
+        ("heldout.jsonl", 0.65, 0.08),
+    ],
 )
 def test_the_corpus_is_sorted_no_worse_than_measured(
     name: str, recall: float, false_positives: float
@@ -234,6 +239,11 @@ async def test_the_form_carries_the_honeypot_too(make_client: Any, rds: Any) -> 
         ("An", "Liên hệ shop-ao[.]com nhé", "obfuscated-link"),
         ("nhacaiuytin88.top", "Bài viết hay", "advert-in-name"),
         ("Zalo 0966 372 118 vay nhanh", "Mưa lớn quá", "advert-in-name"),
+        ("nhacai88 vip . com", "Đội tuyển cố lên!", "advert-in-name"),  # a spaced-out domain
+        ("cheap-loans(dot)xyz", "Interesting read", "advert-in-name"),
+        ("An", "Gọi ngay: không chín tám, ba bốn năm, sáu bảy tám một", "phone-number"),
+        ("An", "xóa bài đi " * 8, "flood"),  # a phrase, not a word, repeated
+        ("FuckTheMods", "Agreed with the comment above.", "banned-word"),  # camel case
         ("An", "Go fսck yourself", "banned-word"),  # an Armenian "u"
         ("An", "ｆｕｃｋ this", "banned-word"),  # fullwidth letters
     ],
@@ -251,6 +261,9 @@ def test_link_and_name_tricks_are_seen(name: str, body: str, reason: str) -> Non
         ("An", "Ăn hạt óc chó mỗi ngày tốt cho tim mạch"),  # a walnut
         ("An", "Nhà tôi ở đường Nam Kỳ Khởi Nghĩa"),  # a street
         ("An", "Đi Sa Pa bị chém giá quá"),  # overcharged, not slashed
+        ("An", "Giá vé năm nay tăng từ hai trăm lên ba trăm nghìn"),  # numbers in words
+        ("An", "Mưa to quá, mưa to thật, mưa cả ngày"),  # some repetition is speech
+        ("McDonald", "Ý kiến hay"),  # camel case in a real name
     ],
 )
 def test_innocent_names_links_and_phrases_are_not_flagged(name: str, body: str) -> None:
@@ -268,3 +281,14 @@ def test_a_first_time_link_is_counted_for_newcomers_only() -> None:
     assert SCREEN.newcomer_verdict(assessment) == "pass"
     risky = SCREEN.assess("An", "Xem https://example.click/a")
     assert risky.verdict == "pass" and SCREEN.newcomer_verdict(risky) == "hold"
+
+
+def test_a_word_that_is_a_slur_and_a_place_is_held_not_rejected() -> None:
+    # "Nam Kỳ" is a historical region as well as a slur: a person decides.
+    assert reasons("Thời Pháp thuộc, Nam Kỳ là xứ thuộc địa") == ["suspect-word"]
+    assert SCREEN.assess("An", "nam ky an hai").verdict == "hold"
+
+
+def test_a_match_is_counted_once_when_both_lists_hold_it() -> None:
+    # "đm" is banned; its plain spelling "dm" is suspect: one reason, not two.
+    assert reasons("đ.m bài viết") == ["banned-word"]
