@@ -389,10 +389,17 @@ class CommentDetail(QueueItem):
     history: list[HistoryEvent]
 
 
+def _stream_id(value: str | None) -> str | None:
+    """A Redis stream id: two numbers of at most 64 bits each."""
+    if value is not None and any(int(part) >= 2**64 for part in value.split("-")):
+        raise ValueError("not an audit entry id")
+    return value
+
+
 class AuditQuery(Paging):
     moderator: str | None = Field(default=None, description="an API key id")
     comment: CommentId | None = None
-    before: Annotated[str | None, Field(pattern=r"^\d+-\d+$")] = None
+    before: Annotated[str | None, Field(pattern=r"^\d+-\d+$"), AfterValidator(_stream_id)] = None
 
 
 class AuditEntry(Model):

@@ -233,6 +233,8 @@ class Moderation:
     async def audit(self, site_id: str, query: models.AuditQuery) -> models.AuditPage:
         stream = self.keys(site_id).audit
         entries: list[models.AuditEntry] = []
+        if query.before == "0-0":
+            return models.AuditPage(entries=[], next=None)  # nothing comes before the first id
         high = "(" + query.before if query.before else "+"
         scanned = 0
         exhausted = False
