@@ -390,10 +390,14 @@ class CommentDetail(QueueItem):
 
 
 def _stream_id(value: str | None) -> str | None:
-    """A Redis stream id: two numbers of at most 64 bits each."""
-    if value is not None and any(int(part) >= 2**64 for part in value.split("-")):
+    """A Redis stream id, in its canonical form ("007-0" is "7-0"): two
+    numbers of at most 64 bits each."""
+    if value is None:
+        return None
+    parts = [int(part) for part in value.split("-")]
+    if any(part >= 2**64 for part in parts):
         raise ValueError("not an audit entry id")
-    return value
+    return "-".join(map(str, parts))
 
 
 class AuditQuery(Paging):
