@@ -257,75 +257,35 @@ class Screen:
     def assess(
         self, name: str, body: str, honeypot: str = "", signals: Iterable[Signal] = ()
     ) -> Assessment:
-        reasons: list[str] = []
-        score = 0.0
-        if honeypot:
-            reasons.append("honeypot")
-            score += HONEYPOT
-        for signal in signals:
-            reasons.append(signal.reason)
-            score += signal.weight
+        found = [Signal("honeypot", HONEYPOT)] if honeypot else []
+        found += signals
         folded_body = fold(body)
-        folded = fold(_CAMEL.sub(" ", name)) + folded_body
+        found += self._word_signals(fold(_CAMEL.sub(" ", name)) + folded_body)
+        if not body.isascii():
+            body = unicodedata.normalize("NFKC", body)  # "ｈｔｔｐｓ://" is a link too
+        # Every link pattern needs a "/" or "www.": most comments have neither.
+        links = len(_URL.findall(body)) if "/" in body or "www." in body.lower() else 0
+        found += _link_signals(name, body, links)
+        found += _shape_signals(body, folded_body.plain)
+        score = sum(signal.weight for signal in found)
+        return Assessment(
+            score,
+            tuple(signal.reason for signal in found),
+            self._verdict(score),
+            links,
+            fingerprint(folded_body.plain),
+        )
+
+    def _word_signals(self, folded: Folded) -> list[Signal]:
         banned, suspect = self._banned.find(folded), self._suspect.find(folded)
         if banned or suspect:
             banned, suspect = self._innocent_removed(folded, banned, suspect)
         # A word found through both folds, or in both lists ("đm" banned,
         # "dm" suspect), is one word: counted once, the worse way.
         taken: set[str] = set()
-        for term in _distinct(banned, taken):
-            reasons.append(f"banned-word:{term}")
-            score += BANNED_WORD
-        for term in _distinct(suspect, taken):
-            reasons.append(f"suspect-word:{term}")
-            score += SUSPECT_WORD
-        if not body.isascii():
-            body = unicodedata.normalize("NFKC", body)  # "ｈｔｔｐｓ://" is a link too
-        lowered = body.lower()
-        # Every link pattern needs a "/" or "www.": most comments have neither.
-        links = len(_URL.findall(body)) if "/" in body or "www." in lowered else 0
-        if links and _RISKY_TLD.search(body):
-            reasons.append("risky-link")
-            score += RISKY_LINK
-        # The patterns need a bracket, "hxx" or a spelled-out dot: most comments have none.
-        if (
-            "[" in body
-            or "(" in body
-            or "hxx" in lowered
-            or " dot " in lowered
-            or " chấm " in lowered
-            or " . " in body
-        ) and _OBFUSCATED_LINK.search(body):
-            reasons.append("obfuscated-link")
-            score += OBFUSCATED_LINK
-        if (
-            ("." in name and _NAME_LINK.search(name))
-            or (any(c.isdigit() for c in name) and _PHONE.search(name))
-            or _OBFUSCATED_LINK.search(name)
-        ):
-            reasons.append("advert-in-name")
-            score += NAME_ADVERT
-        if links >= 3:
-            reasons.append(f"many-links:{links}")
-            score += MANY_LINKS
-        elif links == 2:
-            reasons.append("links:2")
-            score += LINK
-        if _PHONE.search(body) or _spelled_number(folded_body.plain):
-            reasons.append("phone-number")
-            score += PHONE
-        if "/" in body and _SHORTENERS.search(body):
-            reasons.append("short-link")
-            score += SHORT_LINK
-        if _shouting(body):
-            reasons.append("shouting")
-            score += SHOUTING
-        if _FLOOD.search(body) or _repetitive(folded_body.plain):
-            reasons.append("flood")
-            score += FLOOD
-        return Assessment(
-            score, tuple(reasons), self._verdict(score), links, fingerprint(folded_body.plain)
-        )
+        return [Signal(f"banned-word:{t}", BANNED_WORD) for t in _distinct(banned, taken)] + [
+            Signal(f"suspect-word:{t}", SUSPECT_WORD) for t in _distinct(suspect, taken)
+        ]
 
     def _innocent_removed(self, folded: Folded, *found: list[str]) -> tuple[list[str], ...]:
         """The terms found, less those that stand inside an allowed phrase
@@ -375,6 +335,51 @@ def _pair_hashes(pair: str) -> tuple[int, ...]:
     # Readers reuse the same word pairs: hash each once.
     digest = hashlib.blake2b(pair.encode(), digest_size=2 * SIGNATURE_VALUES).digest()
     return struct.unpack(f">{SIGNATURE_VALUES}H", digest)
+
+
+def _link_signals(name: str, body: str, links: int) -> list[Signal]:
+    """Links and adverts: how many links, to where, written how, and an
+    author's name used as one."""
+    found = []
+    if links and _RISKY_TLD.search(body):
+        found.append(Signal("risky-link", RISKY_LINK))
+    lowered = body.lower()
+    # The patterns need a bracket, "hxx" or a spelled-out dot: most comments have none.
+    if (
+        "[" in body
+        or "(" in body
+        or "hxx" in lowered
+        or " dot " in lowered
+        or " chấm " in lowered
+        or " . " in body
+    ) and _OBFUSCATED_LINK.search(body):
+        found.append(Signal("obfuscated-link", OBFUSCATED_LINK))
+    if (
+        ("." in name and _NAME_LINK.search(name))
+        or (any(c.isdigit() for c in name) and _PHONE.search(name))
+        or _OBFUSCATED_LINK.search(name)
+    ):
+        found.append(Signal("advert-in-name", NAME_ADVERT))
+    if links >= 3:
+        found.append(Signal(f"many-links:{links}", MANY_LINKS))
+    elif links == 2:
+        found.append(Signal("links:2", LINK))
+    if "/" in body and _SHORTENERS.search(body):
+        found.append(Signal("short-link", SHORT_LINK))
+    return found
+
+
+def _shape_signals(body: str, words: tuple[str, ...]) -> list[Signal]:
+    """What the text looks like rather than what it says: phone numbers,
+    capitals, floods."""
+    found = []
+    if _PHONE.search(body) or _spelled_number(words):
+        found.append(Signal("phone-number", PHONE))
+    if _shouting(body):
+        found.append(Signal("shouting", SHOUTING))
+    if _FLOOD.search(body) or _repetitive(words):
+        found.append(Signal("flood", FLOOD))
+    return found
 
 
 def _distinct(terms: list[str], taken: set[str]) -> list[str]:
