@@ -180,6 +180,9 @@ async def test_issue_returns_a_fresh_png_challenge(make_client: MakeClient) -> N
         image.load()
         assert image.format == "PNG"
         assert image.size == (240, 90)
+        # 16 colours: a few KB for every reader to download, not the ~10 KB of true colour.
+        assert image.mode == "P" and len(image.getcolors() or []) <= 16
+    assert len(png) < 5000, len(png)
 
     # It is the head of the pool, popped, and live for exactly the configured ttl.
     assert body["id"] == head[0].decode()
