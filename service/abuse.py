@@ -160,20 +160,23 @@ class WordList:
             if not tokens:
                 continue
             (self._marked if marked else self._plain).add(tokens)
-        # Each first word, with the lengths of the terms it starts: most
-        # words start none, and the rest only a few.
-        self._starts: dict[str, tuple[int, ...]] = {}
-        for t in self._marked | self._plain:
-            self._starts[t[0]] = tuple(sorted({*self._starts.get(t[0], ()), len(t)}))
         # A phrase written without spaces ("ditme") is the phrase too.
         self._marked_joined = {"".join(t): t for t in self._marked}
         self._plain_joined = {"".join(t): t for t in self._plain}
+        self._marked_index = _index(self._marked, self._marked_joined)
+        self._plain_index = _index(self._plain, self._plain_joined)
 
     def find(self, folded: Folded) -> list[str]:
         found: list[str] = []
-        for tokens, runs, terms, joined in (
-            (folded.marked, folded.marked_runs, self._marked, self._marked_joined),
-            (folded.plain, folded.plain_runs, self._plain, self._plain_joined),
+        for tokens, runs, terms, joined, index in (
+            (
+                folded.marked,
+                folded.marked_runs,
+                self._marked,
+                self._marked_joined,
+                self._marked_index,
+            ),
+            (folded.plain, folded.plain_runs, self._plain, self._plain_joined, self._plain_index),
         ):
             for run in runs:
                 for i in range(len(run) - 1):
@@ -183,21 +186,36 @@ class WordList:
                             found.append(part)
                         elif part != run and part in joined:
                             found.append(" ".join(joined[part]))
-            starts = self._starts
             for i, token in enumerate(tokens):
-                lengths = starts.get(token)
-                if lengths is None:
+                hit = index.get(token)
+                if hit is None:
+                    if "*" in token:
+                        found += _masked(token, joined)
                     continue  # most words start no term: one lookup each
+                lengths, phrase = hit
                 for n in lengths:
                     window = tokens[i : i + n]
                     if window in terms:
                         found.append(" ".join(window))
-            for token in tokens:
-                if token in joined and len(joined[token]) > 1:
-                    found.append(" ".join(joined[token]))
-                elif "*" in token:
-                    found += _masked(token, joined)
+                if phrase:
+                    found.append(" ".join(phrase))
         return found
+
+
+_Hit = tuple[tuple[int, ...], tuple[str, ...]]
+
+
+def _index(terms: set[tuple[str, ...]], joined: dict[str, tuple[str, ...]]) -> dict[str, _Hit]:
+    """Each word that matters: the lengths of the terms it starts, and the
+    phrase it is when written without spaces. Most words are in neither."""
+    index: dict[str, _Hit] = {}
+    for term in terms:
+        lengths, phrase = index.get(term[0], ((), ()))
+        index[term[0]] = (tuple(sorted({*lengths, len(term)})), phrase)
+    for word, phrase in joined.items():
+        if len(phrase) > 1:
+            index[word] = (index.get(word, ((), ()))[0], phrase)
+    return index
 
 
 def _masked(token: str, joined: dict[str, tuple[str, ...]]) -> list[str]:
