@@ -165,6 +165,18 @@ VERIFY_URLS: dict[CaptchaProvider, str] = {
 }
 
 
+def secret_from_file(data: Any, secret: str, file: str) -> Any:
+    """Raw settings with `secret` read from the file `file` names, if it
+    names one: secrets stay out of configuration files and the environment."""
+    if isinstance(data, dict) and data.get(file):
+        path = Path(data[file])
+        try:
+            data = {**data, secret: path.read_text(encoding="utf-8").strip()}
+        except OSError as exc:
+            raise ValueError(f"{file}: cannot read {path}: {exc}") from None
+    return data
+
+
 class PowSettings(Strict):
     """ALTCHA proof of work: the answer is a number in [0, maxnumber], found
     by hashing on average maxnumber / 2 times in the reader's browser."""
@@ -212,13 +224,7 @@ class SiteCaptcha(Strict):
     @model_validator(mode="before")
     @classmethod
     def _secret_from_file(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("secret_file"):
-            path = Path(data["secret_file"])
-            try:
-                data = {**data, "secret": path.read_text(encoding="utf-8").strip()}
-            except OSError as exc:
-                raise ValueError(f"secret_file: cannot read {path}: {exc}") from None
-        return data
+        return secret_from_file(data, "secret", "secret_file")
 
 
 class Site(Strict):
@@ -380,13 +386,7 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _secret_from_file(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("secret_key_file"):
-            path = Path(data["secret_key_file"])
-            try:
-                data = {**data, "secret_key": path.read_text(encoding="utf-8").strip()}
-            except OSError as exc:
-                raise ValueError(f"secret_key_file: cannot read {path}: {exc}") from None
-        return data
+        return secret_from_file(data, "secret_key", "secret_key_file")
 
     @model_validator(mode="after")
     def _secret_strength(self) -> Settings:
