@@ -17,11 +17,11 @@ from redis.exceptions import NoScriptError, ResponseError
 
 # The libraries each script is prepended with, in order (Lua has no include).
 _LIBRARIES: dict[str, tuple[str, ...]] = {
-    "accept": ("clock", "gcra", "events"),
+    "accept": ("clock", "gcra", "events", "failures"),
     "captcha_issue": ("clock", "gcra"),
     "captcha_store": ("clock",),
     "captcha_gate": ("clock", "gcra"),
-    "captcha_failure": (),
+    "captcha_failure": ("failures",),
     "captcha_audio": ("clock",),
     "ratelimit_peek": ("clock", "gcra"),
     "thread_page": (),

@@ -77,9 +77,7 @@ end
 -- (KEYS[24] at ARGV[30] failures) must answer the stronger challenge.
 local captcha_mode, escalate_at = ARGV[28], tonumber(ARGV[30])
 local function captcha_failed(reason)
-  if escalate_at > 0 and redis.call('INCR', KEYS[24]) == 1 then
-    redis.call('PEXPIRE', KEYS[24], tonumber(ARGV[31]))
-  end
+  if escalate_at > 0 then failure_add(KEYS[24], tonumber(ARGV[31])) end
   return {'captcha_failed', reason}
 end
 if captcha_mode == 'image' then
