@@ -117,7 +117,7 @@ class CaptchaService:
                 ttl,
                 usage,
                 b":" in digest,
-                self._form_token(site),
+                self.form_token(site),
             )
         # The pool ran dry: render this one off the event loop and make it live.
         self._metrics.captcha_pool_empty.labels(site).inc()
@@ -133,10 +133,11 @@ class CaptchaService:
             ttl,
             usage,
             bool(wav),
-            self._form_token(site),
+            self.form_token(site),
         )
 
-    def _form_token(self, site: str) -> str:
+    def form_token(self, site: str) -> str:
+        """A fresh form token, issued with every challenge of any kind."""
         return formtoken.issue(self._keyring.form, site, now_ms())
 
     @translate_errors

@@ -14,11 +14,8 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from redis.asyncio import Redis
-
-from service import captcha, formtoken, pow
+from service import captcha, pow
 from service.captcha import CaptchaService
-from service.clock import now_ms
 from service.errors import CaptchaFailed
 from service.keyring import Keyring
 from service.keys import SiteKeys
@@ -92,7 +89,6 @@ def escalation_args(site: Site) -> list[int]:
 class CaptchaGate:
     def __init__(
         self,
-        redis: Redis,
         scripts: Scripts,
         keyring: Keyring,
         settings: Settings,
@@ -100,7 +96,6 @@ class CaptchaGate:
         verifier: Verifier,
         clock: RedisClock,
     ) -> None:
-        self._redis = redis
         self._scripts = scripts
         self._keyring = keyring
         self._settings = settings
@@ -141,16 +136,13 @@ class CaptchaGate:
             site_key=site.captcha.site_key or "",
             action=site.captcha_action if provider == "recaptcha-v3" else None,
             expires_in=TOKEN_SECONDS[provider],
-            form_token=self._form_token(site_id),
+            form_token=self._images.form_token(site_id),
         )
         return Issued(Challenge(challenge), usage)
 
     async def _image(self, site_id: str, limits: list[Limit]) -> Issued:
         issued = await self._images.issue(site_id, limits)
         return Issued(Challenge(challenge_of(site_id, issued)), issued.usage)
-
-    def _form_token(self, site_id: str) -> str:
-        return formtoken.issue(self._keyring.form, site_id, now_ms())
 
     def _pow(self, site_id: str, site: Site, maxnumber: int) -> Challenge:
         seconds = site.captcha.pow.expires_seconds
@@ -164,7 +156,7 @@ class CaptchaGate:
             signature=made.signature,
         )
         challenge = PowChallenge(
-            pow=parameters, expires_in=seconds, form_token=self._form_token(site_id)
+            pow=parameters, expires_in=seconds, form_token=self._images.form_token(site_id)
         )
         return Challenge(challenge)
 

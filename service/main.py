@@ -110,7 +110,6 @@ async def _captcha_gate(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     session = providers.open_session()
     app[CAPTCHA_GATE] = CaptchaGate(
-        services.redis,
         services.scripts,
         app[KEYRING],
         app[SETTINGS],
