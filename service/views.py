@@ -63,7 +63,7 @@ def json_response(
     )
 
 
-def _site(request: web.Request) -> tuple[str, Site]:
+def site_of(request: web.Request) -> tuple[str, Site]:
     site_id = request.match_info["site"]
     site = request.app[SETTINGS].sites.get(site_id)
     if site is None:
@@ -71,32 +71,26 @@ def _site(request: web.Request) -> tuple[str, Site]:
     return site_id, site
 
 
-def _client_ip(request: web.Request) -> str:
+def _client(request: web.Request) -> tuple[str, str | None]:
+    """The client's address twice: as rate limits and keyed hashes see it
+    (IPv4 exactly, IPv6 by its network prefix) and as a captcha provider is
+    told it (the address itself, or None if there is none to tell)."""
     network = request.app[SETTINGS].network
     peer = request.remote
     if not network.trusted_proxies and peer and ":" not in peer:
-        return peer  # an IPv4 peer and no proxy to believe: nothing to work out
+        return peer, peer  # an IPv4 peer and no proxy to believe: nothing to work out
     address = clientip.resolve(
-        request.remote,
+        peer,
         request.headers.get("Forwarded"),
         request.headers.get("X-Forwarded-For"),
         network.trusted_proxies,
     )
-    return clientip.bucket(address, network.ipv6_prefix)
+    remote = str(address) if address is not None else None
+    return clientip.bucket(address, network.ipv6_prefix), remote
 
 
-def _remote_address(request: web.Request) -> str | None:
-    """The client's own address, unbucketed: what a captcha provider is told."""
-    network = request.app[SETTINGS].network
-    if not network.trusted_proxies:
-        return request.remote
-    address = clientip.resolve(
-        request.remote,
-        request.headers.get("Forwarded"),
-        request.headers.get("X-Forwarded-For"),
-        network.trusted_proxies,
-    )
-    return str(address) if address is not None else None
+def client_ip_of(request: web.Request) -> str:
+    return _client(request)[0]
 
 
 def _idempotency_key(request: web.Request) -> str | None:
@@ -117,7 +111,7 @@ def _idempotency_key(request: web.Request) -> str | None:
 
 
 async def site_config(request: web.Request) -> web.Response:
-    _, site = _site(request)
+    _, site = site_of(request)
     config = SiteConfig(
         captcha=CaptchaConfig(
             provider=site.captcha_provider,
@@ -132,9 +126,9 @@ async def site_config(request: web.Request) -> web.Response:
 
 
 async def issue_captcha(request: web.Request) -> web.Response:
-    site_id, site = _site(request)
+    site_id, site = site_of(request)
     captcha = request.app[SERVICES].captcha
-    ip_hash = request.app[KEYRING].ip_hash(site_id, _client_ip(request))
+    ip_hash = request.app[KEYRING].ip_hash(site_id, client_ip_of(request))
     meter = Meter(captcha.issue_limits(site_id, ip_hash))
     request[RATE_METER] = meter
     try:
@@ -150,7 +144,7 @@ async def issue_captcha(request: web.Request) -> web.Response:
 async def captcha_audio(request: web.Request) -> web.Response:
     """The spoken challenge, in the site's locale: served from Redis as it was
     rendered with the challenge, never rendered here."""
-    site_id, _ = _site(request)
+    site_id, _ = site_of(request)
     challenge_id = request.match_info["captcha"]
     if not CAPTCHA_ID.match(challenge_id):
         raise UnknownCaptcha(f"{challenge_id!r} is not a challenge id")
@@ -160,11 +154,11 @@ async def captcha_audio(request: web.Request) -> web.Response:
 
 
 async def submit_comment(request: web.Request) -> web.StreamResponse:
-    site_id, site = _site(request)
+    site_id, site = site_of(request)
     app = request.app
     services, keyring, settings = app[SERVICES], app[KEYRING], app[SETTINGS]
     keys = services.store.keys(site_id)
-    client_ip = _client_ip(request)
+    client_ip, remote = _client(request)
     ip_hash = keyring.ip_hash(site_id, client_ip)
     meter = Meter(submit_limits(keys, site, ip_hash, None))
     request[RATE_METER] = meter
@@ -185,7 +179,7 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
             site_id,
             site,
             submission.captcha,
-            _remote_address(request),
+            remote,
             ip_hash,
             idempotency is not None,
         )
@@ -220,11 +214,11 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
 
 
 async def report_comment(request: web.Request) -> web.Response:
-    site_id, site = _site(request)
+    site_id, site = site_of(request)
     app = request.app
     services = app[SERVICES]
     comment_id = request.match_info["comment"]
-    ip_hash = app[KEYRING].ip_hash(site_id, _client_ip(request))
+    ip_hash = app[KEYRING].ip_hash(site_id, client_ip_of(request))
     meter = Meter(report_limits(services.store.keys(site_id), site, ip_hash, None))
     request[RATE_METER] = meter
     try:
@@ -282,7 +276,7 @@ def _redirect(return_to: str, outcome: dict[str, str]) -> web.Response:
 
 
 async def thread_comments(request: web.Request) -> web.Response:
-    site_id, site = _site(request)
+    site_id, site = site_of(request)
     settings = request.app[SETTINGS]
     thread = intake.validate(ThreadPath, {"thread": request.match_info["thread"]}, site).thread
     query = intake.validate(ThreadQuery, dict(request.query), site)

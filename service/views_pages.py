@@ -15,7 +15,7 @@ from service.captcha_gate import challenge_of
 from service.errors import RateLimited, StoreUnavailable
 from service.models import COMMENT_ID, ImageChallenge, ThreadPath
 from service.ratelimit import Meter
-from service.views import _client_ip, _site
+from service.views import client_ip_of, site_of
 
 DEMO_SITE = "demo"
 DEMO_THREAD = "ca-mau-2022-08-12"
@@ -44,7 +44,7 @@ async def static_file(request: web.Request) -> web.Response:
 async def thread_form(request: web.Request) -> web.Response:
     """A thread's comments and its comment form as plain HTML, with a fresh
     image captcha, for readers without JavaScript (a link or an iframe)."""
-    site_id, site = _site(request)
+    site_id, site = site_of(request)
     thread = intake.validate(ThreadPath, {"thread": request.match_info["thread"]}, site).thread
     lang = request.query.get("lang", "")
     lang = lang if lang in pages.FORM_STRINGS else site.locale
@@ -54,7 +54,8 @@ async def thread_form(request: web.Request) -> web.Response:
     return_to = request.path + (("?" + urlencode(back)) if back else "")
     app = request.app
     captcha = app[SERVICES].captcha
-    meter = Meter(captcha.issue_limits(site_id, app[KEYRING].ip_hash(site_id, _client_ip(request))))
+    ip_hash = app[KEYRING].ip_hash(site_id, client_ip_of(request))
+    meter = Meter(captcha.issue_limits(site_id, ip_hash))
     request[RATE_METER] = meter
     challenge: ImageChallenge | None = None
     form_token: str | None = None
