@@ -205,7 +205,7 @@ class CommentStore:
                 ",".join(assessment.reasons),
                 f"{rules.hold_at} {rules.spam_at} {rules.reject_at}",
                 form.ttl_ms if form.nonce else 0,
-                assessment.fingerprint if window else b"",
+                assessment.fingerprint,
                 window,
                 assessment.links,
                 SCRIPT_WEIGHTS,

@@ -33,7 +33,9 @@ _LOOKALIKES = "аеорсухіјѕԁɡһӏкмтвнսոզօνοαιкτρεχ"
 _HOMOGLYPHS = str.maketrans(_LOOKALIKES, "aeopcyxijsdghlkmtbhunqovoaiktpex")
 # Translating walks the text in Python's slow path: find a look-alike first.
 _HAS_LOOKALIKE = re.compile(f"[{_LOOKALIKES}]")
-_IN_WORD_SYMBOL = re.compile(r"(?<=[^\W\d_])[!$@](?=[^\W\d_])")
+# The symbol comes first, so the engine skips ahead to one; the letter
+# before it is checked only there.
+_IN_WORD_SYMBOL = re.compile(r"[!$@](?<=[^\W\d_][!$@])(?=[^\W\d_])")
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,12 +5,15 @@ filing the comment where it belongs."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from service.abuse import Screen, Thresholds, read_words
+from service.abuse import Screen, Thresholds, _flooded, read_words
 from service.settings import AbuseRules, ConfigError
 from tests.helpers import Client, form_token, keys_of, mint, public_ids, site, submission
 
@@ -88,6 +91,44 @@ def test_character_floods() -> None:
     assert reasons("hay quá " + "!" * 15) == ["flood"]
     assert reasons("ha" * 12) == ["flood"]
     assert reasons("hay quá!!!") == []
+    assert reasons("hay quá " + "!" * 10) == ["flood"]
+    assert reasons("hay quá " + "!" * 9) == []
+
+
+def test_word_floods() -> None:
+    assert reasons("bài-" + "rác " * 8) == ["flood"]  # the first one glued to a word
+    assert reasons("rác " * 7 + "thôi") == []  # seven is not a flood
+    assert reasons("rất rất hay, bài viết rất rất hay") == []
+
+
+# The flood patterns as one regular expression, tried at every position:
+# what _flooded's cheap checks must never disagree with.
+_FLOOD_ANYWHERE = re.compile(r"(\S)\1{9,}|(\S{2,6}?)\2{7,}|(\w{2,12}\s+)\3{7,}")
+_FLOODY = st.text(alphabet=st.sampled_from("aàb!_ \t\n\u00a0x1"), max_size=80)
+
+
+# Texts made of runs: a unit said 1 to 12 times, so runs near the patterns'
+# lengths (ten characters, eight words) come up often.
+_RUNS = st.lists(
+    st.tuples(
+        st.sampled_from(["ha", "ha ", "đm ", "!", "a", " ", "\u3000", "x_", "bài-"]),
+        st.integers(1, 12),
+    ),
+    max_size=8,
+)
+
+
+@given(_RUNS)
+@settings(max_examples=500, deadline=None)
+def test_flood_checks_agree_with_the_patterns(runs: list[tuple[str, int]]) -> None:
+    body = "".join(unit * n for unit, n in runs)
+    assert _flooded(body) == bool(_FLOOD_ANYWHERE.search(body))
+
+
+@given(_FLOODY)
+@settings(max_examples=300, deadline=None)
+def test_flood_checks_agree_on_any_text(body: str) -> None:
+    assert _flooded(body) == bool(_FLOOD_ANYWHERE.search(body))
 
 
 def test_verdicts_follow_the_thresholds() -> None:
