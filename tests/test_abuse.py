@@ -292,3 +292,24 @@ def test_a_word_that_is_a_slur_and_a_place_is_held_not_rejected() -> None:
 def test_a_match_is_counted_once_when_both_lists_hold_it() -> None:
     # "đm" is banned; its plain spelling "dm" is suspect: one reason, not two.
     assert reasons("đ.m bài viết") == ["banned-word"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Phóng viên bị nhắn tin đe dọa 'liệu hồn đấy', công an cần vào cuộc",
+        "Con tôi bị bạn gọi là “Bắc kỳ” suốt, mong nhà trường nhắc nhở",
+        'She received messages saying "we know where you live". Police must act.',
+        "Cảnh giác với chiêu 'việc nhẹ lương cao' sang Campuchia",
+    ],
+)
+def test_words_in_quotes_are_reported_not_said(body: str) -> None:
+    assert reasons(body) == [], body
+
+
+def test_quotes_excuse_only_what_is_inside_them() -> None:
+    # Outside the quotes the author speaks; "don't" and "M'Nông" open no quote.
+    assert "suspect-word" in reasons("Bài 'phản biện' này đúng là đồ ngu viết")
+    assert "suspect-word" in reasons("I don't care what 'experts' say, you are an idiot")
+    assert reasons("Đồng bào M'Nông ở Đắk Lắk, tôi đã từng đến") == []
+    assert "banned-word" in reasons("Nó chửi 'đ.m' giữa phố")  # a banned word is never published
