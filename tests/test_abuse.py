@@ -313,3 +313,25 @@ def test_quotes_excuse_only_what_is_inside_them() -> None:
     assert "suspect-word" in reasons("I don't care what 'experts' say, you are an idiot")
     assert reasons("Đồng bào M'Nông ở Đắk Lắk, tôi đã từng đến") == []
     assert "banned-word" in reasons("Nó chửi 'đ.m' giữa phố")  # a banned word is never published
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The stupid thing about the toll system is it takes no cash",
+        "I was stupid enough to ride into Hanoi at 5pm",
+        "Banning motorbikes now is a dumb policy",
+        "Moderators, the comment above is a betting ad, please remove it",
+        "Anyone who sees child abuse can call the 111 hotline",
+        "Ủng hộ việc bắt giữ kẻ tạt axit, phải xử thật nặng",
+        "Nan nhan ngu tai xa Tan Phu",  # "ngụ tại", lives at, typed without marks
+    ],
+)
+def test_words_about_things_or_reports_of_spam_are_not_insults(body: str) -> None:
+    assert reasons(body) == [], body
+
+
+def test_the_same_words_about_a_person_still_count() -> None:
+    assert "suspect-word" in reasons("You are stupid and your article is a stupid mess")
+    assert "suspect-word" in reasons("Thằng ngu tại sao lại viết thế")
+    assert "suspect-word" in reasons("Tao sẽ tạt axit vào mặt nó")
