@@ -311,6 +311,7 @@ def test_quotes_excuse_only_what_is_inside_them() -> None:
     # Outside the quotes the author speaks; "don't" and "M'Nông" open no quote.
     assert "suspect-word" in reasons("Bài 'phản biện' này đúng là đồ ngu viết")
     assert "suspect-word" in reasons("I don't care what 'experts' say, you are an idiot")
+    assert "threat" in reasons("I don't care, I'm going to find you and shoot you")
     assert reasons("Đồng bào M'Nông ở Đắk Lắk, tôi đã từng đến") == []
     assert "banned-word" in reasons("Nó chửi 'đ.m' giữa phố")  # a banned word is never published
 
@@ -335,3 +336,72 @@ def test_the_same_words_about_a_person_still_count() -> None:
     assert "suspect-word" in reasons("You are stupid and your article is a stupid mess")
     assert "suspect-word" in reasons("Thằng ngu tại sao lại viết thế")
     assert "suspect-word" in reasons("Tao sẽ tạt axit vào mặt nó")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "tao sẽ giết mày",
+        "Tao biết nhà mày rồi, cứ chờ đấy",
+        "Nhà mày ở đâu tao biết hết, coi chừng",
+        "Chúng mày ra đường thì cẩn thận cái mạng",
+        "Tối nay tao đốt nhà mày",
+        "tao chem luon, khong noi nhieu",  # without diacritics
+        "tao se giet may",
+        "ra đây t xử",  # teencode pronoun next to the act
+        "tao sẽ g i ế t cả nhà nó",  # spaced letters
+        "Thằng nhà báo này phải đánh cho què",  # a call for violence
+        "Bọn tham nhũng nên treo cổ hết",
+        "I will kill you",
+        "I'm going to find you and hurt you, reporter",
+        "u r dead, i know ur street",
+        "You're dead meat",
+        "I know where you live",
+        "I know what car you drive. Watch yourself.",
+        "I've got your plate number",
+        "found your Facebook",
+        "Keep writing lies and see what happens to your family",
+        "You'll regret writing this",
+        "Hope you die in a fire",
+        "That minister deserves to die",
+        "Officials like this should be dragged out and shot",
+        "Someone should shoot that judge",
+        "Next time I'm bringing a bat",
+        "watch your back",
+    ],
+)
+def test_a_threat_aimed_at_someone_is_held(body: str) -> None:
+    assessment = SCREEN.assess("An", body)
+    assert "threat" in [r.split(":")[0] for r in assessment.reasons], body
+    assert assessment.verdict != "pass", body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Tài xế bị đánh chết ở Bình Dương, mong công an sớm bắt hung thủ",
+        "Vụ giết người phân xác quá rùng rợn",
+        "Kẻ tạt axit đã bị bắt, phải xử thật nặng",
+        "Xe container cán chết người rồi bỏ trốn",
+        "Tôi đánh giá cao bài viết, tao với mày đọc rồi",  # "đánh giá" is no blow
+        "Mưa to, mọi người đi đường cẩn thận nhé",
+        "Coi chừng đường trơn đoạn qua đèo Hải Vân",
+        "Đội tuyển phải đánh bại Thái Lan",
+        "Công trình sai phép nên đập bỏ",
+        "Xe chet may giua duong, tao phai day bo",  # "chết máy": the engine stalled
+        "Flash floods killed at least 12 people overnight",
+        "That second goal killed the game",
+        "I'll find the link and post it later",
+        "I know what you mean about the traffic",
+        "You're going to love Hội An",
+        "Watch out for potholes on Nguyễn Trãi",
+        "Police arrested the gang who stabbed a delivery driver",
+    ],
+)
+def test_news_and_everyday_words_of_violence_are_not_threats(body: str) -> None:
+    assert "threat" not in reasons(body), body
+
+
+def test_a_threat_is_one_signal_however_many_frames_see_it() -> None:
+    found = reasons("tao sẽ giết mày, t xử m, I will kill you")
+    assert found.count("threat") == 1
