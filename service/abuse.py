@@ -4,8 +4,9 @@ score into a verdict (publish as the mode says, hold, spam or reject). Every
 hold has reasons a moderator can read.
 
 Some words are abuse only in a frame: violence aimed at "mày" or "you" is a
-threat (Frame, with the word file threat.txt); news that names the same
-acts stays clean. Words in quotes are reported, not said, and only banned words
+threat, contempt next to a people's name is hate (Frame, with the word
+files threat.txt and hate.txt); news that names the same acts and peoples
+stays clean. Words in quotes are reported, not said, and only banned words
 count there.
 
 The text's signals are pure computation, done before the accept script; so
@@ -47,10 +48,11 @@ SHORT_LINK = 2.0  # a shortened link hides where it goes
 RISKY_LINK = 2.0  # a link to a domain of the kind spam registers
 OBFUSCATED_LINK = 4.0  # only someone hiding from a filter writes "hxxps"
 NAME_ADVERT = 4.0  # a domain or a phone number as the author's name
-# Words that are abusive only in a frame: violence aimed at someone
-# (config/words/threat.txt). Held, as a suspect word is: a person reads the
-# context.
+# Words that are abusive only in a frame: violence aimed at someone, contempt
+# for a whole people (config/words/threat.txt, hate.txt). Held, as a suspect
+# word is: a person reads the context.
 THREAT = 3.0
+HATE = 3.0
 # The form token (formtoken.py): none at all is a client that never asked
 # for a challenge through the widget; one we never issued is forged.
 NO_FORM_TOKEN = 2.0
@@ -406,6 +408,12 @@ _COMMON_WORDS = frozenset(
         "nguyen",
     }
 )
+# A word of contempt right after a denial is the opposite ("không phải bệnh
+# hoạn", "not lazy").
+_NEGATIONS = frozenset(
+    {"không", "chẳng", "chả", "đâu", "ko", "not", "never", "isn", "aren", "wasn", "weren", "no"}
+)
+_DENIED_GROUP = frozenset([("not", "all"), ("không", "phải"), ("chẳng", "phải"), ("đâu", "phải")])
 _FLOOD = re.compile(r"(\S)\1{9,}|(\S{2,6}?)\2{7,}|(\w{2,12}\s+)\3{7,}")
 
 
@@ -530,7 +538,7 @@ class Spots:
 @dataclass(frozen=True, slots=True)
 class Frame:
     """Two kinds of words that are abuse together and innocent apart ("tao"
-    and "giết"): a term of `near` within `window`
+    and "giết", a people and "ăn bám"): a term of `near` within `window`
     words of a term of `anchor` gives the signal `reason`."""
 
     reason: str
@@ -538,6 +546,11 @@ class Frame:
     anchor: Spots
     near: Spots
     window: int
+    # Whether a term of `near` right after a denial ("không phải") is excused.
+    negatable: bool = False
+    # Phrases of the frame's own in which its terms are innocent, besides
+    # the allowed list's ("người dân Thanh Hóa" names residents).
+    excused: Spots | None = None
 
     def find(self, folded: Folded, words: tuple[set[str], set[str]], innocent: Spots) -> str:
         """The two terms, as the text has them, or "" when the frame is not
@@ -547,6 +560,8 @@ class Frame:
         if not anchors:
             return ""
         excused = innocent.find(folded, words)
+        if self.excused is not None:
+            excused += self.excused.find(folded, words)
         for start, end, term in anchors:
             if _inside(start, end, excused):
                 continue
@@ -555,6 +570,8 @@ class Frame:
                     continue  # the same words
                 gap = near_start - end if near_start >= end else start - near_end
                 if gap > self.window or _inside(near_start, near_end, excused):
+                    continue
+                if self.negatable and _denied(folded.marked, start, near_start):
                     continue
                 return f"{term} {near_term}" if start < near_start else f"{near_term} {term}"
         return ""
@@ -572,6 +589,15 @@ def _inside(start: int, end: int, phrases: list[_Spot]) -> bool:
     return any(first <= start and end <= last for first, last, _ in phrases)
 
 
+def _denied(tokens: tuple[str, ...], anchor: int, near: int) -> bool:
+    """A denial in the three words before the word of contempt ("không phải
+    bệnh hoạn"), or right before the group ("not all Muslims")."""
+    return (
+        not _NEGATIONS.isdisjoint(tokens[max(0, near - 3) : near])
+        or tokens[max(0, anchor - 2) : anchor] in _DENIED_GROUP
+    )
+
+
 def read_sections(name: str) -> dict[str, list[str]]:
     """A word file in `[section]`s, as lists of its entries."""
     sections: dict[str, list[str]] = {}
@@ -584,16 +610,31 @@ def read_sections(name: str) -> dict[str, list[str]]:
     return sections
 
 
+def _pairs(firsts: list[str], seconds: list[str]) -> list[str]:
+    """Each word of one list before each of the other written the same way,
+    with diacritics or without ("dân thanh hóa", "dan thanh hoa")."""
+    return [
+        f"{first} {second}"
+        for first in firsts
+        for second in seconds
+        if (strip_marks(first) == first) == (strip_marks(second) == second)
+    ]
+
+
 def default_frames() -> list[Frame]:
-    """The threat frames of config/words/threat.txt."""
-    threat = read_sections("threat")
-    if not threat:
+    """The threat and hate frames of config/words/threat.txt and hate.txt."""
+    threat, hate = read_sections("threat"), read_sections("hate")
+    if not threat or not hate:
         return []
     act = Spots(threat["act"])
+    groups = Spots([*hate["group"], *_pairs(hate["people"], hate["place"])])
+    residents = Spots(_pairs(hate["residents"], hate["place"]))
     return [
         Frame("threat", THREAT, Spots(threat["who"]), act, 4),
         Frame("threat", THREAT, Spots(threat["short-who"]), act, 0),
         Frame("threat", THREAT, Spots(threat["call"]), Spots(threat["violence"]), 1),
+        Frame("hate", HATE, Spots(hate["head"]), groups, 1),
+        Frame("hate", HATE, groups, Spots(hate["mark"]), 6, negatable=True, excused=residents),
     ]
 
 
@@ -722,8 +763,8 @@ class Screen:
         ]
 
     def _frame_signals(self, said: Folded) -> list[Signal]:
-        """Threats: words abusive only near one another, one signal of each
-        kind at most."""
+        """Threats and hate: words abusive only near one another, one signal
+        of each kind at most."""
         if not self._frames:
             return []
         found: dict[str, Signal] = {}

@@ -405,3 +405,51 @@ def test_news_and_everyday_words_of_violence_are_not_threats(body: str) -> None:
 def test_a_threat_is_one_signal_however_many_frames_see_it() -> None:
     found = reasons("tao sẽ giết mày, t xử m, I will kill you")
     assert found.count("threat") == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Dân Thanh Hóa toàn lũ ăn cắp",
+        "Dan Thanh Hoa di dau cung trom cap",  # without diacritics
+        "Người miền Tây lười biếng, chỉ giỏi nhậu",
+        "Bọn bắc kỳ đứa nào cũng gian như rắn",
+        "Bọn theo đạo Hồi đi đâu cũng gây chuyện",
+        "Tụi Tàu sang đây cút về nước hết đi",
+        "Đồng tính là bệnh hoạn, tống hết lên trại",
+        "Đàn bà chỉ nên ở nhà đẻ con",
+        "Mấy tộc người trên núi ở bẩn quen rồi",
+        "Immigrants are parasites, deport them all",
+        "Muslims don't belong in this country",
+        "These hill tribe people live like animals",
+        "Northerners should go back to their villages",
+        "Typical Asians, can't drive",
+    ],
+)
+def test_contempt_for_a_people_is_held_as_hate(body: str) -> None:
+    assessment = SCREEN.assess("An", body)
+    assert "hate" in [r.split(":")[0] for r in assessment.reasons], body
+    assert assessment.verdict != "pass", body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Người dân Thanh Hóa bức xúc vì nạn trộm cắp xe máy",  # residents, not a people
+        "Người Thanh Hóa chúng tôi rất hiếu khách",
+        "Bà con miền Trung năm nào cũng chịu lũ, mong mọi người ủng hộ",
+        "Sau lũ miền Trung nhiều nhà bị cuốn trôi",  # "lũ" is a flood
+        "Người đồng tính không phải là bệnh hoạn",  # a denial
+        "Hồi giáo cấm ăn thịt lợn",
+        "Con gái tôi lười ăn quá, bác sĩ tư vấn giúp",
+        "Phụ nữ lười vận động dễ mắc bệnh tim",
+        "WHO đã loại đồng tính khỏi danh sách bệnh",
+        "Not all Muslims are lazy, that stereotype is ignorant",
+        "Refugees are treated like animals in those camps, it is shameful",
+        "Migrant workers go back to their hometowns for Tết",
+        "I'm a foreigner and people here have always been kind to me",
+    ],
+)
+def test_naming_or_defending_a_group_is_not_hate(body: str) -> None:
+    assert "hate" not in reasons(body), body
+    assert SCREEN.assess("An", body).verdict == "pass", body
