@@ -453,3 +453,22 @@ def test_contempt_for_a_people_is_held_as_hate(body: str) -> None:
 def test_naming_or_defending_a_group_is_not_hate(body: str) -> None:
     assert "hate" not in reasons(body), body
     assert SCREEN.assess("An", body).verdict == "pass", body
+
+
+@pytest.mark.parametrize(
+    ("body", "verdict"),
+    [
+        ("Đ.c.m cái bọn phân luồng", "reject"),
+        ("Go home, сhinks", "reject"),  # a Cyrillic "с", and a plural
+        ("a bunch of f4gg0ts", "reject"),
+        ("Bọn dư luận viên, lũ bò đỏ", "hold"),
+        ("đếch ai chịu trách nhiệm", "hold"),
+        ("Loại như mày sống chỉ tổ chật đất", "hold"),
+        ("não như quả nho mà cũng đòi làm MC", "hold"),
+        ("Only a complete waste of oxygen would say that", "hold"),
+        ("Women should get back to the kitchen", "hold"),
+        ("Mod ở đâu? Gặp ngoài đời nói chuyện bằng dao", "hold"),
+    ],
+)
+def test_round_three_words(body: str, verdict: str) -> None:
+    assert SCREEN.assess("An", body).verdict == verdict, body
