@@ -3,9 +3,11 @@
     .venv/bin/python bench/evaluate.py [--site demo] [--misses]
 
 Three corpora, each written without seeing the word lists, the scoring or
-the others: corpus.jsonl and corpus-b.jsonl, which the lists were then tuned
-on (their figures flatter the screening), and heldout.jsonl, never used to
-tune anything (its figures are the honest ones).
+the others, and each then tuned on, so that all their figures flatter the
+screening: corpus.jsonl (first round), corpus-b.jsonl (second round) and
+heldout.jsonl (ids h2-, third round: 65.5 % recall and 7.7 % false positives
+before it, 97.3 % and 0.0 % after). Honest figures come only from a set the
+screening was never tuned on.
 Every corpus author counts as a first-time author with no duplicate on the
 site, as the accept script would find them (Screen.newcomer_verdict).
 
@@ -33,7 +35,7 @@ DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 CORPORA = {
     "corpus.jsonl": "tuned on",
     "corpus-b.jsonl": "tuned on, second round",
-    "heldout.jsonl": "held out",
+    "heldout.jsonl": "tuned on, third round",
 }
 
 
