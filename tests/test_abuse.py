@@ -218,6 +218,9 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
         # Tuned on in the third round (before it: 65.5 % and 7.7 %; after:
         # 97.3 % and 0.0 %): a floor a little under what it reached.
         ("heldout.jsonl", 0.95, 0.01),
+        # Never tuned on: measured once before the third round (80.7 %,
+        # 3.0 %) and once after (83.7 %, 1.8 %).
+        ("heldout-3.jsonl", 0.82, 0.025),
     ],
 )
 def test_the_corpus_is_sorted_no_worse_than_measured(
