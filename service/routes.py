@@ -123,14 +123,22 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 
 
 def add_routes(app: web.Application) -> None:
-    # Browsers ask before a cross-origin POST with a JSON body.
-    for path in cors_paths():
-        app.router.add_route("OPTIONS", path, cors.preflight)
-    for endpoint in ENDPOINTS:
-        if endpoint.method == "GET":
-            app.router.add_get(endpoint.path, endpoint.handler)  # answers HEAD too
-        else:
-            app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)
+    # One resource per path, the submissions' first: aiohttp tries a path's
+    # candidate resources in turn, a regular expression each, and most
+    # requests are submissions.
+    preflight = set(cors_paths())
+    by_path: dict[str, list[Endpoint]] = {}
+    for endpoint in sorted(ENDPOINTS, key=lambda e: e.handler is not views.submit_comment):
+        by_path.setdefault(endpoint.path, []).append(endpoint)
+    for path, endpoints in by_path.items():
+        resource = app.router.add_resource(path)
+        if path in preflight:
+            # Browsers ask before a cross-origin POST with a JSON body.
+            resource.add_route("OPTIONS", cors.preflight)
+        for endpoint in endpoints:
+            if endpoint.method == "GET":
+                resource.add_route("HEAD", endpoint.handler)  # as add_get() does
+            resource.add_route(endpoint.method, endpoint.handler)
 
 
 def cors_paths() -> list[str]:
