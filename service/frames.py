@@ -354,6 +354,12 @@ class Frame:
     # Phrases of the frame's own in which its terms are innocent, besides
     # the allowed list's ("người dân Thanh Hóa" names residents).
     excused: Spots | None = None
+    # A third kind of word the text must hold as well, anywhere ("có ngày"
+    # and "bị tạt axit" are a threat when "thì đừng trách" follows).
+    also: Spots | None = None
+    # Whether the allowed list's phrases excuse its terms: "bị tạt axit" is
+    # news, unless "có ngày ... thì đừng trách" frames it.
+    allowed_excuse: bool = True
 
     def find(self, folded: Folded, words: tuple[set[str], set[str]], innocent: Spots) -> str:
         """The two terms, as the text has them, or "" when the frame is not
@@ -362,7 +368,7 @@ class Frame:
         anchors = self.anchor.find(folded, words) if nears else []
         if not anchors:
             return ""
-        excused = innocent.find(folded, words)
+        excused = innocent.find(folded, words) if self.allowed_excuse else []
         if self.excused is not None:
             excused += self.excused.find(folded, words)
         for start, end, term in anchors:
@@ -376,6 +382,8 @@ class Frame:
                     continue
                 if self.negatable and _denied(folded.marked, start, near_start):
                     continue
+                if self.also is not None and not self.also.find(folded, words):
+                    return ""
                 return f"{term} {near_term}" if start < near_start else f"{near_term} {term}"
         return ""
 
@@ -395,10 +403,11 @@ def _inside(start: int, end: int, phrases: list[_Spot]) -> bool:
 def _denied(tokens: tuple[str, ...], anchor: int, near: int) -> bool:
     """A denial in the three words before the word of contempt ("không phải
     bệnh hoạn"), or right before the group ("not all Muslims")."""
-    return (
-        not _NEGATIONS.isdisjoint(tokens[max(0, near - 3) : near])
-        or tokens[max(0, anchor - 2) : anchor] in _DENIED_GROUP
-    )
+    for i in range(max(0, near - 3), near):
+        # "đâu cũng" is "everywhere" ("đi đâu cũng trộm cắp"), no denial.
+        if tokens[i] in _NEGATIONS and tokens[i : i + 2] != ("đâu", "cũng"):
+            return True
+    return tokens[max(0, anchor - 2) : anchor] in _DENIED_GROUP
 
 
 def read_sections(lines: Iterable[str]) -> dict[str, list[str]]:
@@ -413,7 +422,7 @@ def read_sections(lines: Iterable[str]) -> dict[str, list[str]]:
     return sections
 
 
-def _pairs(firsts: list[str], seconds: list[str]) -> list[str]:
+def pairs(firsts: list[str], seconds: list[str]) -> list[str]:
     """Each word of one list before each of the other written the same way,
     with diacritics or without ("dân thanh hóa", "dan thanh hoa")."""
     return [
@@ -435,12 +444,22 @@ def default_frames(
     if not threat or not hate:
         return []
     act = Spots(threat["act"])
-    groups = Spots([*hate["group"], *_pairs(hate["people"], hate["place"])])
-    residents = Spots(_pairs(hate["residents"], hate["place"]))
+    groups = Spots([*hate["group"], *pairs(hate["people"], hate["place"])])
+    residents = Spots(pairs(hate["residents"], hate["place"]))
     return [
         Frame("threat", threat_weight, Spots(threat["who"]), act, 4),
         Frame("threat", threat_weight, Spots(threat["short-who"]), act, 0),
         Frame("threat", threat_weight, Spots(threat["call"]), Spots(threat["violence"]), 1),
+        Frame(
+            "threat",
+            threat_weight,
+            Spots(threat["omen"]),
+            Spots(threat["harm"]),
+            6,
+            also=Spots(threat["blame"]),
+            allowed_excuse=False,
+        ),
+        Frame("threat", threat_weight, Spots(threat["whoever"]), Spots(threat["menace"]), 6),
         Frame("hate", hate_weight, Spots(hate["head"]), groups, 1),
         Frame(
             "hate", hate_weight, groups, Spots(hate["mark"]), 6, negatable=True, excused=residents
