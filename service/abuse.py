@@ -32,7 +32,7 @@ from pathlib import Path
 
 from service.frames import Frame, Spots, default_frames, english_threat, read_sections
 from service.settings import AbuseRules
-from service.textfold import Folded, fold, fold_term, strip_marks
+from service.textfold import Folded, fold, fold_term, strip_marks, undoubled
 
 WORDS_DIR = Path(__file__).resolve().parent.parent / "config" / "words"
 
@@ -183,6 +183,9 @@ class WordList:
             if not tokens:
                 continue
             (self._marked if marked else self._plain).add(tokens)
+            # A drawn-out word folds without its doubles ("asshooole").
+            if len(tokens) == 1 and len(tokens[0]) >= 5 and undoubled(tokens[0]) != tokens[0]:
+                (self._marked if marked else self._plain).add((undoubled(tokens[0]),))
         # A phrase written without spaces ("ditme") is the phrase too.
         self._marked_joined = {"".join(t): t for t in self._marked}
         self._plain_joined = {"".join(t): t for t in self._plain}
@@ -256,6 +259,21 @@ def read_words(name: str) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
+def _insults(sections: dict[str, list[str]]) -> list[str]:
+    """The insults of config/words/insult.txt: its heads before its traits."""
+    return [
+        f"{head} {trait}"
+        for heads, traits in (
+            ("head", "trait"),
+            ("strong-head", "slur"),
+            ("plain-head", "plain-trait"),
+            ("en-head", "en-trait"),
+        )
+        for head in sections.get(heads, [])
+        for trait in sections.get(traits, [])
+    ]
+
+
 def _default_frames() -> list[Frame]:
     """The frames of the default word files, with this module's weights."""
     threat, hate = read_sections(read_words("threat")), read_sections(read_words("hate"))
@@ -304,6 +322,8 @@ class Screen:
     def for_rules(cls, rules: AbuseRules) -> Screen:
         banned = read_words("banned") if rules.default_words else []
         suspect = read_words("suspect") if rules.default_words else []
+        if rules.default_words:
+            suspect += _insults(read_sections(read_words("insult")))
         allowed = read_words("allowed") if rules.default_words else []
         thresholds = Thresholds(rules.hold_at, rules.spam_at, rules.reject_at)
         return cls(
@@ -351,6 +371,10 @@ class Screen:
         """Banned words wherever they are; suspect words in the author's own
         words (`said`: a quoted "liệu hồn" is reported, not meant)."""
         banned, suspect = self._banned.find(folded), self._suspect.find(said)
+        # English swear words stay swear words inside a compound
+        # ("clusterfuck", "fuckwit"); no innocent word holds these.
+        if "fuck" in (joined := " ".join(folded.plain)) or "fvck" in joined:
+            banned += [w for w in folded.plain if "fuck" in w or "fvck" in w]
         if banned:
             [banned] = self._innocent_removed(folded, banned)
         if suspect:
