@@ -87,12 +87,24 @@ _SHORTENERS = re.compile(
     re.IGNORECASE,
 )
 # Top-level domains that spam favours (cheap to register, rarely a news source).
-_RISKY_TLD = re.compile(
-    r"\b[\w-]+\.(?:click|pro|online|shop|site|love|vip|top|xyz|bet|win|club|live|store|fun"
-    r"|buzz|icu|cc|tk|ml|ga|cf|gq|link|loan|work|casino|poker|sbs|cfd|bond|monster|rest"
-    r"|today|life|world|space|website|asia|biz)\b",
-    re.IGNORECASE,
+_RISKY_TLDS = frozenset(
+    [
+        *("click", "pro", "online", "shop", "site", "love", "vip", "top", "xyz", "bet", "win"),
+        *("club", "live", "store", "fun", "buzz", "icu", "cc", "tk", "ml", "ga", "cf", "gq"),
+        *("link", "loan", "work", "casino", "poker", "sbs", "cfd", "bond", "monster", "rest"),
+        *("today", "life", "world", "space", "website", "asia", "biz"),
+    ]
 )
+_RISKY_TLD = re.compile(rf"\b[\w-]+\.(?:{'|'.join(sorted(_RISKY_TLDS))})\b", re.IGNORECASE)
+# A domain written bare, with no "/" or "www." ("gamebai-vip99.club"): a
+# dot, then letters that may be a top-level domain, finds the candidates.
+_DOT_TLD = re.compile(r"\.[a-z]{2,7}(?![\w-])", re.IGNORECASE)
+_BARE_DOMAIN = re.compile(r"(?<![\w.@-])([\w-]+)\.([a-z]{2,3}\.)?([a-z]{2,7})(?![\w-])", re.I)
+# Second-level domains that only public bodies get ("covid-19.gov.vn").
+_OFFICIAL = frozenset({"gov.", "edu.", "ac.", "int.", "mil."})
+# A domain spelled out letter by letter ("k e t o . c o m") folds to one run
+# of single letters ending in its top-level domain.
+_SPACED_DOMAIN = re.compile(r"\w{3,}(?:com|net|org|info|xyz|club|vip|online|site|shop|bet|store)")
 # A link written so that no filter sees it: "hxxps://", "site[.]org", "(dot) com".
 _OBFUSCATED_LINK = re.compile(
     r"\bh(?:xx|\*\*)ps?://|\w\s*[\[(]\s*(?:\.|dot|chấm)\s*[\])]\s*\w"
@@ -356,7 +368,11 @@ class Screen:
             body = unicodedata.normalize("NFKC", body)  # "ｈｔｔｐｓ://" is a link too
         # Every link pattern needs a "/" or "www.": most comments have neither.
         links = len(_URL.findall(body)) if "/" in body or "www." in body.lower() else 0
-        found += _link_signals(name, body, links)
+        risky = bool(links and _RISKY_TLD.search(body))
+        if not links and _DOT_TLD.search(body):
+            links = _spam_domains(body)
+            risky = links > 0
+        found += _link_signals(name, body, links, risky, folded_body.plain_runs)
         found += _shape_signals(body, folded_body.plain)
         score = sum(signal.weight for signal in found)
         return Assessment(
@@ -462,11 +478,27 @@ def _pair_hashes(pair: str) -> tuple[int, ...]:
     return struct.unpack(f">{SIGNATURE_VALUES}H", digest)
 
 
-def _link_signals(name: str, body: str, links: int) -> list[Signal]:
+def _spam_domains(body: str) -> int:
+    """How many bare domains of the kinds spam registers the text names: a
+    cheap top-level domain, or a hyphenated name with digits
+    ("xem-bongda99.net"). A bare "vnexpress.net" or "who.int" is a source
+    named, not a link to follow."""
+    count = 0
+    for label, second, tld in _BARE_DOMAIN.findall(body):
+        if second.lower() in _OFFICIAL:
+            continue
+        if tld.lower() in _RISKY_TLDS or ("-" in label and any(map(str.isdigit, label))):
+            count += 1
+    return count
+
+
+def _link_signals(
+    name: str, body: str, links: int, risky: bool, runs: tuple[str, ...] = ()
+) -> list[Signal]:
     """Links and adverts: how many links, to where, written how, and an
     author's name used as one."""
     found = []
-    if links and _RISKY_TLD.search(body):
+    if risky:
         found.append(Signal("risky-link", RISKY_LINK))
     lowered = body.lower()
     # The patterns need a bracket, "hxx" or a spelled-out dot: most comments have none.
@@ -478,6 +510,9 @@ def _link_signals(name: str, body: str, links: int) -> list[Signal]:
         or " chấm " in lowered
         or " . " in body
     ) and _OBFUSCATED_LINK.search(body):
+        found.append(Signal("obfuscated-link", OBFUSCATED_LINK))
+    elif runs and any(map(_SPACED_DOMAIN.fullmatch, runs)):
+        # Letters spelled apart run together when folded ("k e t o . c o m").
         found.append(Signal("obfuscated-link", OBFUSCATED_LINK))
     if (
         ("." in name and _NAME_LINK.search(name))
