@@ -4,7 +4,7 @@ score into a verdict (publish as the mode says, hold, spam or reject). Every
 hold has reasons a moderator can read.
 
 Some words are abuse only in a frame: violence aimed at "mày" or "you" is a
-threat, contempt next to a people's name is hate (Frame, with the word
+threat, contempt next to a people's name is hate (frames.py, with the word
 files threat.txt and hate.txt); news that names the same acts and peoples
 stays clean. Words in quotes are reported, not said, and only banned words
 count there.
@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from service.frames import Frame, Spots, default_frames, english_threat, read_sections
 from service.settings import AbuseRules
-from service.textfold import Folded, fold, fold_term, strip_marks
+from service.textfold import Folded, fold, fold_term, strip_marks, undoubled
 
 WORDS_DIR = Path(__file__).resolve().parent.parent / "config" / "words"
 
@@ -86,12 +87,24 @@ _SHORTENERS = re.compile(
     re.IGNORECASE,
 )
 # Top-level domains that spam favours (cheap to register, rarely a news source).
-_RISKY_TLD = re.compile(
-    r"\b[\w-]+\.(?:click|pro|online|shop|site|love|vip|top|xyz|bet|win|club|live|store|fun"
-    r"|buzz|icu|cc|tk|ml|ga|cf|gq|link|loan|work|casino|poker|sbs|cfd|bond|monster|rest"
-    r"|today|life|world|space|website|asia|biz)\b",
-    re.IGNORECASE,
+_RISKY_TLDS = frozenset(
+    [
+        *("click", "pro", "online", "shop", "site", "love", "vip", "top", "xyz", "bet", "win"),
+        *("club", "live", "store", "fun", "buzz", "icu", "cc", "tk", "ml", "ga", "cf", "gq"),
+        *("link", "loan", "work", "casino", "poker", "sbs", "cfd", "bond", "monster", "rest"),
+        *("today", "life", "world", "space", "website", "asia", "biz"),
+    ]
 )
+_RISKY_TLD = re.compile(rf"\b[\w-]+\.(?:{'|'.join(sorted(_RISKY_TLDS))})\b", re.IGNORECASE)
+# A domain written bare, with no "/" or "www." ("gamebai-vip99.club"): a
+# dot, then letters that may be a top-level domain, finds the candidates.
+_DOT_TLD = re.compile(r"\.[a-z]{2,7}(?![\w-])", re.IGNORECASE)
+_BARE_DOMAIN = re.compile(r"(?<![\w.@-])([\w-]+)\.([a-z]{2,3}\.)?([a-z]{2,7})(?![\w-])", re.I)
+# Second-level domains that only public bodies get ("covid-19.gov.vn").
+_OFFICIAL = frozenset({"gov.", "edu.", "ac.", "int.", "mil."})
+# A domain spelled out letter by letter ("k e t o . c o m") folds to one run
+# of single letters ending in its top-level domain.
+_SPACED_DOMAIN = re.compile(r"\w{3,}(?:com|net|org|info|xyz|club|vip|online|site|shop|bet|store)")
 # A link written so that no filter sees it: "hxxps://", "site[.]org", "(dot) com".
 _OBFUSCATED_LINK = re.compile(
     r"\bh(?:xx|\*\*)ps?://|\w\s*[\[(]\s*(?:\.|dot|chấm)\s*[\])]\s*\w"
@@ -143,278 +156,6 @@ _QUOTED = re.compile(
     "(?<!\\w)(?:'[^'\\n]{1,200}'|\"[^\"\\n]{1,200}\"|‘[^’\\n]{1,200}’|“[^”\\n]{1,200}”"
     "|«[^»\\n]{1,200}»)(?!\\w)"
 )
-# English threats, on the folded words (apostrophes split them: "i ll", "you re").
-_I_WILL = (
-    r"(?:(?:i|we) (?:ll|will|d|would|m going to|m gonna|are going to|re going to|gonna|am gonna"
-    r"|am going to)|id|im going to|im gonna)"
-)
-_YOU_ARE = r"(?:(?:you|u|ya) (?:re|r|are)|ur|youre)"
-_EN_THREAT = re.compile(
-    rf"\b{_I_WILL} (?:\w+ ){{0,2}}?(?:kill|murder|shoot|stab|strangle|hang|beat|smash|burn|bury"
-    r"|break|slit|punch|hunt|find|come for|track) (?:\w+ )?(?:you|u|ya|your|ur|him|her|them"
-    r"|yourself|the guy|that guy|this guy|whoever)\b"
-    rf"|\b{_I_WILL} (?:happily |gladly )?(?:pull the trigger|do it myself)\b"
-    r"|\bburn (?:the|your|ur|his|her|their) (?:\w+ ){0,2}?(?:down|house|office|home|shop|car)\b"
-    rf"|\b{_YOU_ARE} (?:so |already |a )?(?:dead|dead meat|done for|a dead man)\b"
-    r"|\b(?:you|u) (?:ll|will|re going to|are going to|re gonna|are gonna) (?:be sorry"
-    r"|regret (?:this|it|that|the day|writing|posting|saying|messing|crossing)"
-    r"|pay for (?:this|it|that))\b"
-    r"|\b(?:i|we) know where (?:you|u|ur|your \w+) (?:live|work|sleep|stay|park|study|go)"
-    r"|\b(?:i|we) know (?:what|which) (?:car|bike|motorbike|house|school) (?:you|u)\b"
-    r"|\b(?:i|we) know (?:your|ur) (?:address|street|house|home|plate|office|school|kids"
-    r"|family|wife|husband)\b"
-    r"|\b(?:(?:i|we) (?:ve |have |already )?(?:got|have) |ive got |found |traced |tracked down )"
-    r"(?:your|ur) (?:facebook|fb|address|home|house|street|plate|number|phone|ip|office|kids"
-    r"|family|wife|husband|school|location|workplace)\b"
-    r"|\bsee what happens to (?:you|u|your|ur)\b"
-    r"|\b(?:hope|wish|pray) (?:you|u|he|she|they|your \w+) (?:\w+ )?(?:dies?|get killed"
-    r"|gets killed|rots?|burns?|drowns?|gets? shot|gets? cancer|suffers?)\b"
-    r"|\bdeserves? to (?:die|be (?:shot|hanged|hung|killed|beaten|lynched|burned))\b"
-    r"|\bshould (?:be|get) (?:(?:\w+ ){1,2}(?:and|then) )?(?:shot|hanged|hung|lynched|beaten"
-    r"|killed|stabbed|burned|strung up)\b"
-    r"|\bsomeone (?:should|needs to|ought to|has to|must|will) (?:\w+ )?(?:shoot|kill|hang"
-    r"|stab|beat|punch|burn|run over|take out)\b"
-    r"|\b(?:bring|bringing|grab|grabbing) (?:a|my|the) (?:bat|baseball bat|knife|gun|machete"
-    r"|crowbar|axe)\b"
-    r"|\b(?:kill|shoot|hang) (?:your|ur)sel(?:f|ves)\b|\bkys\b|\bgo die\b"
-    r"|\bdie in a (?:fire|ditch|hole)\b|\bwatch (?:your|ur) back\b|\bwatch yoursel(?:f|ves)\b"
-    r"|\bsleep with one eye open\b|\byour days are numbered\b"
-    r"|\byou (?:won t|will not) see (?:it|me|us) coming\b"
-)
-# A word each of those patterns needs (the verb or the thing, not the pronoun):
-# most texts, English ones too, have none of them.
-_EN_THREAT_WORDS = frozenset(
-    {
-        "kill",
-        "murder",
-        "shoot",
-        "stab",
-        "strangle",
-        "hang",
-        "beat",
-        "smash",
-        "burn",
-        "bury",
-        "break",
-        "slit",
-        "punch",
-        "hunt",
-        "find",
-        "come",
-        "track",
-        "trigger",
-        "myself",
-        "dead",
-        "done",
-        "regret",
-        "pay",
-        "sorry",
-        "know",
-        "facebook",
-        "fb",
-        "address",
-        "home",
-        "house",
-        "street",
-        "plate",
-        "number",
-        "phone",
-        "ip",
-        "office",
-        "kids",
-        "family",
-        "wife",
-        "husband",
-        "school",
-        "location",
-        "workplace",
-        "happens",
-        "hope",
-        "wish",
-        "pray",
-        "deserve",
-        "deserves",
-        "shot",
-        "hanged",
-        "hung",
-        "lynched",
-        "beaten",
-        "killed",
-        "stabbed",
-        "burned",
-        "strung",
-        "someone",
-        "bat",
-        "knife",
-        "gun",
-        "machete",
-        "crowbar",
-        "axe",
-        "kys",
-        "yourself",
-        "yourselves",
-        "die",
-        "watch",
-        "sleep",
-        "numbered",
-        "coming",
-    }
-)
-# Words too common to tell whether a phrase may be in a text.
-_COMMON_WORDS = frozenset(
-    {
-        "người",
-        "nguoi",
-        "dân",
-        "dan",
-        "là",
-        "la",
-        "ở",
-        "o",
-        "chỉ",
-        "chi",
-        "ăn",
-        "an",
-        "con",
-        "cho",
-        "nhà",
-        "nha",
-        "cái",
-        "cai",
-        "bị",
-        "bi",
-        "vụ",
-        "vu",
-        "không",
-        "khong",
-        "đi",
-        "di",
-        "về",
-        "ve",
-        "đồ",
-        "do",
-        "toàn",
-        "toan",
-        "thằng",
-        "thang",
-        "mấy",
-        "may",
-        "bọn",
-        "bon",
-        "tụi",
-        "tui",
-        "cả",
-        "ca",
-        "the",
-        "to",
-        "of",
-        "a",
-        "in",
-        "on",
-        "you",
-        "your",
-        "i",
-        "we",
-        "they",
-        "them",
-        "be",
-        "are",
-        "is",
-        "all",
-        "like",
-        "back",
-        "nam",
-        "trong",
-        "ngoài",
-        "ha",
-        "hà",
-        "can",
-        "ban",
-        "nào",
-        "dong",
-        "đồng",
-        "thanh",
-        "quang",
-        "tin",
-        "trên",
-        "hết",
-        "biết",
-        "mọi",
-        "phải",
-        "cần",
-        "nên",
-        "chung",
-        "công",
-        "tính",
-        "cao",
-        "hóa",
-        "bình",
-        "binh",
-        "ra",
-        "sao",
-        "được",
-        "cũng",
-        "này",
-        "đến",
-        "thì",
-        "với",
-        "có",
-        "những",
-        "một",
-        "các",
-        "đã",
-        "để",
-        "khi",
-        "rồi",
-        "nhiều",
-        "lại",
-        "sẽ",
-        "vì",
-        "nhưng",
-        "mà",
-        "nữa",
-        "lên",
-        "vào",
-        "làm",
-        "như",
-        "còn",
-        "năm",
-        "việt",
-        "duoc",
-        "cung",
-        "nay",
-        "nao",
-        "den",
-        "thi",
-        "voi",
-        "co",
-        "nhung",
-        "mot",
-        "cac",
-        "da",
-        "de",
-        "roi",
-        "nhieu",
-        "lai",
-        "se",
-        "vi",
-        "ma",
-        "nua",
-        "len",
-        "vao",
-        "lam",
-        "nhu",
-        "viet",
-        "sinh",
-        "nguyen",
-    }
-)
-# A word of contempt right after a denial is the opposite ("không phải bệnh
-# hoạn", "not lazy").
-_NEGATIONS = frozenset(
-    {"không", "chẳng", "chả", "đâu", "ko", "not", "never", "isn", "aren", "wasn", "weren", "no"}
-)
-_DENIED_GROUP = frozenset([("not", "all"), ("không", "phải"), ("chẳng", "phải"), ("đâu", "phải")])
 # A character or a short run drawn out ("!!!!!!!!!!", "hahahahahahahaha"),
 # and a word said eight times in a row.
 _CHAR_FLOOD = re.compile(r"(\S)\1{9,}|(\S{2,6}?)\2{7,}")
@@ -454,6 +195,9 @@ class WordList:
             if not tokens:
                 continue
             (self._marked if marked else self._plain).add(tokens)
+            # A drawn-out word folds without its doubles ("asshooole").
+            if len(tokens) == 1 and len(tokens[0]) >= 5 and undoubled(tokens[0]) != tokens[0]:
+                (self._marked if marked else self._plain).add((undoubled(tokens[0]),))
         # A phrase written without spaces ("ditme") is the phrase too.
         self._marked_joined = {"".join(t): t for t in self._marked}
         self._plain_joined = {"".join(t): t for t in self._plain}
@@ -497,149 +241,6 @@ class WordList:
 
 
 _Hit = tuple[tuple[int, ...], tuple[str, ...]]
-# A term found in a text: the positions of its first word and past its last.
-_Spot = tuple[int, int, str]
-
-
-class Spots:
-    """Terms matched like a WordList's (whole words, both folds), found with
-    where they stand, for the signals that depend on which word is near
-    which. Only the words that start a term are looked for."""
-
-    def __init__(self, terms: Iterable[str]) -> None:
-        self._marked: dict[str, list[tuple[str, ...]]] = {}
-        self._plain: dict[str, list[tuple[str, ...]]] = {}
-        for term in terms:
-            tokens, marked = fold_term(term)
-            if tokens:
-                (self._marked if marked else self._plain).setdefault(tokens[0], []).append(tokens)
-        self._marked_firsts = frozenset(self._marked)
-        self._plain_firsts = frozenset(self._plain)
-        # A word each term needs, as rare as can be told ("bẩn" in "ở bẩn"):
-        # a text with none of them has no term, and most texts stop there.
-        self.keys = (
-            frozenset(map(_key, (t for ts in self._marked.values() for t in ts))),
-            frozenset(map(_key, (t for ts in self._plain.values() for t in ts))),
-        )
-
-    def find(self, folded: Folded, words: tuple[set[str], set[str]]) -> list[_Spot]:
-        """The terms in the text, given the sets of its marked and plain words."""
-        spots: list[_Spot] = []
-        for tokens, index, starts in (
-            (folded.marked, self._marked, self._marked_firsts & words[0]),
-            (folded.plain, self._plain, self._plain_firsts & words[1]),
-        ):
-            if not starts:
-                continue
-            for i, token in enumerate(tokens):
-                if token in starts:
-                    for term in index[token]:
-                        if tokens[i : i + len(term)] == term:
-                            spots.append((i, i + len(term), " ".join(term)))
-        return spots
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """Two kinds of words that are abuse together and innocent apart ("tao"
-    and "giết", a people and "ăn bám"): a term of `near` within `window`
-    words of a term of `anchor` gives the signal `reason`."""
-
-    reason: str
-    weight: float
-    anchor: Spots
-    near: Spots
-    window: int
-    # Whether a term of `near` right after a denial ("không phải") is excused.
-    negatable: bool = False
-    # Phrases of the frame's own in which its terms are innocent, besides
-    # the allowed list's ("người dân Thanh Hóa" names residents).
-    excused: Spots | None = None
-
-    def find(self, folded: Folded, words: tuple[set[str], set[str]], innocent: Spots) -> str:
-        """The two terms, as the text has them, or "" when the frame is not
-        there. `words` are the text's marked and plain words."""
-        nears = self.near.find(folded, words)
-        anchors = self.anchor.find(folded, words) if nears else []
-        if not anchors:
-            return ""
-        excused = innocent.find(folded, words)
-        if self.excused is not None:
-            excused += self.excused.find(folded, words)
-        for start, end, term in anchors:
-            if _inside(start, end, excused):
-                continue
-            for near_start, near_end, near_term in nears:
-                if start < near_end and near_start < end:
-                    continue  # the same words
-                gap = near_start - end if near_start >= end else start - near_end
-                if gap > self.window or _inside(near_start, near_end, excused):
-                    continue
-                if self.negatable and _denied(folded.marked, start, near_start):
-                    continue
-                return f"{term} {near_term}" if start < near_start else f"{near_term} {term}"
-        return ""
-
-
-def _key(term: tuple[str, ...]) -> str:
-    """The word of a term most likely to be rare: the longest of its
-    uncommon words ("bẩn" in "ở bẩn"), else its longest."""
-    rare = [word for word in term if word not in _COMMON_WORDS] or list(term)
-    return max(reversed(rare), key=len)
-
-
-def _inside(start: int, end: int, phrases: list[_Spot]) -> bool:
-    """Whether the words from start to end are part of one of the phrases."""
-    return any(first <= start and end <= last for first, last, _ in phrases)
-
-
-def _denied(tokens: tuple[str, ...], anchor: int, near: int) -> bool:
-    """A denial in the three words before the word of contempt ("không phải
-    bệnh hoạn"), or right before the group ("not all Muslims")."""
-    return (
-        not _NEGATIONS.isdisjoint(tokens[max(0, near - 3) : near])
-        or tokens[max(0, anchor - 2) : anchor] in _DENIED_GROUP
-    )
-
-
-def read_sections(name: str) -> dict[str, list[str]]:
-    """A word file in `[section]`s, as lists of its entries."""
-    sections: dict[str, list[str]] = {}
-    current: list[str] = []
-    for line in read_words(name):
-        if line.startswith("[") and line.endswith("]"):
-            current = sections.setdefault(line[1:-1], [])
-        else:
-            current.append(line)
-    return sections
-
-
-def _pairs(firsts: list[str], seconds: list[str]) -> list[str]:
-    """Each word of one list before each of the other written the same way,
-    with diacritics or without ("dân thanh hóa", "dan thanh hoa")."""
-    return [
-        f"{first} {second}"
-        for first in firsts
-        for second in seconds
-        if (strip_marks(first) == first) == (strip_marks(second) == second)
-    ]
-
-
-def default_frames() -> list[Frame]:
-    """The threat and hate frames of config/words/threat.txt and hate.txt."""
-    threat, hate = read_sections("threat"), read_sections("hate")
-    if not threat or not hate:
-        return []
-    act = Spots(threat["act"])
-    groups = Spots([*hate["group"], *_pairs(hate["people"], hate["place"])])
-    residents = Spots(_pairs(hate["residents"], hate["place"]))
-    return [
-        Frame("threat", THREAT, Spots(threat["who"]), act, 4),
-        Frame("threat", THREAT, Spots(threat["short-who"]), act, 0),
-        Frame("threat", THREAT, Spots(threat["call"]), Spots(threat["violence"]), 1),
-        Frame("hate", HATE, Spots(hate["head"]), groups, 1),
-        Frame("hate", HATE, groups, Spots(hate["mark"]), 6, negatable=True, excused=residents),
-    ]
 
 
 def _index(terms: set[tuple[str, ...]], joined: dict[str, tuple[str, ...]]) -> dict[str, _Hit]:
@@ -668,6 +269,27 @@ def read_words(name: str) -> list[str]:
         return []
     lines = path.read_text(encoding="utf-8").splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _insults(sections: dict[str, list[str]]) -> list[str]:
+    """The insults of config/words/insult.txt: its heads before its traits."""
+    return [
+        f"{head} {trait}"
+        for heads, traits in (
+            ("head", "trait"),
+            ("strong-head", "slur"),
+            ("plain-head", "plain-trait"),
+            ("en-head", "en-trait"),
+        )
+        for head in sections.get(heads, [])
+        for trait in sections.get(traits, [])
+    ]
+
+
+def _default_frames() -> list[Frame]:
+    """The frames of the default word files, with this module's weights."""
+    threat, hate = read_sections(read_words("threat")), read_sections(read_words("hate"))
+    return default_frames(threat, hate, THREAT, HATE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -712,6 +334,8 @@ class Screen:
     def for_rules(cls, rules: AbuseRules) -> Screen:
         banned = read_words("banned") if rules.default_words else []
         suspect = read_words("suspect") if rules.default_words else []
+        if rules.default_words:
+            suspect += _insults(read_sections(read_words("insult")))
         allowed = read_words("allowed") if rules.default_words else []
         thresholds = Thresholds(rules.hold_at, rules.spam_at, rules.reject_at)
         return cls(
@@ -719,7 +343,7 @@ class Screen:
             [*suspect, *rules.suspect_words],
             thresholds,
             [*allowed, *rules.allowed_words],
-            default_frames() if rules.default_words else (),
+            _default_frames() if rules.default_words else (),
             fingerprints=rules.duplicate_window_seconds > 0,
         )
 
@@ -744,7 +368,11 @@ class Screen:
             body = unicodedata.normalize("NFKC", body)  # "ｈｔｔｐｓ://" is a link too
         # Every link pattern needs a "/" or "www.": most comments have neither.
         links = len(_URL.findall(body)) if "/" in body or "www." in body.lower() else 0
-        found += _link_signals(name, body, links)
+        risky = bool(links and _RISKY_TLD.search(body))
+        if not links and _DOT_TLD.search(body):
+            links = _spam_domains(body)
+            risky = links > 0
+        found += _link_signals(name, body, links, risky, folded_body.plain_runs)
         found += _shape_signals(body, folded_body.plain)
         score = sum(signal.weight for signal in found)
         return Assessment(
@@ -759,6 +387,10 @@ class Screen:
         """Banned words wherever they are; suspect words in the author's own
         words (`said`: a quoted "liệu hồn" is reported, not meant)."""
         banned, suspect = self._banned.find(folded), self._suspect.find(said)
+        # English swear words stay swear words inside a compound
+        # ("clusterfuck", "fuckwit"); no innocent word holds these.
+        if "fuck" in (joined := " ".join(folded.plain)) or "fvck" in joined:
+            banned += [w for w in folded.plain if "fuck" in w or "fvck" in w]
         if banned:
             [banned] = self._innocent_removed(folded, banned)
         if suspect:
@@ -792,12 +424,8 @@ class Screen:
                 terms = frame.find(said, words_sets, self._innocent)
                 if terms:
                     found[frame.reason] = Signal(f"{frame.reason}:{terms}", frame.weight)
-        if (
-            "threat" not in found
-            and not _EN_THREAT_WORDS.isdisjoint(said.plain)
-            and (match := _EN_THREAT.search(" ".join(said.plain)))
-        ):
-            found["threat"] = Signal(f"threat:{match.group()}", THREAT)
+        if "threat" not in found and (threat := english_threat(said.plain)):
+            found["threat"] = Signal(f"threat:{threat}", THREAT)
         return list(found.values())
 
     def _innocent_removed(self, folded: Folded, *found: list[str]) -> tuple[list[str], ...]:
@@ -850,11 +478,27 @@ def _pair_hashes(pair: str) -> tuple[int, ...]:
     return struct.unpack(f">{SIGNATURE_VALUES}H", digest)
 
 
-def _link_signals(name: str, body: str, links: int) -> list[Signal]:
+def _spam_domains(body: str) -> int:
+    """How many bare domains of the kinds spam registers the text names: a
+    cheap top-level domain, or a hyphenated name with digits
+    ("xem-bongda99.net"). A bare "vnexpress.net" or "who.int" is a source
+    named, not a link to follow."""
+    count = 0
+    for label, second, tld in _BARE_DOMAIN.findall(body):
+        if second.lower() in _OFFICIAL:
+            continue
+        if tld.lower() in _RISKY_TLDS or ("-" in label and any(map(str.isdigit, label))):
+            count += 1
+    return count
+
+
+def _link_signals(
+    name: str, body: str, links: int, risky: bool, runs: tuple[str, ...] = ()
+) -> list[Signal]:
     """Links and adverts: how many links, to where, written how, and an
     author's name used as one."""
     found = []
-    if links and _RISKY_TLD.search(body):
+    if risky:
         found.append(Signal("risky-link", RISKY_LINK))
     lowered = body.lower()
     # The patterns need a bracket, "hxx" or a spelled-out dot: most comments have none.
@@ -866,6 +510,9 @@ def _link_signals(name: str, body: str, links: int) -> list[Signal]:
         or " chấm " in lowered
         or " . " in body
     ) and _OBFUSCATED_LINK.search(body):
+        found.append(Signal("obfuscated-link", OBFUSCATED_LINK))
+    elif runs and any(map(_SPACED_DOMAIN.fullmatch, runs)):
+        # Letters spelled apart run together when folded ("k e t o . c o m").
         found.append(Signal("obfuscated-link", OBFUSCATED_LINK))
     if (
         ("." in name and _NAME_LINK.search(name))

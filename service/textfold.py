@@ -25,6 +25,17 @@ _MARKS = re.compile("[\u0300-\u036f]")
 # A word, where an asterisk inside stands for a masked letter ("f*ck").
 _TOKEN = re.compile(r"[^\W_]+(?:\*+[^\W_]+)*", re.UNICODE)
 _REPEAT = re.compile(r"(.)\1{2,}")
+# A word drawn out ("Ngguuuuu") loses its doubled letters too: no Vietnamese
+# syllable doubles a consonant, and the word lists index their terms with
+# doubles undone as well ("asshooole" is "ashole", still "asshole").
+_DRAWN_WORD = re.compile(r"[^\W\d_]*([^\W\d_])\1{2,}[^\W\d_]*")
+_DOUBLE = re.compile(r"(.)\1+")
+# Short letter groups joined by dots ("ng.u", "ch.ó"): a word broken up by
+# hand. Groups of three letters or more ("TP.HCM", "nội.Ngu") stay apart.
+_DOTTED = re.compile(r"(?<![\w.])[^\W\d_]{1,2}(?:\.[^\W\d_]{1,2})+(?![\w])")
+# Animal emoji said of a person ("con 🐶", "đồ 🐷") are the words.
+_ANIMALS = dict.fromkeys("🐶🐕🐩", " chó ") | dict.fromkeys("🐷🐖🐽", " lợn ")
+_HAS_ANIMAL = re.compile("[🐶🐕🐩🐷🐖🐽]")
 _DIGIT = re.compile(r"\d")
 _SYMBOL_LETTER = {"!": "i", "$": "s", "@": "a"}
 # Cyrillic, Greek and Armenian letters that look like Latin ones ("fսck"):
@@ -73,14 +84,38 @@ def _plain(token: str) -> str:
 def fold(text: str) -> Folded:
     # NFKC: fullwidth and other compatibility forms ("ｆｕｃｋ") are plain letters.
     base = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)).casefold()
-    if not base.isascii() and _HAS_LOOKALIKE.search(base):
-        base = base.translate(_HOMOGLYPHS)
+    if not base.isascii():
+        if _HAS_LOOKALIKE.search(base):
+            base = base.translate(_HOMOGLYPHS)
+        if _HAS_ANIMAL.search(base):
+            base = _HAS_ANIMAL.sub(lambda m: _ANIMALS[m.group()], base)
     # Symbols standing for letters inside a word ("sh!t", "a$$", "c@c").
     base = _IN_WORD_SYMBOL.sub(lambda m: _SYMBOL_LETTER[m.group()], base)
     # Drawn-out letters ("nguuuu") are one letter.
-    base = _REPEAT.sub(r"\1", base)
+    if _REPEAT.search(base):
+        base = _DRAWN_WORD.sub(_undrawn, base)
+        base = _REPEAT.sub(r"\1", base)
+    if "." in base:
+        base = _DOTTED.sub(_undotted, base)
     marked, runs = _tokens(base)
     return Folded(marked, tuple(map(_plain, marked)), runs, tuple(map(_plain, runs)))
+
+
+def _undotted(match: re.Match[str]) -> str:
+    # Single letters all dotted apart ("d.i.t.m.e") are already a run that
+    # _tokens joins, where a word may hide in part of it.
+    word = match.group()
+    return word if len(word) == 2 * word.count(".") + 1 else word.replace(".", "")
+
+
+def _undrawn(match: re.Match[str]) -> str:
+    return _DOUBLE.sub(r"\1", match.group())
+
+
+def undoubled(word: str) -> str:
+    """A word with its doubled letters single ("asshole" → "ashole"), as a
+    drawn-out word folds."""
+    return _DOUBLE.sub(r"\1", word)
 
 
 def fold_term(term: str) -> tuple[tuple[str, ...], bool]:
