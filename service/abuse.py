@@ -357,10 +357,12 @@ class Screen:
         found = [Signal("honeypot", HONEYPOT)] if honeypot else []
         found += signals
         folded_name, folded_body = fold(_CAMEL.sub(" ", name)), fold(body)
-        # What the author says in their own words: the body less its quotes.
+        # What the author says in their own words: the body less what it reports.
         said = folded_body
         if _quotes(body) and _QUOTED.search(body):
-            said = fold(_QUOTED.sub(" ", body))
+            unreported = _unreported(body)
+            if unreported != body:
+                said = fold(unreported)
         whole = folded_name + folded_body
         found += self._word_signals(whole, whole if said is folded_body else folded_name + said)
         found += self._frame_signals(said)
@@ -540,6 +542,38 @@ def _shape_signals(body: str, words: tuple[str, ...]) -> list[Signal]:
     if _flooded(body) or _repetitive(words):
         found.append(Signal("flood", FLOOD))
     return found
+
+
+def _unreported(body: str) -> str:
+    """The body less the quotes it reports: those with a word of saying or
+    naming just before or after them ("bị nhắn tin 'liệu hồn đấy'", "called
+    them 'vermin'", "'...', anh ta nói"). Quotes with none are the author's
+    own words in scare quotes ("mày đúng là 'đồ ngu'"), which count."""
+    kept: list[str] = []
+    last = 0
+    for quote in _QUOTED.finditer(body):
+        start, end = quote.span()
+        reporting = _reporting_words()
+        before = fold(body[max(0, start - 60) : start])
+        after = fold(body[end : end + 40])
+        if all(
+            words.isdisjoint(text)
+            for words, text in (
+                (reporting, before.marked[-6:]),
+                (reporting, before.plain[-6:]),
+                (reporting, after.marked[:3]),
+                (reporting, after.plain[:3]),
+            )
+        ):
+            continue
+        kept += (body[last:start], " ")
+        last = end
+    return "".join(kept) + body[last:]
+
+
+@lru_cache(maxsize=1)
+def _reporting_words() -> frozenset[str]:
+    return frozenset(word for line in read_words("reporting") for word in line.split())
 
 
 def _quotes(body: str) -> bool:

@@ -352,6 +352,25 @@ def test_words_in_quotes_are_reported_not_said(body: str) -> None:
     assert reasons(body) == [], body
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Mày đúng là 'đồ ngu', về học lại đi",
+        'Tác giả bài này là "thằng ngu" chứ còn gì',
+        'You are a "moron" and everyone knows it',
+        '"Đồ súc sinh" như mày thì nói làm gì',
+    ],
+)
+def test_scare_quotes_are_the_authors_own_words(body: str) -> None:
+    # No word of saying or naming beside the quote: nobody is being reported.
+    assert set(reasons(body)) & {"suspect-word", "hate", "threat"}, body
+
+
+def test_a_quote_is_reported_by_the_word_after_it_too() -> None:
+    assert reasons("'Cẩn thận cái mồm', hắn nhắn cho chị như vậy, công an cần xử lý") == []
+    assert reasons('"You are an idiot," he said, and the court fined him') == []
+
+
 def test_quotes_excuse_only_what_is_inside_them() -> None:
     # Outside the quotes the author speaks; "don't" and "M'Nông" open no quote.
     assert "suspect-word" in reasons("Bài 'phản biện' này đúng là đồ ngu viết")
