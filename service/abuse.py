@@ -518,7 +518,7 @@ def _link_signals(
         found.append(Signal("obfuscated-link", OBFUSCATED_LINK))
     if (
         ("." in name and _NAME_LINK.search(name))
-        or (any(c.isdigit() for c in name) and _PHONE.search(name))
+        or (any(map(str.isdigit, name)) and _PHONE.search(name))
         or _OBFUSCATED_LINK.search(name)
     ):
         found.append(Signal("advert-in-name", NAME_ADVERT))

@@ -135,7 +135,7 @@ def _tokens(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         # Only a word of letters and digits together can be leet ("sh1t"):
         # isalpha() and isdigit() tell the rest apart at C speed.
         raw = [t if t.isalpha() or t.isdigit() else _unleet(t) for t in raw]
-    if not any(len(t) == 1 for t in raw):
+    if 1 not in map(len, raw):  # a scan in C: most texts have no one-letter word
         return tuple(raw), ()
     # Letters written apart ("đ . m", "d i t") are one word written apart:
     # runs of single letters are joined back together.
