@@ -221,6 +221,9 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
         # Tuned on in the fourth round (before it: 83.7 % and 1.8 %; after:
         # 100 % and 0.6 %): a floor a little under what it reached.
         ("heldout-3.jsonl", 0.97, 0.01),
+        # Never tuned on: before the fourth round 73.3 % and 2.4 %, after it
+        # 76.3 % and 2.4 %.
+        ("heldout-4.jsonl", 0.74, 0.03),
     ],
 )
 def test_the_corpus_is_sorted_no_worse_than_measured(
