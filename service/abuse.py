@@ -198,23 +198,37 @@ class WordList:
             # A drawn-out word folds without its doubles ("asshooole").
             if len(tokens) == 1 and len(tokens[0]) >= 5 and undoubled(tokens[0]) != tokens[0]:
                 (self._marked if marked else self._plain).add((undoubled(tokens[0]),))
-        # A phrase written without spaces ("ditme") is the phrase too.
-        self._marked_joined = {"".join(t): t for t in self._marked}
-        self._plain_joined = {"".join(t): t for t in self._plain}
+        # A phrase written without spaces ("ditme") is the phrase too; a
+        # word that is a term itself ("braindead", and "brain dead") stays
+        # that term. Sorted, so that every process builds the same lists
+        # (a set's order changes with the hash seed).
+        self._marked_joined = {"".join(t): t for t in sorted(self._marked, key=_phrases_first)}
+        self._plain_joined = {"".join(t): t for t in sorted(self._plain, key=_phrases_first)}
         self._marked_index = _index(self._marked, self._marked_joined)
         self._plain_index = _index(self._plain, self._plain_joined)
+        self._marked_starts = frozenset(self._marked_index)
+        self._plain_starts = frozenset(self._plain_index)
 
     def find(self, folded: Folded) -> list[str]:
         found: list[str] = []
-        for tokens, runs, terms, joined, index in (
+        masked = "*" in "".join(folded.marked)
+        for tokens, runs, terms, joined, index, starts in (
             (
                 folded.marked,
                 folded.marked_runs,
                 self._marked,
                 self._marked_joined,
                 self._marked_index,
+                self._marked_starts,
             ),
-            (folded.plain, folded.plain_runs, self._plain, self._plain_joined, self._plain_index),
+            (
+                folded.plain,
+                folded.plain_runs,
+                self._plain,
+                self._plain_joined,
+                self._plain_index,
+                self._plain_starts,
+            ),
         ):
             for run in runs:
                 for i in range(len(run) - 1):
@@ -224,23 +238,34 @@ class WordList:
                             found.append(part)
                         elif part != run and part in joined:
                             found.append(" ".join(joined[part]))
-            for i, token in enumerate(tokens):
-                hit = index.get(token)
-                if hit is None:
-                    if "*" in token:
-                        found += _masked(token, joined)
-                    continue  # most words start no term: one lookup each
-                lengths, phrase = hit
-                for n in lengths:
-                    window = tokens[i : i + n]
-                    if window in terms:
-                        found.append(" ".join(window))
-                if phrase:
-                    found.append(" ".join(phrase))
+            # Only the words that start a term are looked at, found by a set
+            # intersection and tuple.index, both in C; the matches are put
+            # back in the text's order.
+            at: list[tuple[int, int, str]] = []
+            for token in starts.intersection(tokens):
+                lengths, phrase = index[token]
+                i = -1
+                for _ in range(tokens.count(token)):
+                    i = tokens.index(token, i + 1)
+                    for n in lengths:
+                        window = tokens[i : i + n]
+                        if window in terms:
+                            at.append((i, len(at), " ".join(window)))
+                    if phrase:
+                        at.append((i, len(at), " ".join(phrase)))
+            if masked:
+                for i, token in enumerate(tokens):
+                    if "*" in token and token not in index:
+                        at += ((i, len(at) + k, t) for k, t in enumerate(_masked(token, joined)))
+            found += (term for _, _, term in sorted(at))
         return found
 
 
 _Hit = tuple[tuple[int, ...], tuple[str, ...]]
+
+
+def _phrases_first(term: tuple[str, ...]) -> tuple[int, tuple[str, ...]]:
+    return -len(term), term
 
 
 def _index(terms: set[tuple[str, ...]], joined: dict[str, tuple[str, ...]]) -> dict[str, _Hit]:
@@ -582,10 +607,11 @@ def _quotes(body: str) -> bool:
 
 
 def _distinct(terms: list[str], taken: set[str]) -> list[str]:
-    """The terms not yet counted, by their plain spelling."""
+    """The terms not yet counted, by their plain spelling with or without
+    spaces ("brain dead" is "braindead")."""
     out = []
     for term in terms:
-        plain = strip_marks(term)
+        plain = strip_marks(term).replace(" ", "")
         if plain not in taken:
             taken.add(plain)
             out.append(term)

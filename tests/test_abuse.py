@@ -5,7 +5,10 @@ filing the comment where it belongs."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -719,3 +722,36 @@ def test_round_four_hate_is_held(body: str) -> None:
 )
 def test_round_four_groups_named_or_defended_are_not_hate(body: str) -> None:
     assert reasons(body) == [], body
+
+
+def test_a_word_and_its_spaced_phrase_count_once() -> None:
+    # "braindead" and "brain dead" are both listed: one word, one reason.
+    assert reasons("u r a braindead troll") == ["suspect-word"]
+    assert reasons("you brain dead troll") == ["suspect-word"]
+
+
+_SCREEN_IN_A_PROCESS = """
+import sys
+from service.abuse import Screen
+from service.settings import AbuseRules
+screen = Screen.for_rules(AbuseRules())
+for body in sys.argv[1:]:
+    print(screen.assess("An", body).score, screen.assess("An", body).reasons)
+"""
+
+
+def test_every_worker_process_scores_alike() -> None:
+    # Workers are separate processes with their own hash seeds: nothing in
+    # the screening may follow a set's order, or one text gets two scores.
+    bodies = ["u r a braindead troll", "Absolute cluster-f**k of a rescue", "f*cking idiot"]
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", _SCREEN_IN_A_PROCESS, *bodies],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(6)
+    }
+    assert len(outputs) == 1, outputs
