@@ -109,7 +109,7 @@ def _undotted(match: re.Match[str]) -> str:
 
 
 def _undrawn(match: re.Match[str]) -> str:
-    return _DOUBLE.sub(r"\1", match.group())
+    return undoubled(match.group())
 
 
 def undoubled(word: str) -> str:
