@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from aiohttp import web_app
 
 from service.main import create_app
 from service.settings import Settings
@@ -38,6 +39,20 @@ def _flush(request: pytest.FixtureRequest) -> None:
         server: RedisProcess = request.getfixturevalue("redis_server")
         with server.client() as client:
             client.flushall()
+
+
+@pytest.fixture(autouse=True)
+def _release_apps() -> Iterator[None]:
+    """Let the apps a test built be freed. aiohttp keeps each app's
+    middleware chain in a module-level cache of 1,024 entries
+    (web_app._cached_build_middleware), which holds every app alive; a
+    process holding hundreds of them spent up to 2 s in one full garbage
+    collection, long enough to time out the Redis calls of the tests that
+    time them."""
+    yield
+    cache = getattr(web_app, "_cached_build_middleware", None)
+    if cache is not None:
+        cache.cache_clear()
 
 
 @pytest.fixture

@@ -755,3 +755,14 @@ def test_every_worker_process_scores_alike() -> None:
         for seed in range(6)
     }
     assert len(outputs) == 1, outputs
+
+
+def test_sites_with_the_same_rules_share_one_screen() -> None:
+    assert Screen.for_rules(AbuseRules()) is Screen.for_rules(AbuseRules())
+    own = Screen.for_rules(AbuseRules(suspect_words=["quạc quạc"]))
+    assert own is not Screen.for_rules(AbuseRules())
+    # A site's own words stay its own.
+    assert [r.split(":")[0] for r in own.assess("An", "đừng quạc quạc").reasons] == ["suspect-word"]
+    assert SCREEN.assess("An", "đừng quạc quạc").reasons == ()
+    stricter = Screen.for_rules(AbuseRules(hold_at=2.0))
+    assert stricter.thresholds.hold == 2.0 and SCREEN.thresholds.hold == 3.0

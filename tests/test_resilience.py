@@ -6,6 +6,7 @@ ever half-written or stored behind a refusal."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -58,6 +59,14 @@ COMMENT_FIELDS = {
 # flag on top of a state, not a state of its own).
 NEWS = SiteKeys("lb", "news")
 MODERATION_STATES = ("pending", "approved", "rejected", "spam")
+
+
+@pytest.fixture(autouse=True)
+def _collected() -> None:
+    """A full garbage collection before each test, so that none falls in
+    its timed parts: late in a run one takes a few hundred milliseconds, the
+    test process's pause and not the service's."""
+    gc.collect()
 
 
 @pytest.fixture
