@@ -10,7 +10,6 @@ supervisor while the others keep serving.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import multiprocessing
 import os
@@ -23,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from service.main import create_app
-from service.settings import Settings, load_settings
+from service.settings import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ def run_worker(overrides: dict[str, Any]) -> None:
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         pass
     web.run_app(
-        worker_app(settings),
+        create_app(settings),
         host=settings.host,
         port=settings.port,
         reuse_port=settings.workers > 1,
@@ -51,23 +50,6 @@ def run_worker(overrides: dict[str, Any]) -> None:
         print=None,
         shutdown_timeout=5,
     )
-
-
-def worker_app(settings: Settings) -> web.Application:
-    """The app a worker process serves: create_app's, with its start-up
-    objects left out of garbage collection once it has started."""
-    app = create_app(settings)
-    app.on_startup.append(freeze_startup_objects)
-    return app
-
-
-async def freeze_startup_objects(app: web.Application) -> None:
-    """Leave what start-up built (the word lists, the routes, the modules:
-    some 70,000 objects) out of every later garbage collection. Each full
-    collection walked them all, 50 to 85 ms on a 2-core machine under load,
-    during which no request was answered."""
-    gc.collect()
-    gc.freeze()
 
 
 def serve(overrides: dict[str, Any]) -> int:

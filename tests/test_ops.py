@@ -5,7 +5,6 @@ workers, captcha mint, check-config)."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import os
 import re
@@ -22,7 +21,7 @@ import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
-from service import problems, serve
+from service import problems
 from service.appkeys import SERVICES
 from service.keyring import Keyring
 from service.keys import SiteKeys
@@ -693,16 +692,3 @@ async def test_serve_with_two_workers(supervisor: Supervisor) -> None:
     with pytest.raises(OSError):
         _, writer = await asyncio.open_connection("127.0.0.1", supervisor.port)
         writer.close()
-
-
-async def test_a_worker_leaves_its_start_up_objects_out_of_collections(
-    redis_server: RedisProcess,
-) -> None:
-    app = serve.worker_app(settings_for(redis_server.url))
-    assert serve.freeze_startup_objects in app.on_startup
-    before = gc.get_freeze_count()
-    try:
-        await serve.freeze_startup_objects(app)
-        assert gc.get_freeze_count() > before
-    finally:
-        gc.unfreeze()
