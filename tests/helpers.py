@@ -34,6 +34,8 @@ TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 ORIGIN = "https://news.example.vn"
 THREAD = "ca-mau-2022-08-12"
 PROBLEM = "application/problem+json"
+# The article page a plain form posts from (an allowed origin of the news site).
+ARTICLE = f"{ORIGIN}/2022/08/12/ca-mau.html"
 LOIBINH = Path(sys.executable).with_name("loibinh")
 
 
@@ -110,6 +112,23 @@ def submission(captcha: tuple[str, str], **overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def form_submission(captcha: tuple[str, str], **overrides: str | None) -> dict[str, str]:
+    """A valid plain-HTML-form submission answering `captcha`, with some
+    fields replaced (None leaves a field out)."""
+    data: dict[str, str | None] = {
+        "thread": THREAD,
+        "parent_id": "",
+        "name": "Nguyễn Thị Thùy Dương",
+        "email": "duong@example.vn",
+        "body": "Bài viết rất hay.\r\nCảm ơn tác giả.",
+        "captcha_id": captcha[0],
+        "captcha_answer": captcha[1],
+        "return_to": f"{ARTICLE}?page=2",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
 
 
 def wrong_answer(captcha: tuple[str, str]) -> tuple[str, str]:

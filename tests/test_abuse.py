@@ -18,7 +18,16 @@ from hypothesis import strategies as st
 
 from service.abuse import Screen, Thresholds, _flooded, read_words
 from service.settings import AbuseRules, ConfigError
-from tests.helpers import Client, form_token, keys_of, mint, public_ids, site, submission
+from tests.helpers import (
+    Client,
+    form_submission,
+    form_token,
+    keys_of,
+    mint,
+    public_ids,
+    site,
+    submission,
+)
 
 SCREEN = Screen.for_rules(AbuseRules())
 
@@ -262,17 +271,16 @@ async def test_a_filled_honeypot_is_rejected_silently(make_client: Any, rds: Any
 async def test_the_form_carries_the_honeypot_too(make_client: Any, rds: Any) -> None:
     client = await make_client()
     [captcha] = await mint(client)
-    form = {
-        "thread": "t1",
-        "name": "An",
-        "email": "an@example.vn",
-        "body": "Hay",
-        "captcha_id": captcha[0],
-        "captcha_answer": captcha[1],
-        "website": "x",
-        "form_token": form_token(),
-        "return_to": "https://news.example.vn/a",
-    }
+    form = form_submission(
+        captcha,
+        thread="t1",
+        name="An",
+        email="an@example.vn",
+        body="Hay",
+        website="x",
+        form_token=form_token(),
+        return_to="https://news.example.vn/a",
+    )
     answer = await client.post("/v1/sites/news/comments", data=form, allow_redirects=False)
     assert answer.status == 303
     assert "lb_status=pending" in answer.headers["Location"]

@@ -29,6 +29,7 @@ from tests.helpers import (
     TEST_SECRET,
     Client,
     expect_problem,
+    form_submission,
     keys_of,
     mint,
     redis_contents,
@@ -294,16 +295,14 @@ async def test_either_answer_passes_once_and_spends_both(client: Client, first: 
 async def test_a_spoken_answer_is_accepted_from_a_plain_form(client: Client) -> None:
     [known] = await stock_spoken(client, 1)
     origin = client.app[SETTINGS].sites["news"].allowed_origins[0]
-    form = {
-        "thread": "ca-mau-2022-08-12",
-        "name": "Nguyễn Văn An",
-        "email": "an@example.vn",
-        "body": "Nghe được rồi.",
-        "captcha_id": known.id,
-        # Typed as heard, with spaces.
-        "captcha_answer": " ".join(known.spoken),
-        "return_to": f"{origin}/bai-viet",
-    }
+    # Typed as heard, with spaces.
+    form = form_submission(
+        (known.id, " ".join(known.spoken)),
+        name="Nguyễn Văn An",
+        email="an@example.vn",
+        body="Nghe được rồi.",
+        return_to=f"{origin}/bai-viet",
+    )
     response = await client.post(COMMENTS.format("news"), data=form, allow_redirects=False)
     assert response.status == 303, await response.text()
     assert "lb_status=pending" in response.headers["Location"]

@@ -40,6 +40,7 @@ from tests.helpers import (
     TEST_SECRET,
     Client,
     expect_problem,
+    form_submission,
     keys_of,
     mint,
     rate_limits,
@@ -536,15 +537,11 @@ async def test_answers_ignore_case_and_spaces(client: Client, typed: Callable[[s
 
 async def test_a_form_post_answer_ignores_case_and_spaces(client: Client) -> None:
     [(challenge_id, answer)] = await mint(client)
-    form = {
-        "thread": "ca-mau-2022-08-12",
-        "name": "Nguyễn Thị Thùy Dương",
-        "email": "duong@example.vn",
-        "body": "Bài viết rất hay.",
-        "captcha_id": challenge_id,
-        "captcha_answer": f"{answer[:3].lower()} {answer[3:].lower()}",
-        "return_to": f"{ORIGIN}/bai-viet",
-    }
+    form = form_submission(
+        (challenge_id, f"{answer[:3].lower()} {answer[3:].lower()}"),
+        body="Bài viết rất hay.",
+        return_to=f"{ORIGIN}/bai-viet",
+    )
     response = await client.post("/v1/sites/news/comments", data=form, allow_redirects=False)
     assert response.status == 303, await response.text()
     outcome = parse_qs(urlsplit(response.headers["Location"]).query)

@@ -14,7 +14,16 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from service import assets
-from tests.helpers import THREAD, Client, approve, mint, rate_limits, site, submission
+from tests.helpers import (
+    THREAD,
+    Client,
+    approve,
+    form_submission,
+    mint,
+    rate_limits,
+    site,
+    submission,
+)
 
 FORM = f"/v1/sites/news/threads/{THREAD}/form"
 WIDGET_BUDGET = 15 * 1024
@@ -151,15 +160,13 @@ async def test_form_page_posts_and_shows_the_outcome(client: Client) -> None:
 
 async def test_form_page_accepts_a_right_answer(client: Client) -> None:
     [(challenge_id, answer)] = await mint(client)
-    form = {
-        "thread": THREAD,
-        "name": "Nguyễn Văn A",
-        "email": "a@example.vn",
-        "body": "Cảm ơn tác giả.",
-        "captcha_id": challenge_id,
-        "captcha_answer": answer,
-        "return_to": FORM + "?lang=en",
-    }
+    form = form_submission(
+        (challenge_id, answer),
+        name="Nguyễn Văn A",
+        email="a@example.vn",
+        body="Cảm ơn tác giả.",
+        return_to=FORM + "?lang=en",
+    )
     posted = await client.post("/v1/sites/news/comments", data=form, allow_redirects=False)
     assert posted.status == 303
     location = posted.headers["Location"]
@@ -183,16 +190,7 @@ async def test_form_page_accepts_a_right_answer(client: Client) -> None:
 )
 async def test_form_return_to_is_never_an_open_redirect(client: Client, return_to: str) -> None:
     [captcha] = await mint(client)
-    body = submission(captcha)
-    form = {
-        "thread": body["thread"],
-        "name": "A",
-        "email": "a@example.vn",
-        "body": "x",
-        "captcha_id": captcha[0],
-        "captcha_answer": captcha[1],
-        "return_to": return_to,
-    }
+    form = form_submission(captcha, name="A", email="a@example.vn", body="x", return_to=return_to)
     posted = await client.post("/v1/sites/news/comments", data=form, allow_redirects=False)
     assert posted.status == 422
     assert "Location" not in posted.headers

@@ -19,6 +19,7 @@ from tests.helpers import (
     THREAD,
     Client,
     approve,
+    form_submission,
     keys_of,
     mint,
     rate_limits,
@@ -104,15 +105,13 @@ async def test_public_answers_never_carry_email_ip_or_their_hashes(make_client, 
     await record(await client.post(URL, json=body, headers={"Idempotency-Key": "i-1"}))
     # A form post: the outcome travels in the Location.
     [captcha] = await mint(client)
-    fields = {
-        "thread": THREAD,
-        "name": READERS[1][0],
-        "email": READERS[1][1],
-        "body": "Gửi từ biểu mẫu.",
-        "captcha_id": captcha[0],
-        "captcha_answer": captcha[1],
-        "return_to": f"{ORIGIN}/bai-viet",
-    }
+    fields = form_submission(
+        captcha,
+        name=READERS[1][0],
+        email=READERS[1][1],
+        body="Gửi từ biểu mẫu.",
+        return_to=f"{ORIGIN}/bai-viet",
+    )
     response = await record(await client.post(URL, data=fields, allow_redirects=False))
     assert response.status == 303
     # Refusals, each naming a reader's email in its request.
@@ -178,15 +177,9 @@ async def test_redis_never_holds_the_client_ip_in_clear(make_client, rds) -> Non
     )
     assert response.status == 202
     [captcha] = await mint(client)
-    fields = {
-        "thread": THREAD,
-        "name": "Lê",
-        "email": READERS[2][1],
-        "body": "Biểu mẫu.",
-        "captcha_id": captcha[0],
-        "captcha_answer": captcha[1],
-        "return_to": f"{ORIGIN}/x",
-    }
+    fields = form_submission(
+        captcha, name="Lê", email=READERS[2][1], body="Biểu mẫu.", return_to=f"{ORIGIN}/x"
+    )
     assert (await client.post(URL, data=fields, allow_redirects=False)).status == 303
     assert (await submit(client)).status == 429  # the IP limit of 3 is reached
     [captcha] = await mint(client)

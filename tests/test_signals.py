@@ -16,6 +16,7 @@ from tests.helpers import (
     bearer,
     decide,
     expect_problem,
+    form_submission,
     form_token,
     keys_of,
     mint,
@@ -139,16 +140,15 @@ async def test_missing_forged_foreign_and_stale_tokens_are_flagged(
 async def test_the_form_carries_the_form_token(make_client: Any, rds: Any) -> None:
     client = await make_client(sites={"news": site(moderation="post")})
     [captcha] = await mint(client)
-    form = {
-        "thread": "t1",
-        "name": "An",
-        "email": "an@example.vn",
-        "body": "Hay",
-        "captcha_id": captcha[0],
-        "captcha_answer": captcha[1],
-        "form_token": form_token(),
-        "return_to": "https://news.example.vn/a",
-    }
+    form = form_submission(
+        captcha,
+        thread="t1",
+        name="An",
+        email="an@example.vn",
+        body="Hay",
+        form_token=form_token(),
+        return_to="https://news.example.vn/a",
+    )
     answer = await client.post("/v1/sites/news/comments", data=form, allow_redirects=False)
     assert answer.status == 303
     assert "lb_status=approved" in answer.headers["Location"]

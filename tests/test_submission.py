@@ -16,7 +16,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.helpers import (
-    ORIGIN,
+    ARTICLE,
     PROBLEM,
     THREAD,
     Client,
@@ -24,6 +24,7 @@ from tests.helpers import (
     approve,
     comment_keys,
     expect_problem,
+    form_submission,
     keys_of,
     mint,
     public_ids,
@@ -36,7 +37,7 @@ from tests.helpers import (
 )
 
 URL = "/v1/sites/news/comments"
-RETURN_TO = f"{ORIGIN}/2022/08/12/ca-mau.html"
+RETURN_TO = ARTICLE
 
 
 # ----------------------------------------------------------------- helpers
@@ -113,21 +114,6 @@ def retry_after(response: Any) -> int:
     assert value is not None and re.fullmatch(r"\d+", value), dict(response.headers)
     assert int(value) >= 1
     return int(value)
-
-
-def form(captcha: tuple[str, str], **overrides: str) -> dict[str, str]:
-    data = {
-        "thread": THREAD,
-        "parent_id": "",
-        "name": "Nguyễn Thị Thùy Dương",
-        "email": "duong@example.vn",
-        "body": "Bài viết rất hay.\r\nCảm ơn tác giả.",
-        "captcha_id": captcha[0],
-        "captcha_answer": captcha[1],
-        "return_to": RETURN_TO + "?page=2",
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def outcome(response: Any) -> tuple[str, dict[str, list[str]]]:
@@ -595,7 +581,7 @@ async def _refusals(client: Client) -> list[tuple[Any, int]]:
         (await client.post(URL, data=b"x", headers={"Content-Type": "text/plain"}), 415),
         (await post(client, submission(c3, body="")), 422),
         (await post(client, submission(c4)), 429),
-        (await post_form(client, form(wrong_answer(c5), email="c@x.vn")), 303),
+        (await post_form(client, form_submission(wrong_answer(c5), email="c@x.vn")), 303),
     ]
 
 
@@ -924,7 +910,7 @@ async def post_form(client: Client, data: dict[str, str], site_id: str = "news")
 
 async def test_form_post_success_redirects_with_the_outcome(client, rds) -> None:
     [captcha] = await mint(client)
-    response = await post_form(client, form(captcha))
+    response = await post_form(client, form_submission(captcha))
     page, query = outcome(response)
     assert page == RETURN_TO
     assert query["lb_status"] == ["pending"]
@@ -940,7 +926,7 @@ async def test_form_post_success_redirects_with_the_outcome(client, rds) -> None
 async def test_form_post_keeps_query_and_replaces_stale_outcome(client) -> None:
     [captcha] = await mint(client)
     return_to = RETURN_TO + "?utm_source=fb&page=3&lb_status=error&lb_problem=captcha-failed"
-    page, query = outcome(await post_form(client, form(captcha, return_to=return_to)))
+    page, query = outcome(await post_form(client, form_submission(captcha, return_to=return_to)))
     assert page == RETURN_TO
     assert query["utm_source"] == ["fb"]
     assert query["page"] == ["3"]
@@ -950,7 +936,7 @@ async def test_form_post_keeps_query_and_replaces_stale_outcome(client) -> None:
 
 async def test_form_post_wrong_captcha_redirects_with_the_problem(client, rds) -> None:
     [captcha] = await mint(client)
-    page, query = outcome(await post_form(client, form(wrong_answer(captcha))))
+    page, query = outcome(await post_form(client, form_submission(wrong_answer(captcha))))
     assert page == RETURN_TO
     assert query["lb_status"] == ["error"]
     assert query["lb_problem"] == ["captcha-failed"]
@@ -961,7 +947,9 @@ async def test_form_post_wrong_captcha_redirects_with_the_problem(client, rds) -
 async def test_form_post_validation_error_redirects_with_the_problem(client, rds) -> None:
     [captcha] = await mint(client)
     before = await snapshot(rds)
-    _, query = outcome(await post_form(client, form(captcha, email="not-an-email", body=" ")))
+    _, query = outcome(
+        await post_form(client, form_submission(captcha, email="not-an-email", body=" "))
+    )
     assert query["lb_status"] == ["error"]
     assert query["lb_problem"] == ["validation-failed"]
     assert "lb_id" not in query
@@ -972,14 +960,14 @@ async def test_form_post_rate_limited_redirects_with_the_problem(make_client) ->
     client = await make_client(sites={"news": site(rate_limits=limits(ip=1))})
     await submit_ok(client)
     [captcha] = await mint(client)
-    _, query = outcome(await post_form(client, form(captcha, email="other@example.vn")))
+    _, query = outcome(await post_form(client, form_submission(captcha, email="other@example.vn")))
     assert query["lb_status"] == ["error"]
     assert query["lb_problem"] == ["rate-limited"]
 
 
 async def test_form_post_with_an_empty_parent_id_is_not_a_reply(client, rds) -> None:
     [captcha] = await mint(client)
-    _, query = outcome(await post_form(client, form(captcha, parent_id="")))
+    _, query = outcome(await post_form(client, form_submission(captcha, parent_id="")))
     assert (await stored(rds, client, query["lb_id"][0]))["parent_id"] == ""
 
 
@@ -1003,7 +991,7 @@ async def test_form_post_with_a_bad_return_to_is_not_redirected(
 ) -> None:
     [captcha] = await mint(client)
     before = await snapshot(rds)
-    response = await post_form(client, form(captcha, return_to=return_to))  # type: ignore[arg-type]
+    response = await post_form(client, form_submission(captcha, return_to=return_to))  # type: ignore[arg-type]
     data = await expect_problem(response, 422, "validation-failed")
     assert "Location" not in response.headers
     assert "return_to" in error_fields(data)
@@ -1012,7 +1000,7 @@ async def test_form_post_with_a_bad_return_to_is_not_redirected(
 
 async def test_form_post_to_an_unknown_site_is_a_404(client) -> None:
     [captcha] = await mint(client)
-    response = await post_form(client, form(captcha), site_id="nope")
+    response = await post_form(client, form_submission(captcha), site_id="nope")
     await expect_problem(response, 404, "unknown-site")
     assert "Location" not in response.headers
 
@@ -1053,9 +1041,9 @@ async def _refuse(client: Client, kind: str, busy: dict[str, Any]) -> Any:
     if kind == "idempotency-key":
         return await post(client, submission(captcha), headers={"Idempotency-Key": "x" * 300})
     if kind == "form-captcha-wrong":
-        return await post_form(client, form(wrong))
+        return await post_form(client, form_submission(wrong))
     if kind == "form-return-to":
-        return await post_form(client, form(captcha, return_to="https://evil.example/"))
+        return await post_form(client, form_submission(captcha, return_to="https://evil.example/"))
     raise AssertionError(kind)
 
 
@@ -1126,7 +1114,7 @@ async def test_202_means_stored_and_queued(client, rds, busy, kind: str) -> None
     if kind == "json":
         comment_id = await accepted(await post(client, submission(captcha)))
     else:
-        _, query = outcome(await post_form(client, form(captcha)))
+        _, query = outcome(await post_form(client, form_submission(captcha)))
         assert query["lb_status"] == ["pending"]
         [comment_id] = query["lb_id"]
     after = await snapshot(rds)
