@@ -10,13 +10,15 @@ import re
 import secrets
 import subprocess
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from service import formtoken, problems
 from service.apikeys import Role
@@ -129,6 +131,22 @@ def form_submission(captcha: tuple[str, str], **overrides: str | None) -> dict[s
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
+
+
+@asynccontextmanager
+async def local_server(
+    path: str, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> AsyncIterator[TestServer]:
+    """A server on loopback answering POSTs to `path`: the third party (a
+    captcha provider, a webhook receiver) that a test plays."""
+    app = web.Application()
+    app.router.add_post(path, handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield server
+    finally:
+        await server.close()
 
 
 def wrong_answer(captcha: tuple[str, str]) -> tuple[str, str]:

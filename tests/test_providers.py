@@ -26,6 +26,7 @@ from tests.helpers import (
     comment_keys,
     expect_problem,
     form_token,
+    local_server,
     mint,
     rate_limits,
     site,
@@ -130,13 +131,9 @@ def fail(code: str) -> dict[str, Any]:
 @pytest.fixture
 async def provider() -> AsyncIterator[Provider]:
     state = Provider()
-    app = web.Application()
-    app.router.add_post("/{kind}/siteverify", state.handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    state.url = str(server.make_url("/"))
-    yield state
-    await server.close()
+    async with local_server("/{kind}/siteverify", state.handle) as server:
+        state.url = str(server.make_url("/"))
+        yield state
 
 
 def third_party(

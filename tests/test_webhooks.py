@@ -16,13 +16,12 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from service.appkeys import KEYRING, SERVICES
 from service.keys import SiteKeys
 from service.main import create_app
 from service.settings import Settings
-from tests.helpers import Client, author, bearer, decide, keys_of, site, submit_ok
+from tests.helpers import Client, author, bearer, decide, keys_of, local_server, site, submit_ok
 
 SECRET = "s" * 32
 EMAIL = "duong@example.vn"
@@ -114,13 +113,9 @@ class Receiver:
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     state = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", state.handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    state.url = str(server.make_url("/hook"))
-    yield state
-    await server.close()
+    async with local_server("/hook", state.handle) as server:
+        state.url = str(server.make_url("/hook"))
+        yield state
 
 
 @pytest.fixture
