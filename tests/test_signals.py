@@ -140,18 +140,12 @@ async def test_missing_forged_foreign_and_stale_tokens_are_flagged(
 async def test_the_form_carries_the_form_token(make_client: Any, rds: Any) -> None:
     client = await make_client(sites={"news": site(moderation="post")})
     [captcha] = await mint(client)
-    form = form_submission(
-        captcha,
-        thread="t1",
-        name="An",
-        email="an@example.vn",
-        body="Hay",
-        form_token=form_token(),
-        return_to="https://news.example.vn/a",
-    )
+    form = form_submission(captcha, form_token=form_token())
     answer = await client.post("/v1/sites/news/comments", data=form, allow_redirects=False)
     assert answer.status == 303
     assert "lb_status=approved" in answer.headers["Location"]
+    # The token reached the accept script: it is marked spent.
+    assert len([k async for k in rds.scan_iter(match="*:ft:*")]) == 1
 
 
 # --- duplicates --------------------------------------------------------------------------
