@@ -38,7 +38,13 @@ class Endpoint:
 # fmt: off
 # One line per concern keeps the table readable as a table.
 ENDPOINTS: tuple[Endpoint, ...] = (
-    # Public: called from article pages.
+    # Public: called from article pages. Submissions first: aiohttp tries the
+    # routes under /v1/sites in the order they are listed here, and most
+    # requests are submissions.
+    Endpoint("POST", f"{SITE}/comments", views.submit_comment,
+             "Submit a comment (JSON, or form-encoded from a plain HTML form)", "public",
+             body=models.Submission, form=True, responses={202: models.Accepted, 303: None},
+             problems=(400, 403, 404, 413, 415, 422, 429, 503), rate_limited=True),
     Endpoint("GET", f"{SITE}/config", views.site_config,
              "What the widget needs to render the form", "public",
              responses={200: models.SiteConfig}, problems=(404,)),
@@ -48,10 +54,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", f"{SITE}/captchas/{{captcha}}/audio", views.captcha_audio,
              "The spoken challenge (audio/wav), replayable a few times", "public",
              responses={200: None}, problems=(404, 503)),
-    Endpoint("POST", f"{SITE}/comments", views.submit_comment,
-             "Submit a comment (JSON, or form-encoded from a plain HTML form)", "public",
-             body=models.Submission, form=True, responses={202: models.Accepted, 303: None},
-             problems=(400, 403, 404, 413, 415, 422, 429, 503), rate_limited=True),
     Endpoint("GET", f"{SITE}/threads/{{thread}}/comments", views.thread_comments,
              "Approved comments of a thread, oldest first", "public",
              query=models.ThreadQuery, responses={200: models.ThreadPage, 304: None},
@@ -123,12 +125,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 
 
 def add_routes(app: web.Application) -> None:
-    # One resource per path, the submissions' first: aiohttp tries a path's
-    # candidate resources in turn, a regular expression each, and most
-    # requests are submissions.
+    # One resource per path, in the table's order: aiohttp tries a path's
+    # candidate resources in turn, a regular expression each.
     preflight = set(cors_paths())
     by_path: dict[str, list[Endpoint]] = {}
-    for endpoint in sorted(ENDPOINTS, key=lambda e: e.handler is not views.submit_comment):
+    for endpoint in ENDPOINTS:
         by_path.setdefault(endpoint.path, []).append(endpoint)
     for path, endpoints in by_path.items():
         resource = app.router.add_resource(path)
