@@ -43,9 +43,9 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service import pow  # noqa: E402
-from service.keys import SiteKeys  # noqa: E402
+from service.captcha import pow  # noqa: E402
 from service.settings import PowSettings  # noqa: E402
+from service.store.keyschema import SiteKeys  # noqa: E402
 from tests.redis_process import RedisProcess, free_port  # noqa: E402
 
 LOIBINH = Path(sys.executable).with_name("loibinh")

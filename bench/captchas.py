@@ -47,11 +47,12 @@ sys.path.insert(0, str(ROOT))
 
 from captcha.audio import AudioCaptcha  # noqa: E402
 
-from service import captcha_audio, captcha_render  # noqa: E402
-from service.keys import SiteKeys  # noqa: E402
+from service.captcha import audio as captcha_audio  # noqa: E402
+from service.captcha import render as captcha_render  # noqa: E402
 from service.main import create_app  # noqa: E402
-from service.scripts import Scripts  # noqa: E402
 from service.settings import load_settings  # noqa: E402
+from service.store.keyschema import SiteKeys  # noqa: E402
+from service.store.scripts import Scripts  # noqa: E402
 from tests.redis_process import RedisProcess, free_port  # noqa: E402
 
 SITE = "bench"

@@ -93,7 +93,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def _redis(app: web.Application) -> AsyncIterator[None]:
-    # The service's client options (service/redisconn.py), so that the ratio
+    # The service's client options (service/store/connection.py), so that the ratio
     # prices loibinh's own work and not a difference in redis-py settings.
     pool = BlockingConnectionPool.from_url(
         app[URL],

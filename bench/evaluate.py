@@ -30,7 +30,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from service.abuse import Screen
+from service.screening.screen import Screen
 from service.settings import load_settings
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"

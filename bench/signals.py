@@ -30,13 +30,13 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
-from service import formtoken
-from service.abuse import Screen
-from service.appkeys import KEYRING, SERVICES
 from service.clock import now_ms
+from service.http.state import KEYRING, SERVICES
 from service.main import create_app
+from service.screening import formtoken
+from service.screening.screen import Screen
+from service.screening.textfold import fold
 from service.settings import AbuseRules, load_settings
-from service.textfold import fold
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

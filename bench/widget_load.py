@@ -27,10 +27,10 @@ from playwright.async_api import async_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.appkeys import SERVICES, SETTINGS
+from service.http.state import SERVICES, SETTINGS
 from service.main import create_app
 from service.models import Decision, Submission
-from service.moderation import Actor
+from service.moderation.queue import Actor
 from tests.browser import ARGS, CHROMIUM
 from tests.helpers import settings_for, site
 from tests.redis_process import RedisProcess, free_port

@@ -7,7 +7,7 @@ service serves them), against the issue's budget of 15 KB gzipped.
 
 from __future__ import annotations
 
-from service import assets
+from service.http import assets
 
 BUDGET = 15 * 1024
 

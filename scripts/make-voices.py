@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Make the voice clips of the audio captcha with espeak-ng (Debian's package
-`espeak-ng`): service/voices/<locale>/<digit>/<variant>.wav, in the format the
+`espeak-ng`): service/captcha/voices/<locale>/<digit>/<variant>.wav, in the format the
 `captcha` package's AudioCaptcha reads (8 kHz, 8-bit unsigned, mono).
 
 Only a developer runs this, to regenerate the clips: they are committed and
@@ -25,7 +25,7 @@ from pathlib import Path
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-VOICES = ROOT / "service" / "voices"
+VOICES = ROOT / "service" / "captcha" / "voices"
 DIGITS = "0123456789"
 IMAGE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 RATE = 8000

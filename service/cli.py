@@ -13,17 +13,17 @@ from typing import Any
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
-from service.apikeys import ALL_SITES, ApiKeyStore
-from service.captcha import CaptchaService
+from service.captcha.pool import CaptchaService
 from service.clock import rfc3339
 from service.errors import StoreUnavailable
 from service.keyring import Keyring
 from service.metrics import Metrics
 from service.models import ErasureRequest
-from service.moderation import Actor, Moderation
-from service.redisconn import open_redis
-from service.scripts import Scripts
+from service.moderation.apikeys import ALL_SITES, ApiKeyStore
+from service.moderation.queue import Actor, Moderation
 from service.settings import ConfigError, Settings, load_settings
+from service.store.connection import open_redis
+from service.store.scripts import Scripts
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -4,10 +4,6 @@ nothing of HTTP: problems.py is the one place that turns them into answers."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from service.ratelimit import Usage
 
 
 class LoibinhError(Exception):
@@ -64,13 +60,6 @@ class PayloadTooLarge(LoibinhError):
 
 class UnsupportedMediaType(LoibinhError):
     pass
-
-
-class RateLimited(LoibinhError):
-    def __init__(self, detail: str, retry_after: int, usage: list[Usage]) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
-        self.usage = usage
 
 
 class StoreUnavailable(LoibinhError):

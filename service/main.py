@@ -9,10 +9,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from service import providers
-from service.abuse import Screen
-from service.apikeys import ApiKeyStore
-from service.appkeys import (
+from service.background import checkpoint, running
+from service.captcha import providers
+from service.captcha.gate import CaptchaGate
+from service.captcha.pool import CaptchaService
+from service.http.middlewares import edge
+from service.http.routes import add_routes
+from service.http.state import (
     CAPTCHA_GATE,
     CLOCK,
     KEYRING,
@@ -22,19 +25,16 @@ from service.appkeys import (
     SETTINGS,
     Services,
 )
-from service.background import checkpoint, running
-from service.captcha import CaptchaService
-from service.captcha_gate import CaptchaGate
-from service.comments import CommentStore
 from service.keyring import Keyring
 from service.metrics import Metrics
-from service.middlewares import edge
-from service.moderation import Moderation
-from service.redisconn import UNREACHABLE, RedisClock, open_redis
-from service.routes import add_routes
-from service.scripts import Scripts
+from service.moderation.apikeys import ApiKeyStore
+from service.moderation.queue import Moderation
+from service.screening.screen import Screen
 from service.settings import Settings, load_settings
-from service.webhooks import Outbox
+from service.store.comments import CommentStore
+from service.store.connection import UNREACHABLE, RedisClock, open_redis
+from service.store.outbox import Outbox
+from service.store.scripts import Scripts
 
 log = logging.getLogger(__name__)
 

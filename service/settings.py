@@ -11,6 +11,7 @@ import ipaddress
 import os
 import re
 import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -29,7 +30,10 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+# The defaults ship inside the package (service/defaults is the repository's
+# config/ folder, linked), so an installed wheel finds them as a checkout does.
+DEFAULTS = Path(str(resources.files("service") / "defaults"))
+DEFAULT_CONFIG = DEFAULTS / "default.toml"
 # Refused outside development mode: it is published in this repository.
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
 MIN_SECRET_LENGTH = 32

@@ -20,15 +20,16 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from service import formtoken, problems
-from service.apikeys import Role
-from service.appkeys import SERVICES, SETTINGS
 from service.clock import now_ms
+from service.http import problems
+from service.http.state import SERVICES, SETTINGS
 from service.keyring import Keyring
-from service.keys import SiteKeys
 from service.models import COMMENT_ID_PATTERN, Decision
-from service.moderation import Actor
+from service.moderation.apikeys import Role
+from service.moderation.queue import Actor
+from service.screening import formtoken
 from service.settings import Settings, load_settings
+from service.store.keyschema import SiteKeys
 
 Client = TestClient[web.Request, web.Application]
 

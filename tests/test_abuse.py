@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.abuse import Screen, Thresholds, _flooded, read_words
+from service.screening.screen import Screen, Thresholds, _flooded, read_words
 from service.settings import AbuseRules, ConfigError
 from tests.helpers import (
     Client,
@@ -731,7 +731,7 @@ def test_a_word_and_its_spaced_phrase_count_once() -> None:
 
 _SCREEN_IN_A_PROCESS = """
 import sys
-from service.abuse import Screen
+from service.screening.screen import Screen
 from service.settings import AbuseRules
 screen = Screen.for_rules(AbuseRules())
 for body in sys.argv[1:]:

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from service.apikeys import ApiKeyStore
-from service.appkeys import SERVICES
+from service.http.state import SERVICES
+from service.moderation.apikeys import ApiKeyStore
 from tests.helpers import Client, authorization, redis_values, site
 
 QUEUE = "/v1/sites/news/moderation/queue"

@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 
-from service import captcha_audio, captcha_render
-from service.appkeys import SERVICES, SETTINGS
-from service.captcha import AUDIO_PLAYS
+from service.captcha import audio as captcha_audio
+from service.captcha import render as captcha_render
+from service.captcha.pool import AUDIO_PLAYS
+from service.http.state import SERVICES, SETTINGS
 from service.keyring import Keyring
 from tests.helpers import (
     TEST_SECRET,
@@ -124,7 +125,7 @@ def test_the_clips_are_package_data() -> None:
     package (the container's, a wheel's) has them too."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
     patterns = config["tool"]["setuptools"]["package-data"]["service"]
-    clips = sorted((ROOT / "service" / "voices").rglob("*.wav"))
+    clips = sorted((ROOT / "service" / "captcha" / "voices").rglob("*.wav"))
     assert len(clips) >= 2 * 10 * 3
     for clip in clips:
         relative = PurePosixPath(clip.relative_to(ROOT / "service").as_posix())

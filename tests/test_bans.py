@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from service.appkeys import KEYRING
+from service.http.state import KEYRING
 from tests.helpers import (
     THREAD,
     Client,

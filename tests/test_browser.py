@@ -26,11 +26,11 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from captcha.image import ImageCaptcha
 
-from service import captcha_render
-from service.appkeys import KEYRING, SERVICES, SETTINGS
+from service.captcha import render as captcha_render
+from service.http.state import KEYRING, SERVICES, SETTINGS
 from service.main import create_app
 from service.models import Decision
-from service.moderation import Actor
+from service.moderation.queue import Actor
 from tests.browser import ARGS, CHROMIUM
 from tests.helpers import settings_for, site
 from tests.redis_process import RedisProcess

@@ -29,8 +29,8 @@ from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
-from service import captcha_render
-from service.appkeys import SERVICES, SETTINGS
+from service.captcha import render as captcha_render
+from service.http.state import SERVICES, SETTINGS
 from service.keyring import Keyring
 from service.main import create_app
 from service.models import CAPTCHA_ID_PATTERN

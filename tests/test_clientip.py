@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from service.clientip import bucket, parse_address, resolve
+from service.http.clientip import bucket, parse_address, resolve
 from tests.helpers import Client, author, mint, rate_limits, site, submission
 
 TRUSTED = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1/128")]

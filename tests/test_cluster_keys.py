@@ -23,7 +23,7 @@ import pytest
 import redis
 from redis.crc import key_slot
 
-from service.appkeys import SERVICES
+from service.http.state import SERVICES
 from service.main import create_app
 from service.settings import Settings
 from tests.helpers import (

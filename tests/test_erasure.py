@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from service.appkeys import KEYRING, SERVICES
-from service.ratelimit import SUBMIT_IP
+from service.http.state import KEYRING, SERVICES
+from service.store.ratelimit import SUBMIT_IP
 from tests.helpers import (
     Client,
     approve,

@@ -13,9 +13,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service import problems
-from service.appkeys import SERVICES
-from service.intake import FORM_FIELDS
+from service.http import problems
+from service.http.intake import FORM_FIELDS
+from service.http.state import SERVICES
 from service.models import THREAD_PATTERN
 from tests.helpers import ORIGIN, Client, keys_of, mint, submission
 

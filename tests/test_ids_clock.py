@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from service.clock import rfc3339
 from service.ids import new_comment_id
 from service.models import COMMENT_ID_PATTERN
-from service.redisconn import RedisClock
+from service.store.connection import RedisClock
 
 MS = st.integers(min_value=0, max_value=2**48 - 1)
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from service.apikeys import Role
-from service.appkeys import SERVICES
-from service.routes import ENDPOINTS, Endpoint
+from service.http.routes import ENDPOINTS, Endpoint
+from service.http.state import SERVICES
+from service.moderation.apikeys import Role
 from tests.helpers import (
     THREAD,
     Client,

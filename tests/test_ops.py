@@ -21,12 +21,12 @@ import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
-from service import problems
-from service.appkeys import SERVICES
+from service.http import problems
+from service.http.state import SERVICES
 from service.keyring import Keyring
-from service.keys import SiteKeys
 from service.main import create_app
 from service.settings import Settings
+from service.store.keyschema import SiteKeys
 from tests.helpers import (
     LOIBINH,
     TEST_SECRET,

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from service import assets
+from service.http import assets
 from tests.helpers import (
     THREAD,
     Client,

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from service import pow
-from service.appkeys import KEYRING, SERVICES
+from service.captcha import pow
 from service.errors import CaptchaFailed
+from service.http.state import KEYRING, SERVICES
 from tests.helpers import (
     Client,
     accepted,
@@ -88,7 +88,7 @@ def test_a_solution_verifies_and_says_how_long_it_lives() -> None:
     assert solution.ttl_ms == 60_000
 
 
-def _tampered(made: pow.Challenge, **changes: Any) -> str:
+def _tampered(made: pow.PowPuzzle, **changes: Any) -> str:
     fields = made.as_json()
     number = pow.solve(made.challenge, made.salt, made.maxnumber)
     data = {**fields, "number": number, **changes}

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from service.appkeys import KEYRING
+from service.http.state import KEYRING
 from tests.helpers import (
     ORIGIN,
     THREAD,

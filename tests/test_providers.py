@@ -315,7 +315,7 @@ async def test_a_wrong_secret_is_a_503_and_an_error_log_never_the_readers_fault(
     make_client: MakeClient, provider: Provider, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = await client_for(make_client, provider, "turnstile", secret="not-the-secret")
-    with caplog.at_level(logging.ERROR, logger="service.providers"):
+    with caplog.at_level(logging.ERROR, logger="service.captcha.providers"):
         response = await client.post(COMMENTS, json=with_token("tok"))
     problem = await expect_problem(response, 503, "unavailable")
     assert "misconfigured" in problem["detail"]

@@ -10,7 +10,7 @@ from typing import Any
 import http_sfv
 import pytest
 
-from service.appkeys import SERVICES
+from service.http.state import SERVICES
 from service.settings import ConfigError
 from tests.helpers import Client, mint, rate_limits, site, submission
 

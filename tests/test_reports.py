@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from service.appkeys import KEYRING, SERVICES, SETTINGS
-from service.moderation import Reported
+from service.http.state import KEYRING, SERVICES, SETTINGS
+from service.moderation.queue import Reported
 from tests.helpers import (
     THREAD,
     Client,

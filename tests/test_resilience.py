@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from service.appkeys import KEYRING, SERVICES
-from service.keys import SiteKeys
+from service.http.state import KEYRING, SERVICES
 from service.main import create_app
 from service.settings import Settings
+from service.store.keyschema import SiteKeys
 from tests.helpers import (
     THREAD,
     Client,

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.abuse import fingerprint
-from service.appkeys import KEYRING
-from service.textfold import fold, strip_marks
+from service.http.state import KEYRING
+from service.screening.screen import fingerprint
+from service.screening.textfold import fold, strip_marks
 from tests.helpers import (
     Client,
     author,

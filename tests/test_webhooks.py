@@ -17,10 +17,10 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from service.appkeys import KEYRING, SERVICES
-from service.keys import SiteKeys
+from service.http.state import KEYRING, SERVICES
 from service.main import create_app
 from service.settings import Settings
+from service.store.keyschema import SiteKeys
 from tests.helpers import Client, author, bearer, decide, keys_of, local_server, site, submit_ok
 
 SECRET = "s" * 32

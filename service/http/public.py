@@ -10,8 +10,18 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import orjson
 from aiohttp import web
 
-from service import clientip, formtoken, intake, problems
-from service.appkeys import (
+from service.clock import now_ms
+from service.errors import (
+    FieldError,
+    LoibinhError,
+    StoreUnavailable,
+    UnknownCaptcha,
+    UnknownComment,
+    UnknownSite,
+    ValidationFailed,
+)
+from service.http import clientip, intake, problems
+from service.http.state import (
     CAPTCHA_GATE,
     KEYRING,
     METRICS,
@@ -19,18 +29,6 @@ from service.appkeys import (
     SCREENS,
     SERVICES,
     SETTINGS,
-)
-from service.clock import now_ms
-from service.comments import Subject, submit_limits
-from service.errors import (
-    FieldError,
-    LoibinhError,
-    RateLimited,
-    StoreUnavailable,
-    UnknownCaptcha,
-    UnknownComment,
-    UnknownSite,
-    ValidationFailed,
 )
 from service.models import (
     CAPTCHA_ID,
@@ -44,11 +42,12 @@ from service.models import (
     ThreadPath,
     ThreadQuery,
 )
-from service.moderation import report_limits
-from service.openapi import document
-from service.ratelimit import Meter, parse_usage, script_args, script_keys
-from service.redisconn import UNREACHABLE
+from service.moderation.queue import report_limits
+from service.screening import formtoken
 from service.settings import THIRD_PARTY, Site
+from service.store.comments import Subject, submit_limits
+from service.store.connection import UNREACHABLE
+from service.store.ratelimit import Meter, RateLimited, parse_usage, script_args, script_keys
 
 log = logging.getLogger(__name__)
 
@@ -331,10 +330,6 @@ async def metrics(request: web.Request) -> web.Response:
     response = web.Response(body=body)
     response.headers["Content-Type"] = content_type
     return response
-
-
-async def openapi(request: web.Request) -> web.Response:
-    return json_response(document())
 
 
 async def problem_type(request: web.Request) -> web.Response:

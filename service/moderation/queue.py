@@ -19,13 +19,15 @@ import orjson
 from redis.asyncio import Redis
 
 from service import models
-from service.apikeys import ApiKey
 from service.clock import now_ms, rfc3339
 from service.errors import UnknownComment
 from service.keyring import Keyring
-from service.keys import SiteKeys
 from service.models import STATES
-from service.ratelimit import (
+from service.moderation.apikeys import ApiKey
+from service.settings import Site
+from service.store.connection import text, translate_errors
+from service.store.keyschema import SiteKeys
+from service.store.ratelimit import (
     ADDRESS_POLICIES,
     SITE,
     SUBMIT_EMAIL,
@@ -37,10 +39,8 @@ from service.ratelimit import (
     script_args,
     script_keys,
 )
-from service.redisconn import text, translate_errors
-from service.render import body_html
-from service.scripts import Scripts
-from service.settings import Site
+from service.store.scripts import Scripts
+from service.submission.render import body_html
 
 ACTION_TARGET = {
     "approve": "approved",

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.appkeys import SETTINGS
 from service.errors import UnknownSite
+from service.http.state import SETTINGS
 
 ALLOW_METHODS = "GET, POST"
 ALLOW_HEADERS = "Content-Type, Idempotency-Key"

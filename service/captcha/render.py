@@ -12,7 +12,7 @@ from functools import cache
 
 from captcha.image import ImageCaptcha
 
-from service import captcha_audio
+from service.captcha import audio as captcha_audio
 from service.keyring import Keyring
 
 # No 0/O, 1/I/L: characters a reader cannot tell apart in a distorted image.

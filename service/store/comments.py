@@ -9,8 +9,7 @@ from dataclasses import dataclass
 import orjson
 from redis.asyncio import Redis
 
-from service.abuse import SCRIPT_WEIGHTS, Assessment
-from service.captcha_gate import CaptchaCheck, escalation_args
+from service.captcha.gate import CaptchaCheck, escalation_args
 from service.clock import now_ms, rfc3339
 from service.errors import (
     Banned,
@@ -21,11 +20,14 @@ from service.errors import (
     UnknownParent,
     ValidationFailed,
 )
-from service.formtoken import FormCheck
 from service.ids import new_comment_id
-from service.keys import SiteKeys
 from service.models import Submission
-from service.ratelimit import (
+from service.screening.formtoken import FormCheck
+from service.screening.screen import SCRIPT_WEIGHTS, Assessment
+from service.settings import Site
+from service.store.connection import RedisClock, translate_errors
+from service.store.keyschema import SiteKeys
+from service.store.ratelimit import (
     SITE,
     Limit,
     Usage,
@@ -35,10 +37,8 @@ from service.ratelimit import (
     script_args,
     script_keys,
 )
-from service.redisconn import RedisClock, translate_errors
-from service.render import body_html
-from service.scripts import Scripts
-from service.settings import Site
+from service.store.scripts import Scripts
+from service.submission.render import body_html
 
 # A client retrying within a day gets its first answer back; after that the
 # key is forgotten and a retry is a new submission.
@@ -57,7 +57,9 @@ CAPTCHA_REFUSALS = {
 
 
 @dataclass(frozen=True, slots=True)
-class Accepted:
+class Stored:
+    """What the accept script did with a submission."""
+
     id: str
     status: str
     usage: list[Usage]
@@ -101,7 +103,7 @@ def public_json(comment_id: str, submission: Submission, created_ms: int) -> byt
     )
 
 
-def fingerprint(submission: Submission) -> str:
+def content_digest(submission: Submission) -> str:
     """Tells a retry (same content) from a different submission reusing a
     key. The form token is not content: a client may fetch a new one between tries."""
     content = submission.model_dump(exclude={"form_token"})
@@ -143,7 +145,7 @@ class CommentStore:
         idempotency_hash: str | None,
         assessment: Assessment,
         form: FormCheck,
-    ) -> Accepted:
+    ) -> Stored:
         keys = self.keys(site_id)
         created_ms = now_ms()
         comment_id = new_comment_id(created_ms)
@@ -193,7 +195,7 @@ class CommentStore:
                 captcha.challenge_id,
                 captcha.answer_hash,
                 site.moderation,
-                fingerprint(submission) if idempotency_hash else "",
+                content_digest(submission) if idempotency_hash else "",
                 IDEMPOTENCY_TTL_SECONDS,
                 public_json(comment_id, submission, created_ms),
                 created_ms,
@@ -217,9 +219,9 @@ class CommentStore:
         )
         outcome = result[0]
         if outcome == b"accepted":
-            return Accepted(result[1].decode(), result[2].decode(), parse_usage(limits, result[3:]))
+            return Stored(result[1].decode(), result[2].decode(), parse_usage(limits, result[3:]))
         if outcome == b"replay":
-            return Accepted(result[1].decode(), result[2].decode(), [], replayed=True)
+            return Stored(result[1].decode(), result[2].decode(), [], replayed=True)
         if outcome == b"rate_limited":
             raise refusal(limits, result)
         if outcome == b"captcha_failed":

@@ -4,35 +4,33 @@ models; nothing in it is written by hand."""
 from __future__ import annotations
 
 import re
-from functools import cache
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from service import models
-from service.problems import CATALOGUE
+from service.http.endpoint import Endpoint, public_paths
+from service.http.problems import CATALOGUE
 
 _PARAM = re.compile(r"{(\w+)}")
 _REF = "#/components/schemas/{model}"
 
 
-@cache
-def document() -> dict[str, Any]:
-    # routes imports the views, which serve this document
-    from service.routes import ENDPOINTS, cors_paths
-
+def document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
     used: set[type[BaseModel]] = {models.Problem}
-    for e in ENDPOINTS:
+    for e in endpoints:
         used.update(m for m in (e.body, e.query) if m is not None)
         used.update(m for m in e.responses.values() if m is not None)
+    inputs = {m for e in endpoints for m in (e.body, e.query) if m is not None}
     ordered = sorted(used, key=lambda m: m.__name__)
     _, defs = models_json_schema(
-        [(m, "validation" if m in _inputs() else "serialization") for m in ordered],
+        [(m, "validation" if m in inputs else "serialization") for m in ordered],
         ref_template=_REF,
     )
     paths: dict[str, dict[str, Any]] = {}
-    for e in ENDPOINTS:
+    for e in endpoints:
         operation: dict[str, Any] = {
             "summary": e.summary,
             "tags": [e.tag],
@@ -91,7 +89,7 @@ def document() -> dict[str, Any]:
                 "content": {"application/problem+json": {"schema": _ref_of(models.Problem)}},
             }
         paths.setdefault(e.path, {})[e.method.lower()] = operation
-    for path in cors_paths():
+    for path in public_paths(endpoints):
         paths[path]["options"] = {
             "summary": "CORS preflight: answered for the site's allowed origins only",
             "tags": ["public"],
@@ -115,12 +113,6 @@ def document() -> dict[str, Any]:
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
         },
     }
-
-
-def _inputs() -> set[type[BaseModel]]:
-    from service.routes import ENDPOINTS
-
-    return {m for e in ENDPOINTS for m in (e.body, e.query) if m is not None}
 
 
 def _ref_of(model: type[BaseModel]) -> dict[str, str]:

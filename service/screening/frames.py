@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from service.textfold import Folded, fold_term, strip_marks
+from service.screening.textfold import Folded, fold_term, strip_marks
 
 # English threats, on the folded words (apostrophes split them: "i ll", "you re").
 _I_WILL = (

@@ -13,8 +13,9 @@ import time
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from service import cors, errors, problems
-from service.appkeys import METRICS, RATE_METER, SETTINGS
+from service import errors
+from service.http import cors, problems
+from service.http.state import METRICS, RATE_METER, SETTINGS
 
 log = logging.getLogger(__name__)
 

@@ -17,14 +17,17 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from service import captcha_render, formtoken
 from service.background import checkpoint
+from service.captcha import render as captcha_render
 from service.clock import now_ms
 from service.errors import UnknownCaptcha
 from service.keyring import Keyring
-from service.keys import SiteKeys
 from service.metrics import Metrics
-from service.ratelimit import (
+from service.screening import formtoken
+from service.settings import Settings
+from service.store.connection import UNREACHABLE, translate_errors
+from service.store.keyschema import SiteKeys
+from service.store.ratelimit import (
     SITE,
     Limit,
     Usage,
@@ -34,9 +37,7 @@ from service.ratelimit import (
     script_args,
     script_keys,
 )
-from service.redisconn import UNREACHABLE, translate_errors
-from service.scripts import Scripts
-from service.settings import Settings
+from service.store.scripts import Scripts
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,9 @@ AUDIO_PLAYS = 10
 
 
 @dataclass(frozen=True, slots=True)
-class Issued:
+class PooledImage:
+    """An image challenge taken from the pool, as it is handed out."""
+
     id: str
     image: str
     expires_in: int
@@ -63,7 +66,7 @@ class Issued:
     form_token: str
 
 
-def audio_path(site: str, issued: Issued) -> str | None:
+def audio_path(site: str, issued: PooledImage) -> str | None:
     """Where a challenge's spoken clip is played, if it has one."""
     return f"/v1/sites/{site}/captchas/{issued.id}/audio" if issued.audio else None
 
@@ -93,7 +96,7 @@ class CaptchaService:
         return route_limits(self._keys(site), "captcha", policies, {"ip": ip_hash, "site": SITE})
 
     @translate_errors
-    async def issue(self, site: str, limits: list[Limit]) -> Issued:
+    async def issue(self, site: str, limits: list[Limit]) -> PooledImage:
         keys = self._keys(site)
         ttl = self._settings.captcha.ttl_seconds
         result = await self._scripts.captcha_issue(
@@ -111,7 +114,7 @@ class CaptchaService:
         if outcome == b"issued":
             challenge_id, digest, b64 = result[2].split(b" ")
             image = DATA_URI + b64
-            return Issued(
+            return PooledImage(
                 challenge_id.decode(),
                 image.decode(),
                 ttl,
@@ -127,7 +130,7 @@ class CaptchaService:
             keys=[keys.captcha_live, keys.captcha_expiry],
             args=[ttl * 1000, challenge_id, digest, wav[0] if wav else b""],
         )
-        return Issued(
+        return PooledImage(
             challenge_id.decode(),
             (DATA_URI + b64).decode(),
             ttl,

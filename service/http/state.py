@@ -7,19 +7,19 @@ from dataclasses import dataclass
 from aiohttp import web
 from redis.asyncio import Redis
 
-from service.abuse import Screen
-from service.apikeys import ApiKeyStore
-from service.captcha import CaptchaService
-from service.captcha_gate import CaptchaGate
-from service.comments import CommentStore
+from service.captcha.gate import CaptchaGate
+from service.captcha.pool import CaptchaService
 from service.keyring import Keyring
 from service.metrics import Metrics
-from service.moderation import Moderation
-from service.ratelimit import Meter
-from service.redisconn import RedisClock
-from service.scripts import Scripts
+from service.moderation.apikeys import ApiKeyStore
+from service.moderation.queue import Moderation
+from service.screening.screen import Screen
 from service.settings import Settings
-from service.webhooks import Outbox
+from service.store.comments import CommentStore
+from service.store.connection import RedisClock
+from service.store.outbox import Outbox
+from service.store.ratelimit import Meter
+from service.store.scripts import Scripts
 
 
 @dataclass(frozen=True, slots=True)

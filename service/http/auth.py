@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.apikeys import Role
-from service.appkeys import SERVICES, SETTINGS
 from service.errors import Forbidden, Unauthorized, UnknownSite
-from service.moderation import Actor
+from service.http.state import SERVICES, SETTINGS
+from service.moderation.apikeys import Role
+from service.moderation.queue import Actor
 
 
 async def require(request: web.Request, role: Role) -> Actor:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service import intake, models
-from service.appkeys import SERVICES, SETTINGS
-from service.auth import require
+from service import models
 from service.errors import UnknownComment
-from service.views import json_response
+from service.http import intake
+from service.http.auth import require
+from service.http.public import json_response
+from service.http.state import SERVICES, SETTINGS
 
 
 def _site(request: web.Request) -> str:

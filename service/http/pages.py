@@ -9,13 +9,14 @@ from urllib.parse import urlencode
 import orjson
 from aiohttp import web
 
-from service import assets, intake, pages
-from service.appkeys import KEYRING, RATE_METER, SERVICES, SETTINGS
-from service.captcha_gate import challenge_of
-from service.errors import RateLimited, StoreUnavailable
+from service.captcha.gate import challenge_of
+from service.errors import StoreUnavailable
+from service.http import assets, intake
+from service.http import page_html as pages
+from service.http.public import client_ip_of, site_of
+from service.http.state import KEYRING, RATE_METER, SERVICES, SETTINGS
 from service.models import COMMENT_ID, ImageChallenge, ThreadPath
-from service.ratelimit import Meter
-from service.views import client_ip_of, site_of
+from service.store.ratelimit import Meter, RateLimited
 
 DEMO_SITE = "demo"
 DEMO_THREAD = "ca-mau-2022-08-12"

@@ -14,7 +14,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from service.abuse import (
+from service.screening.screen import (
     BAD_FORM_TOKEN,
     NO_FORM_TOKEN,
     STALE_FORM_TOKEN,

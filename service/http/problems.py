@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 
 from service import errors
+from service.store.ratelimit import RateLimited
 
 CONTENT_TYPE = "application/problem+json"
 
@@ -154,7 +155,7 @@ _BY_ERROR: dict[type[errors.LoibinhError], str] = {
     errors.PayloadTooLarge: "payload-too-large",
     errors.UnsupportedMediaType: "unsupported-media-type",
     errors.ValidationFailed: "validation-failed",
-    errors.RateLimited: "rate-limited",
+    RateLimited: "rate-limited",
     errors.StoreUnavailable: "unavailable",
     errors.CaptchaUnavailable: "unavailable",
     errors.Unauthorized: "unauthorized",
@@ -198,7 +199,7 @@ def from_error(error: errors.LoibinhError, retry_after_unavailable: int) -> web.
     headers: dict[str, str] = {}
     if isinstance(error, errors.ValidationFailed):
         extra["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
-    elif isinstance(error, errors.RateLimited):
+    elif isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after)
     elif isinstance(error, errors.StoreUnavailable | errors.CaptchaUnavailable):
         headers["Retry-After"] = str(retry_after_unavailable)

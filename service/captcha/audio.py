@@ -49,7 +49,7 @@ def new_spoken_answer() -> str:
 
 
 def voice_dir(locale: str) -> Path:
-    return Path(str(files("service") / "voices" / locale))
+    return Path(str(files("service.captcha") / "voices" / locale))
 
 
 @cache

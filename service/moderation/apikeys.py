@@ -17,8 +17,8 @@ from typing import Literal
 from redis.asyncio import Redis
 
 from service.keyring import Keyring
-from service.keys import GlobalKeys
-from service.redisconn import text, translate_errors
+from service.store.connection import text, translate_errors
+from service.store.keyschema import GlobalKeys
 
 Role = Literal["moderator", "admin"]
 ROLE_RANK: dict[str, int] = {"moderator": 1, "admin": 2}

@@ -4,35 +4,31 @@ generated from it, so the two cannot drift apart."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel
 
-from service import cors, models, views, views_moderation, views_pages
+from service import models
+from service.http import cors
+from service.http import moderation as views_moderation
+from service.http import pages as views_pages
+from service.http import public as views
+from service.http.endpoint import Endpoint, public_paths
+from service.http.openapi import document
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SITE = "/v1/sites/{site}"
 MOD = f"{SITE}/moderation"
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    method: str
-    path: str
-    handler: Handler
-    summary: str
-    tag: str
-    body: type[BaseModel] | None = None
-    form: bool = False
-    query: type[BaseModel] | None = None
-    # status -> response model (None: no JSON body), problem types otherwise
-    responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
-    problems: tuple[int, ...] = ()
-    rate_limited: bool = False
-    # The API key role the route needs; None for public routes.
-    role: str | None = None
+@cache
+def openapi_document() -> dict[str, Any]:
+    return document(ENDPOINTS)
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """The OpenAPI document of this very table."""
+    return views.json_response(openapi_document())
 
 
 # fmt: off
@@ -116,7 +112,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "operations", responses={200: models.Health, 503: models.Health}),
     Endpoint("GET", "/metrics", views.metrics, "Prometheus metrics", "operations",
              responses={200: None}),
-    Endpoint("GET", "/openapi.json", views.openapi, "This document", "operations",
+    Endpoint("GET", "/openapi.json", openapi, "This document", "operations",
              responses={200: None}),
     Endpoint("GET", "/problems/{name}", views.problem_type, "What a problem type means",
              "operations", responses={200: None}, problems=(404,)),
@@ -127,7 +123,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 def add_routes(app: web.Application) -> None:
     # One resource per path, in the table's order: aiohttp tries a path's
     # candidate resources in turn, a regular expression each.
-    preflight = set(cors_paths())
+    preflight = set(public_paths(ENDPOINTS))
     by_path: dict[str, list[Endpoint]] = {}
     for endpoint in ENDPOINTS:
         by_path.setdefault(endpoint.path, []).append(endpoint)
@@ -140,8 +136,3 @@ def add_routes(app: web.Application) -> None:
             if endpoint.method == "GET":
                 resource.add_route("HEAD", endpoint.handler)  # as add_get() does
             resource.add_route(endpoint.method, endpoint.handler)
-
-
-def cors_paths() -> list[str]:
-    """The public routes' paths: the ones pages may call from other origins."""
-    return sorted({e.path for e in ENDPOINTS if e.tag == "public"})

@@ -37,7 +37,7 @@ _NAMES = tuple(_LIBRARIES)
 
 
 def _read(name: str) -> str:
-    return resources.files("service").joinpath("lua", f"{name}.lua").read_text("utf-8")
+    return resources.files("service.store").joinpath("lua", f"{name}.lua").read_text("utf-8")
 
 
 def _source(name: str) -> str:

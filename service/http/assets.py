@@ -33,7 +33,7 @@ class Asset:
 
 @cache
 def asset(name: str) -> Asset:
-    body = resources.files("service").joinpath("static", name).read_bytes()
+    body = resources.files("service.http").joinpath("static", name).read_bytes()
     digest = hashlib.blake2b(body, digest_size=12).hexdigest()
     content_type = TYPES[name[name.rindex(".") :]]
     # mtime=0: the same bytes, so the same ETag, on every replica.

@@ -27,10 +27,10 @@ from redis.asyncio import Redis
 
 from service import models
 from service.background import checkpoint
-from service.keys import SiteKeys
-from service.redisconn import UNREACHABLE, text, translate_errors
-from service.scripts import Scripts
 from service.settings import Settings, Webhook
+from service.store.connection import UNREACHABLE, text, translate_errors
+from service.store.keyschema import SiteKeys
+from service.store.scripts import Scripts
 
 log = logging.getLogger(__name__)
 

@@ -28,13 +28,12 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-from service.frames import Frame, Spots, default_frames, english_threat, read_sections
-from service.settings import AbuseRules
-from service.textfold import Folded, fold, fold_term, strip_marks, undoubled
+from service.screening.frames import Frame, Spots, default_frames, english_threat, read_sections
+from service.screening.textfold import Folded, fold, fold_term, strip_marks, undoubled
+from service.settings import DEFAULTS, AbuseRules
 
-WORDS_DIR = Path(__file__).resolve().parent.parent / "config" / "words"
+WORDS_DIR = DEFAULTS / "words"
 
 # Weights: a banned word alone reaches the default reject threshold; a
 # suspect word, shouting or a flood alone reach the hold threshold.

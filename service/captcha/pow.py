@@ -32,7 +32,7 @@ MAX_PAYLOAD = 2048
 
 
 @dataclass(frozen=True, slots=True)
-class Challenge:
+class PowPuzzle:
     algorithm: str
     challenge: str
     maxnumber: int
@@ -67,12 +67,12 @@ def _sign(key: bytes, challenge: str) -> str:
     return hmac.new(key, challenge.encode(), hashlib.sha256).hexdigest()
 
 
-def make_challenge(key: bytes, maxnumber: int, expires_at: int) -> Challenge:
+def make_challenge(key: bytes, maxnumber: int, expires_at: int) -> PowPuzzle:
     """A fresh challenge that expires at `expires_at` (Unix seconds)."""
     salt = f"{secrets.token_hex(12)}?expires={expires_at}&maxnumber={maxnumber}&"
     number = secrets.randbelow(maxnumber + 1)
     challenge = _hash(salt + str(number))
-    return Challenge(ALGORITHM, challenge, maxnumber, salt, _sign(key, challenge))
+    return PowPuzzle(ALGORITHM, challenge, maxnumber, salt, _sign(key, challenge))
 
 
 def solve(challenge: str, salt: str, maxnumber: int) -> int | None:

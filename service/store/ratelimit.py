@@ -8,9 +8,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from service.errors import RateLimited
-from service.keys import SiteKeys
+from service.errors import LoibinhError
 from service.settings import RateLimit, RoutePolicies
+from service.store.keyschema import SiteKeys
 
 # A policy's public name, as the RateLimit fields show it, is its route and
 # dimension: "submit-ip", "report-thread", "captcha-site".
@@ -37,6 +37,15 @@ class Usage:
     limit: Limit
     remaining: int
     reset_ms: int
+
+
+class RateLimited(LoibinhError):
+    """A limit is reached: nothing was charged or stored."""
+
+    def __init__(self, detail: str, retry_after: int, usage: list[Usage]) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+        self.usage = usage
 
 
 def route_limits(

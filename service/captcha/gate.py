@@ -14,11 +14,12 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from service import captcha, pow
-from service.captcha import CaptchaService
+from service.captcha import pool as captcha
+from service.captcha import pow
+from service.captcha.pool import CaptchaService
+from service.captcha.providers import Verifier
 from service.errors import CaptchaFailed
 from service.keyring import Keyring
-from service.keys import SiteKeys
 from service.models import (
     CaptchaAnswer,
     Challenge,
@@ -29,11 +30,11 @@ from service.models import (
     ThirdPartyChallenge,
     TokenAnswer,
 )
-from service.providers import Verifier
-from service.ratelimit import Limit, Usage, parse_usage, refusal, script_args, script_keys
-from service.redisconn import RedisClock, translate_errors
-from service.scripts import Scripts
 from service.settings import THIRD_PARTY, Settings, Site
+from service.store.connection import RedisClock, translate_errors
+from service.store.keyschema import SiteKeys
+from service.store.ratelimit import Limit, Usage, parse_usage, refusal, script_args, script_keys
+from service.store.scripts import Scripts
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +58,14 @@ class CaptchaCheck:
 
 
 @dataclass(frozen=True, slots=True)
-class Issued:
+class IssuedChallenge:
+    """A challenge of whichever kind, and the issue limits' usage."""
+
     challenge: Challenge
     usage: list[Usage]
 
 
-def challenge_of(site_id: str, issued: captcha.Issued) -> ImageChallenge:
+def challenge_of(site_id: str, issued: captcha.PooledImage) -> ImageChallenge:
     """What a reader is shown of an image challenge (the API and the form page)."""
     return ImageChallenge(
         id=issued.id,
@@ -107,7 +110,9 @@ class CaptchaGate:
         return SiteKeys(self._settings.redis.key_prefix, site_id)
 
     @translate_errors
-    async def issue(self, site_id: str, site: Site, ip_hash: str, limits: list[Limit]) -> Issued:
+    async def issue(
+        self, site_id: str, site: Site, ip_hash: str, limits: list[Limit]
+    ) -> IssuedChallenge:
         """A challenge of the site's kind, or the stronger one for an escalated client."""
         provider = site.captcha_provider
         if provider == "image":
@@ -128,9 +133,11 @@ class CaptchaGate:
         if outcome == b"escalated":
             if stronger == "image":
                 return await self._image(site_id, limits)
-            return Issued(self._pow(site_id, site, site.captcha.pow.escalated_maxnumber), usage)
+            return IssuedChallenge(
+                self._pow(site_id, site, site.captcha.pow.escalated_maxnumber), usage
+            )
         if provider == "pow":
-            return Issued(self._pow(site_id, site, site.captcha.pow.maxnumber), usage)
+            return IssuedChallenge(self._pow(site_id, site, site.captcha.pow.maxnumber), usage)
         challenge = ThirdPartyChallenge(
             kind=provider,
             site_key=site.captcha.site_key or "",
@@ -138,11 +145,11 @@ class CaptchaGate:
             expires_in=TOKEN_SECONDS[provider],
             form_token=self._images.form_token(site_id),
         )
-        return Issued(Challenge(challenge), usage)
+        return IssuedChallenge(Challenge(challenge), usage)
 
-    async def _image(self, site_id: str, limits: list[Limit]) -> Issued:
+    async def _image(self, site_id: str, limits: list[Limit]) -> IssuedChallenge:
         issued = await self._images.issue(site_id, limits)
-        return Issued(Challenge(challenge_of(site_id, issued)), issued.usage)
+        return IssuedChallenge(Challenge(challenge_of(site_id, issued)), issued.usage)
 
     def _pow(self, site_id: str, site: Site, maxnumber: int) -> Challenge:
         seconds = site.captcha.pow.expires_seconds
