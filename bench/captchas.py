@@ -52,7 +52,9 @@ from service.captcha import render as captcha_render  # noqa: E402
 from service.main import create_app  # noqa: E402
 from service.settings import load_settings  # noqa: E402
 from service.store.keyschema import SiteKeys  # noqa: E402
+from service.store.ratelimit import RateLimits  # noqa: E402
 from service.store.scripts import Scripts  # noqa: E402
+from service.store.signatures import CaptchaIssueArgs, CaptchaIssueKeys  # noqa: E402
 from tests.redis_process import RedisProcess, free_port  # noqa: E402
 
 SITE = "bench"
@@ -160,8 +162,12 @@ async def issue_script(redis: Redis, count: int = 300) -> dict[str, Any]:
         timings = []
         for _ in range(count):
             begin = time.perf_counter()
+            no_limits = RateLimits(())
             result = await scripts.captcha_issue(
-                keys=[keys.captcha_pool, keys.captcha_live, keys.captcha_expiry], args=[600_000, 0]
+                CaptchaIssueKeys(
+                    keys.captcha_pool, keys.captcha_live, keys.captcha_expiry, no_limits
+                ),
+                CaptchaIssueArgs(600_000, no_limits),
             )
             timings.append(time.perf_counter() - begin)
             assert result[0] == b"issued"

@@ -23,6 +23,7 @@ from service.http.state import (
     SCREENS,
     SERVICES,
     SETTINGS,
+    SUBMISSIONS,
     Services,
 )
 from service.keyring import Keyring
@@ -35,6 +36,7 @@ from service.store.comments import CommentStore
 from service.store.connection import UNREACHABLE, RedisClock, open_redis
 from service.store.outbox import Outbox
 from service.store.scripts import Scripts
+from service.submission.accept import Submissions
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +119,7 @@ async def _captcha_gate(app: web.Application) -> AsyncIterator[None]:
         providers.Verifier(session, app[METRICS]),
         app[CLOCK],
     )
+    app[SUBMISSIONS] = Submissions(services.store, app[CAPTCHA_GATE], app[KEYRING], app[SCREENS])
     try:
         yield
     finally:

@@ -33,8 +33,14 @@ from service.models import (
 from service.settings import THIRD_PARTY, Settings, Site
 from service.store.connection import RedisClock, translate_errors
 from service.store.keyschema import SiteKeys
-from service.store.ratelimit import Limit, Usage, parse_usage, refusal, script_args, script_keys
+from service.store.ratelimit import RateLimits, Usage
 from service.store.scripts import Scripts
+from service.store.signatures import (
+    CaptchaFailureArgs,
+    CaptchaFailureKeys,
+    CaptchaGateArgs,
+    CaptchaGateKeys,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,17 +82,17 @@ def challenge_of(site_id: str, issued: captcha.PooledImage) -> ImageChallenge:
     )
 
 
-def escalation_args(site: Site) -> list[int]:
-    """ARGV 30..32 of the accept script: the failures that escalate (0:
-    never), the window in ms, and whether abuse verdicts escalate."""
+def escalation_args(site: Site) -> tuple[int, int, int]:
+    """What the accept script needs of escalation: the failures that
+    escalate (0: never), the window in ms, and whether abuse verdicts do."""
     if site.escalates_to is None:
-        return [0, 1, 0]
+        return 0, 1, 0
     captcha = site.captcha
-    return [
+    return (
         captcha.escalate_after,
         captcha.escalate_window_seconds * 1000,
         int(captcha.escalate_on_abuse),
-    ]
+    )
 
 
 class CaptchaGate:
@@ -111,7 +117,7 @@ class CaptchaGate:
 
     @translate_errors
     async def issue(
-        self, site_id: str, site: Site, ip_hash: str, limits: list[Limit]
+        self, site_id: str, site: Site, ip_hash: str, limits: RateLimits
     ) -> IssuedChallenge:
         """A challenge of the site's kind, or the stronger one for an escalated client."""
         provider = site.captcha_provider
@@ -119,17 +125,15 @@ class CaptchaGate:
             return await self._image(site_id, limits)
         stronger = site.escalates_to
         result = await self._scripts.captcha_gate(
-            keys=[self._keys(site_id).captcha_failures(ip_hash), *script_keys(limits)],
-            args=[
-                site.captcha.escalate_after if stronger else 0,
-                int(stronger == "pow"),
-                *script_args(limits),
-            ],
+            CaptchaGateKeys(self._keys(site_id).captcha_failures(ip_hash), limits),
+            CaptchaGateArgs(
+                escalate_after=site.captcha.escalate_after if stronger else 0,
+                charge_escalated=int(stronger == "pow"),
+                limit_args=limits,
+            ),
         )
+        usage = limits.settle(result)
         outcome = result[0]
-        if outcome == b"rate_limited":
-            raise refusal(limits, result)
-        usage = parse_usage(limits, result[3:])
         if outcome == b"escalated":
             if stronger == "image":
                 return await self._image(site_id, limits)
@@ -147,7 +151,7 @@ class CaptchaGate:
         )
         return IssuedChallenge(Challenge(challenge), usage)
 
-    async def _image(self, site_id: str, limits: list[Limit]) -> IssuedChallenge:
+    async def _image(self, site_id: str, limits: RateLimits) -> IssuedChallenge:
         issued = await self._images.issue(site_id, limits)
         return IssuedChallenge(Challenge(challenge_of(site_id, issued)), issued.usage)
 
@@ -217,6 +221,6 @@ class CaptchaGate:
         if site.escalates_to is None:
             return
         await self._scripts.captcha_failure(
-            keys=[self._keys(site_id).captcha_failures(ip_hash)],
-            args=[site.captcha.escalate_window_seconds * 1000],
+            CaptchaFailureKeys(self._keys(site_id).captcha_failures(ip_hash)),
+            CaptchaFailureArgs(site.captcha.escalate_window_seconds * 1000),
         )

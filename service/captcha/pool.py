@@ -27,17 +27,16 @@ from service.screening import formtoken
 from service.settings import Settings
 from service.store.connection import UNREACHABLE, translate_errors
 from service.store.keyschema import SiteKeys
-from service.store.ratelimit import (
-    SITE,
-    Limit,
-    Usage,
-    parse_usage,
-    refusal,
-    route_limits,
-    script_args,
-    script_keys,
-)
+from service.store.ratelimit import RateLimits, Usage
 from service.store.scripts import Scripts
+from service.store.signatures import (
+    CaptchaAudioArgs,
+    CaptchaAudioKeys,
+    CaptchaIssueArgs,
+    CaptchaIssueKeys,
+    CaptchaStoreArgs,
+    CaptchaStoreKeys,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,22 +90,16 @@ class CaptchaService:
     def _keys(self, site: str) -> SiteKeys:
         return SiteKeys(self._settings.redis.key_prefix, site)
 
-    def issue_limits(self, site: str, ip_hash: str) -> list[Limit]:
-        policies = self._settings.sites[site].rate_limits.captcha
-        return route_limits(self._keys(site), "captcha", policies, {"ip": ip_hash, "site": SITE})
-
     @translate_errors
-    async def issue(self, site: str, limits: list[Limit]) -> PooledImage:
+    async def issue(self, site: str, limits: RateLimits) -> PooledImage:
         keys = self._keys(site)
         ttl = self._settings.captcha.ttl_seconds
         result = await self._scripts.captcha_issue(
-            keys=[keys.captcha_pool, keys.captcha_live, keys.captcha_expiry, *script_keys(limits)],
-            args=[ttl * 1000, *script_args(limits)],
+            CaptchaIssueKeys(keys.captcha_pool, keys.captcha_live, keys.captcha_expiry, limits),
+            CaptchaIssueArgs(ttl * 1000, limits),
         )
+        usage = limits.settle(result)
         outcome = result[0]
-        usage = parse_usage(limits, result[3:])
-        if outcome == b"rate_limited":
-            raise refusal(limits, result)
         level = int(result[1])
         self._metrics.captcha_pool.labels(site).set(level)
         if level <= self._settings.captcha.pool_low_water:
@@ -127,8 +120,8 @@ class CaptchaService:
         [entry] = await self._render(site, 1)
         challenge_id, digest, b64, *wav = entry.split(b" ", 3)
         await self._scripts.captcha_store(
-            keys=[keys.captcha_live, keys.captcha_expiry],
-            args=[ttl * 1000, challenge_id, digest, wav[0] if wav else b""],
+            CaptchaStoreKeys(keys.captcha_live, keys.captcha_expiry),
+            CaptchaStoreArgs(ttl * 1000, (challenge_id, digest, wav[0] if wav else b"")),
         )
         return PooledImage(
             challenge_id.decode(),
@@ -148,7 +141,8 @@ class CaptchaService:
         """The spoken clip of a live challenge (WAV), rendered with it."""
         keys = self._keys(site)
         result = await self._scripts.captcha_audio(
-            keys=[keys.captcha_live, keys.captcha_expiry], args=[challenge_id, AUDIO_PLAYS]
+            CaptchaAudioKeys(keys.captcha_live, keys.captcha_expiry),
+            CaptchaAudioArgs(challenge_id, AUDIO_PLAYS),
         )
         if result[0] == b"audio":
             clip: bytes = result[1]
@@ -160,22 +154,21 @@ class CaptchaService:
         """Live challenges with their answers in clear, for load tests and
         synthetic monitoring. No image is rendered: only the answer is needed."""
         keys = self._keys(site)
+        store_keys = CaptchaStoreKeys(keys.captcha_live, keys.captcha_expiry)
+        ttl_ms = self._settings.captcha.ttl_seconds * 1000
         minted = []
-        args: list[str | int] = [self._settings.captcha.ttl_seconds * 1000]
+        triples: list[str] = []
         for _ in range(count):
             challenge_id = captcha_render.new_challenge_id()
             answer = captcha_render.new_answer()
             minted.append((challenge_id, answer))
-            args += [challenge_id, self._keyring.captcha_answer(site, challenge_id, answer), ""]
-            if len(args) > 3000:
+            triples += [challenge_id, self._keyring.captcha_answer(site, challenge_id, answer), ""]
+            # Batches of a thousand keep each script call short.
+            if len(triples) >= 3000 or len(minted) == count:
                 await self._scripts.captcha_store(
-                    keys=[keys.captcha_live, keys.captcha_expiry], args=args
+                    store_keys, CaptchaStoreArgs(ttl_ms, tuple(triples))
                 )
-                args = args[:1]
-        if len(args) > 1:
-            await self._scripts.captcha_store(
-                keys=[keys.captcha_live, keys.captcha_expiry], args=args
-            )
+                triples = []
         return minted
 
     def answer_hash(self, site: str, challenge_id: str, answer: str) -> str:

@@ -8,7 +8,7 @@ from service import models
 from service.errors import UnknownComment
 from service.http import intake
 from service.http.auth import require
-from service.http.public import json_response
+from service.http.request import json_response
 from service.http.state import SERVICES, SETTINGS
 
 

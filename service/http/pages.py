@@ -13,10 +13,10 @@ from service.captcha.gate import challenge_of
 from service.errors import StoreUnavailable
 from service.http import assets, intake
 from service.http import page_html as pages
-from service.http.public import client_ip_of, site_of
-from service.http.state import KEYRING, RATE_METER, SERVICES, SETTINGS
+from service.http.request import client_of, site_of
+from service.http.state import RATE_METER, SERVICES, SETTINGS
 from service.models import COMMENT_ID, ImageChallenge, ThreadPath
-from service.store.ratelimit import Meter, RateLimited
+from service.store.ratelimit import Meter, RateLimited, captcha_limits
 
 DEMO_SITE = "demo"
 DEMO_THREAD = "ca-mau-2022-08-12"
@@ -55,15 +55,16 @@ async def thread_form(request: web.Request) -> web.Response:
     return_to = request.path + (("?" + urlencode(back)) if back else "")
     app = request.app
     captcha = app[SERVICES].captcha
-    ip_hash = app[KEYRING].ip_hash(site_id, client_ip_of(request))
-    meter = Meter(captcha.issue_limits(site_id, ip_hash))
+    client = client_of(request, site_id)
+    limits = captcha_limits(app[SERVICES].store.keys(site_id), site, client.ip_hash)
+    meter = Meter(limits)
     request[RATE_METER] = meter
     challenge: ImageChallenge | None = None
     form_token: str | None = None
     status, wait = 200, 0
     headers: dict[str, str] = {}
     try:
-        issued = await captcha.issue(site_id, meter.limits)
+        issued = await captcha.issue(site_id, limits)
         meter.usage = issued.usage
         challenge = challenge_of(site_id, issued)
         form_token = issued.form_token

@@ -10,26 +10,17 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import orjson
 from aiohttp import web
 
-from service.clock import now_ms
 from service.errors import (
     FieldError,
     LoibinhError,
-    StoreUnavailable,
     UnknownCaptcha,
     UnknownComment,
-    UnknownSite,
     ValidationFailed,
 )
-from service.http import clientip, intake, problems
-from service.http.state import (
-    CAPTCHA_GATE,
-    KEYRING,
-    METRICS,
-    RATE_METER,
-    SCREENS,
-    SERVICES,
-    SETTINGS,
-)
+from service.http import intake, problems
+from service.http.metering import metered, peek
+from service.http.request import client_of, json_response, site_of
+from service.http.state import CAPTCHA_GATE, METRICS, SERVICES, SETTINGS, SUBMISSIONS
 from service.models import (
     CAPTCHA_ID,
     COMMENT_ID,
@@ -42,54 +33,13 @@ from service.models import (
     ThreadPath,
     ThreadQuery,
 )
-from service.moderation.queue import report_limits
-from service.screening import formtoken
-from service.settings import THIRD_PARTY, Site
-from service.store.comments import Subject, submit_limits
+from service.settings import THIRD_PARTY
 from service.store.connection import UNREACHABLE
-from service.store.ratelimit import Meter, RateLimited, parse_usage, script_args, script_keys
+from service.store.ratelimit import RateLimited, captcha_limits, report_limits
 
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY_MAX = 255
-
-
-def json_response(
-    data: object, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(data), status=status, content_type="application/json", headers=headers
-    )
-
-
-def site_of(request: web.Request) -> tuple[str, Site]:
-    site_id = request.match_info["site"]
-    site = request.app[SETTINGS].sites.get(site_id)
-    if site is None:
-        raise UnknownSite(f"no site {site_id!r} is configured")
-    return site_id, site
-
-
-def _client(request: web.Request) -> tuple[str, str | None]:
-    """The client's address twice: as rate limits and keyed hashes see it
-    (IPv4 exactly, IPv6 by its network prefix) and as a captcha provider is
-    told it (the address itself, or None if there is none to tell)."""
-    network = request.app[SETTINGS].network
-    peer = request.remote
-    if not network.trusted_proxies and peer and ":" not in peer:
-        return peer, peer  # an IPv4 peer and no proxy to believe: nothing to work out
-    address = clientip.resolve(
-        peer,
-        request.headers.get("Forwarded"),
-        request.headers.get("X-Forwarded-For"),
-        network.trusted_proxies,
-    )
-    remote = str(address) if address is not None else None
-    return clientip.bucket(address, network.ipv6_prefix), remote
-
-
-def client_ip_of(request: web.Request) -> str:
-    return _client(request)[0]
 
 
 def _idempotency_key(request: web.Request) -> str | None:
@@ -126,16 +76,11 @@ async def site_config(request: web.Request) -> web.Response:
 
 async def issue_captcha(request: web.Request) -> web.Response:
     site_id, site = site_of(request)
-    captcha = request.app[SERVICES].captcha
-    ip_hash = request.app[KEYRING].ip_hash(site_id, client_ip_of(request))
-    meter = Meter(captcha.issue_limits(site_id, ip_hash))
-    request[RATE_METER] = meter
-    try:
-        issued = await request.app[CAPTCHA_GATE].issue(site_id, site, ip_hash, meter.limits)
-    except LoibinhError as exc:
-        await _report_usage(request, meter, exc)
-        raise
-    meter.usage = issued.usage
+    client = client_of(request, site_id)
+    limits = captcha_limits(request.app[SERVICES].store.keys(site_id), site, client.ip_hash)
+    async with metered(request, limits) as meter:
+        issued = await request.app[CAPTCHA_GATE].issue(site_id, site, client.ip_hash, limits)
+        meter.usage = issued.usage
     body = issued.challenge.model_dump()
     return json_response(body, status=201, headers={"Cache-Control": "no-store"})
 
@@ -153,63 +98,39 @@ async def captcha_audio(request: web.Request) -> web.Response:
 
 
 async def submit_comment(request: web.Request) -> web.StreamResponse:
+    """Reads the submission off HTTP (JSON, or a plain form that is answered
+    with a redirect) and answers HTTP; the submission stage does the rest."""
     site_id, site = site_of(request)
     app = request.app
-    services, keyring, settings = app[SERVICES], app[KEYRING], app[SETTINGS]
-    keys = services.store.keys(site_id)
-    client_ip, remote = _client(request)
-    ip_hash = keyring.ip_hash(site_id, client_ip)
-    meter = Meter(submit_limits(keys, site, ip_hash, None))
-    request[RATE_METER] = meter
+    submissions = app[SUBMISSIONS]
+    client = client_of(request, site_id)
     return_to: str | None = None
     try:
-        kind = intake.media_type(request)
-        raw = await intake.read_body(request, settings.max_body_bytes)
-        if kind == intake.FORM:
-            return_to = intake.allowed_return_to(intake.return_to_of(raw), site, site_id)
-            submission = intake.from_form(raw, site)
-        else:
-            submission = intake.from_json(raw, site)
-        idempotency = _idempotency_key(request)
-        email_hash = keyring.email_hash(site_id, submission.author.email)
-        meter.limits = submit_limits(keys, site, ip_hash, email_hash, submission.thread)
-        form = formtoken.check(keyring.form, site_id, submission.form_token, now_ms(), site.abuse)
-        captcha = await app[CAPTCHA_GATE].check(
-            site_id,
-            site,
-            submission.captcha,
-            remote,
-            ip_hash,
-            idempotency is not None,
-        )
-        accepted = await services.store.accept(
-            site_id,
-            site,
-            submission,
-            Subject(ip_hash, email_hash),
-            meter.limits,
-            captcha,
-            keyring.idempotency_hash(site_id, ip_hash, idempotency) if idempotency else None,
-            app[SCREENS][site_id].assess(
-                submission.author.name, submission.body, submission.website, form.signals
-            ),
-            form,
-        )
+        async with metered(request, submissions.first_limits(site_id, site, client)) as meter:
+            kind = intake.media_type(request)
+            raw = await intake.read_body(request, app[SETTINGS].max_body_bytes)
+            if kind == intake.FORM:
+                return_to = intake.allowed_return_to(intake.return_to_of(raw), site, site_id)
+                submission = intake.from_form(raw, site)
+            else:
+                submission = intake.from_json(raw, site)
+            idempotency_key = _idempotency_key(request)
+            stored = await submissions.submit(
+                site_id, site, submission, client, idempotency_key, meter
+            )
+            if stored.replayed:
+                await peek(request, meter)  # a replay charged nothing
+            else:
+                meter.usage = stored.usage
     except LoibinhError as exc:
-        await _report_usage(request, meter, exc)
         app[METRICS].submitted(site_id, "refused", problems.name_of(exc))
         if return_to is not None:
             return _redirect(return_to, _outcome_of(exc))
         raise
-    if accepted.replayed:
-        await _peek_usage(request, meter)  # a replay charged nothing
-    else:
-        meter.usage = accepted.usage
-    reason = "replayed" if accepted.replayed else accepted.status
-    app[METRICS].submitted(site_id, "accepted", reason)
+    app[METRICS].submitted(site_id, "accepted", "replayed" if stored.replayed else stored.status)
     if return_to is not None:
-        return _redirect(return_to, {"lb_status": accepted.status, "lb_id": accepted.id})
-    return json_response({"id": accepted.id, "status": accepted.status}, status=202)
+        return _redirect(return_to, {"lb_status": stored.status, "lb_id": stored.id})
+    return json_response({"id": stored.id, "status": stored.status}, status=202)
 
 
 async def report_comment(request: web.Request) -> web.Response:
@@ -217,42 +138,17 @@ async def report_comment(request: web.Request) -> web.Response:
     app = request.app
     services = app[SERVICES]
     comment_id = request.match_info["comment"]
-    ip_hash = app[KEYRING].ip_hash(site_id, client_ip_of(request))
-    meter = Meter(report_limits(services.store.keys(site_id), site, ip_hash, None))
-    request[RATE_METER] = meter
-    try:
+    client = client_of(request, site_id)
+    limits = report_limits(services.store.keys(site_id), site, client.ip_hash, None)
+    async with metered(request, limits) as meter:
         if not COMMENT_ID.match(comment_id):
             raise UnknownComment(f"no published comment {comment_id!r} on this site")
         body = await intake.read_json(request, ReportRequest, app[SETTINGS].max_body_bytes)
-        reported = await services.moderation.report(site_id, site, comment_id, ip_hash, body.reason)
-    except LoibinhError as exc:
-        await _report_usage(request, meter, exc)
-        raise
-    meter.report(reported.usage)
-    return json_response(ReportReceived(status="received").model_dump(), status=202)
-
-
-async def _report_usage(request: web.Request, meter: Meter, exc: LoibinhError) -> None:
-    """The RateLimit field of a refusal: the usage a 429 carries, else the
-    quota as it stands (nothing was charged)."""
-    if isinstance(exc, RateLimited):
-        meter.report(exc.usage)
-    elif not isinstance(exc, StoreUnavailable):
-        await _peek_usage(request, meter)
-
-
-async def _peek_usage(request: web.Request, meter: Meter) -> None:
-    """Best effort: the answer itself matters more than its RateLimit field."""
-    if meter.usage is not None:
-        return
-    scripts = request.app[SERVICES].scripts
-    try:
-        flat = await scripts.ratelimit_peek(
-            keys=script_keys(meter.limits), args=script_args(meter.limits)
+        reported = await services.moderation.report(
+            site_id, site, comment_id, client.ip_hash, body.reason
         )
-    except UNREACHABLE:
-        return
-    meter.usage = parse_usage(meter.limits, flat)
+        meter.report(reported.usage)
+    return json_response(ReportReceived(status="received").model_dump(), status=202)
 
 
 def _outcome_of(exc: LoibinhError) -> dict[str, str]:

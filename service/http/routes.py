@@ -16,6 +16,7 @@ from service.http import pages as views_pages
 from service.http import public as views
 from service.http.endpoint import Endpoint, public_paths
 from service.http.openapi import document
+from service.http.request import json_response
 
 SITE = "/v1/sites/{site}"
 MOD = f"{SITE}/moderation"
@@ -28,7 +29,7 @@ def openapi_document() -> dict[str, Any]:
 
 async def openapi(request: web.Request) -> web.Response:
     """The OpenAPI document of this very table."""
-    return views.json_response(openapi_document())
+    return json_response(openapi_document())
 
 
 # fmt: off

@@ -20,6 +20,7 @@ from service.store.connection import RedisClock
 from service.store.outbox import Outbox
 from service.store.ratelimit import Meter
 from service.store.scripts import Scripts
+from service.submission.accept import Submissions
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,5 +43,6 @@ CLOCK = web.AppKey("clock", RedisClock)
 SCREENS = web.AppKey("screens", dict[str, Screen])
 SERVICES = web.AppKey("services", Services)
 CAPTCHA_GATE = web.AppKey("captcha_gate", CaptchaGate)
+SUBMISSIONS = web.AppKey("submissions", Submissions)
 
 RATE_METER = web.RequestKey("rate_meter", Meter)

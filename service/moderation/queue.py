@@ -27,19 +27,20 @@ from service.moderation.apikeys import ApiKey
 from service.settings import Site
 from service.store.connection import text, translate_errors
 from service.store.keyschema import SiteKeys
-from service.store.ratelimit import (
-    ADDRESS_POLICIES,
-    SITE,
-    SUBMIT_EMAIL,
-    Limit,
-    Usage,
-    parse_usage,
-    refusal,
-    route_limits,
-    script_args,
-    script_keys,
-)
+from service.store.ratelimit import ADDRESS_POLICIES, SUBMIT_EMAIL, Usage, report_limits
 from service.store.scripts import Scripts
+from service.store.signatures import (
+    BanArgs,
+    BanKeys,
+    ClaimArgs,
+    ClaimKeys,
+    DecideArgs,
+    DecideKeys,
+    EraseArgs,
+    EraseKeys,
+    ReportArgs,
+    ReportKeys,
+)
 from service.submission.render import body_html
 
 ACTION_TARGET = {
@@ -126,8 +127,8 @@ class Moderation:
     ) -> models.Claimed:
         keys = self.keys(site_id)
         result = await self._scripts.claim(
-            keys=[keys.queue(request.state), keys.leases, keys.lease_owner, keys.audit],
-            args=[actor.key_id, request.limit, request.lease_seconds * 1000, actor.name],
+            ClaimKeys(keys.queue(request.state), keys.leases, keys.lease_owner, keys.audit),
+            ClaimArgs(actor.key_id, request.limit, request.lease_seconds * 1000, actor.name),
         )
         until = int(result[0])
         items = await self._items(keys, [text(i) for i in result[1:]])
@@ -149,39 +150,48 @@ class Moderation:
             else:
                 batch.append(index)
         if batch:
-            script_keys = [
-                *(keys.queue(state) for state in STATES),
-                keys.leases,
-                keys.lease_owner,
-                keys.trusted,
-                keys.trusted_always,
-                keys.audit,
-                keys.outbox_due,
-                keys.outbox,
-                keys.strikes,
-            ]
-            args: list[str | int] = [
-                actor.key_id,
-                actor.name,
-                "1" if actor.admin else "0",
-                len(batch),
-                site.webhook_targets("comment.approved"),
-                site.webhook_targets("comment.rejected"),
-                site_id,
-                secrets.token_hex(8),
-            ]
+            item_keys: list[str] = []
+            item_args: list[str] = []
             for index in batch:
                 decision = expanded[index]
                 thread = threads[index] or ""
-                script_keys += [
+                item_keys += [
                     keys.comment(decision.id),
                     keys.thread(thread),
                     keys.thread_public(thread),
                     keys.history(decision.id),
                 ]
                 flag = FLAGS.get(decision.action, "")
-                args += [decision.id, SCRIPT_ACTION[decision.action], decision.reason, flag]
-            outcomes = await self._scripts.decide(keys=script_keys, args=args)
+                item_args += [decision.id, SCRIPT_ACTION[decision.action], decision.reason, flag]
+            outcomes = await self._scripts.decide(
+                DecideKeys(
+                    pending_queue=keys.queue("pending"),
+                    reported_queue=keys.queue("reported"),
+                    approved_queue=keys.queue("approved"),
+                    rejected_queue=keys.queue("rejected"),
+                    spam_queue=keys.queue("spam"),
+                    lease_expiries=keys.leases,
+                    lease_owners=keys.lease_owner,
+                    trusted=keys.trusted,
+                    trusted_always=keys.trusted_always,
+                    audit=keys.audit,
+                    outbox_due=keys.outbox_due,
+                    outbox=keys.outbox,
+                    strikes=keys.strikes,
+                    item_keys=tuple(item_keys),
+                ),
+                DecideArgs(
+                    key_id=actor.key_id,
+                    moderator=actor.name,
+                    admin=int(actor.admin),
+                    items=len(batch),
+                    approved_targets=site.webhook_targets("comment.approved"),
+                    rejected_targets=site.webhook_targets("comment.rejected"),
+                    site=site_id,
+                    delivery_base=secrets.token_hex(8),
+                    item_args=tuple(item_args),
+                ),
+            )
             for index, outcome in zip(batch, outcomes, strict=True):
                 results[index] = _outcome(expanded[index], text(outcome))
         return [results[i] for i in range(len(expanded))]
@@ -289,21 +299,21 @@ class Moderation:
             "until_ms": now + duration_ms if duration_ms else 0,
         }
         await self._scripts.ban(
-            keys=[
-                keys.ban(kind[0], subject),
-                keys.bans,
-                keys.audit,
-                keys.history(request.comment_id or "-"),
-            ],
-            args=[
-                ban.id,
-                orjson.dumps(record),
-                duration_ms,
-                actor.key_id,
-                actor.name,
-                request.reason,
-                request.comment_id or "",
-            ],
+            BanKeys(
+                ban=keys.ban(kind[0], subject),
+                ban_records=keys.bans,
+                audit=keys.audit,
+                history=keys.history(request.comment_id or "-"),
+            ),
+            BanArgs(
+                ban_id=ban.id,
+                record=orjson.dumps(record),
+                ttl_ms=duration_ms,
+                key_id=actor.key_id,
+                moderator=actor.name,
+                reason=request.reason,
+                comment_id=request.comment_id or "",
+            ),
         )
         return ban
 
@@ -328,35 +338,33 @@ class Moderation:
         limits = report_limits(keys, site, ip_hash, thread)
         thread = thread or "-"
         result = await self._scripts.report(
-            keys=[
-                keys.comment(comment_id),
-                keys.reporters(comment_id),
-                keys.thread(thread),
-                keys.thread_public(thread),
-                keys.history(comment_id),
-                keys.queue("pending"),
-                keys.queue("approved"),
-                keys.queue("reported"),
-                keys.outbox_due,
-                keys.outbox,
-                *script_keys(limits),
-            ],
-            args=[
-                ip_hash,
-                reason,
-                site.reports_threshold,
-                "1" if site.hide_reported else "0",
-                site.webhook_targets("comment.reported"),
-                site_id,
-                comment_id,
-                secrets.token_hex(8),
-                *script_args(limits),
-            ],
+            ReportKeys(
+                comment=keys.comment(comment_id),
+                reporters=keys.reporters(comment_id),
+                thread_ids=keys.thread(thread),
+                thread_public=keys.thread_public(thread),
+                history=keys.history(comment_id),
+                pending_queue=keys.queue("pending"),
+                approved_queue=keys.queue("approved"),
+                reported_queue=keys.queue("reported"),
+                outbox_due=keys.outbox_due,
+                outbox=keys.outbox,
+                limit_keys=limits,
+            ),
+            ReportArgs(
+                reporter_hash=ip_hash,
+                reason=reason,
+                threshold=site.reports_threshold,
+                hide=int(site.hide_reported),
+                targets=site.webhook_targets("comment.reported"),
+                site=site_id,
+                comment_id=comment_id,
+                delivery_id=secrets.token_hex(8),
+                limit_args=limits,
+            ),
         )
+        usage = limits.settle(result)
         outcome = text(result[0])
-        usage = parse_usage(limits, result[3:])
-        if outcome == "rate_limited":
-            raise refusal(limits, result)
         if outcome == "unknown":
             raise UnknownComment(f"no published comment {comment_id} on this site")
         return Reported(flagged=outcome == "flagged", usage=usage)
@@ -372,47 +380,50 @@ class Moderation:
             addresses = sorted({a for a in await self._fields(keys, ids, "ip_hash") if a})
             deliveries = await self._deliveries_of(keys, set(ids))
             ban_ids = await self._bans_of(keys, email_hash)
-            script_keys = [
-                keys.author(email_hash),
-                keys.trusted,
-                keys.trusted_always,
-                *(keys.queue(state) for state in STATES),
-                keys.leases,
-                keys.lease_owner,
-                keys.outbox,
-                keys.outbox_due,
-                keys.outbox_dead,
-                keys.audit,
-                keys.ban("e", email_hash),
-                keys.bans,
-                keys.rate(SUBMIT_EMAIL, email_hash),
-                keys.strikes,
-            ]
+            comment_keys: list[str] = []
             for comment_id, thread in zip(ids, threads, strict=True):
-                script_keys += [
+                comment_keys += [
                     keys.comment(comment_id),
                     keys.thread(thread or "-"),
                     keys.thread_public(thread or "-"),
                     keys.history(comment_id),
                     keys.reporters(comment_id),
                 ]
-            script_keys += [
+            comment_keys += [
                 keys.rate(policy, address) for address in addresses for policy in ADDRESS_POLICIES
             ]
-            script_keys += [keys.captcha_failures(address) for address in addresses]
+            comment_keys += [keys.captcha_failures(address) for address in addresses]
             result = await self._scripts.erase(
-                keys=script_keys,
-                args=[
-                    email_hash,
-                    actor.key_id,
-                    actor.name,
-                    len(ids),
-                    len(deliveries),
-                    len(ban_ids),
-                    *ids,
-                    *deliveries,
-                    *ban_ids,
-                ],
+                EraseKeys(
+                    author_comments=keys.author(email_hash),
+                    trusted=keys.trusted,
+                    trusted_always=keys.trusted_always,
+                    pending_queue=keys.queue("pending"),
+                    reported_queue=keys.queue("reported"),
+                    approved_queue=keys.queue("approved"),
+                    rejected_queue=keys.queue("rejected"),
+                    spam_queue=keys.queue("spam"),
+                    lease_expiries=keys.leases,
+                    lease_owners=keys.lease_owner,
+                    outbox=keys.outbox,
+                    outbox_due=keys.outbox_due,
+                    outbox_dead=keys.outbox_dead,
+                    audit=keys.audit,
+                    email_ban=keys.ban("e", email_hash),
+                    ban_records=keys.bans,
+                    email_limit=keys.rate(SUBMIT_EMAIL, email_hash),
+                    strikes=keys.strikes,
+                    comment_keys=tuple(comment_keys),
+                ),
+                EraseArgs(
+                    email_hash=email_hash,
+                    key_id=actor.key_id,
+                    moderator=actor.name,
+                    comments=len(ids),
+                    deliveries=len(deliveries),
+                    bans=len(ban_ids),
+                    ids=(*ids, *deliveries, *ban_ids),
+                ),
             )
             if text(result[0]) == "erased":
                 return int(result[1])
@@ -518,12 +529,3 @@ def _outcome(decision: models.Decision, outcome: str) -> models.DecisionResult:
         return _result(decision, 409, "leased", "another moderator holds a live lease on it")
     status = outcome.partition(":")[2]
     return _result(decision, 409, "conflict", f"already {status}; a different decision stands")
-
-
-def report_limits(keys: SiteKeys, site: Site, ip_hash: str, thread: str | None) -> list[Limit]:
-    """The report route's limits: address and site, and the comment's thread
-    once it is known."""
-    subjects = {"ip": ip_hash, "site": SITE}
-    if thread is not None:
-        subjects["thread"] = thread
-    return route_limits(keys, "report", site.rate_limits.report, subjects)

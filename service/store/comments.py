@@ -27,17 +27,9 @@ from service.screening.screen import SCRIPT_WEIGHTS, Assessment
 from service.settings import Site
 from service.store.connection import RedisClock, translate_errors
 from service.store.keyschema import SiteKeys
-from service.store.ratelimit import (
-    SITE,
-    Limit,
-    Usage,
-    parse_usage,
-    refusal,
-    route_limits,
-    script_args,
-    script_keys,
-)
+from service.store.ratelimit import RateLimits, Usage
 from service.store.scripts import Scripts
+from service.store.signatures import AcceptArgs, AcceptKeys, ThreadPageArgs, ThreadPageKeys
 from service.submission.render import body_html
 
 # A client retrying within a day gets its first answer back; after that the
@@ -72,21 +64,6 @@ class Subject:
 
     ip_hash: str
     email_hash: str
-
-
-def submit_limits(
-    keys: SiteKeys,
-    site: Site,
-    ip_hash: str,
-    email_hash: str | None = None,
-    thread: str | None = None,
-) -> list[Limit]:
-    """The submit route's limits: address and site at once, email and
-    thread once the body has been read."""
-    subjects = {"ip": ip_hash, "site": SITE}
-    if email_hash is not None and thread is not None:
-        subjects |= {"email": email_hash, "thread": thread}
-    return route_limits(keys, "submit", site.rate_limits.submit, subjects)
 
 
 def public_json(comment_id: str, submission: Submission, created_ms: int) -> bytes:
@@ -140,7 +117,7 @@ class CommentStore:
         site: Site,
         submission: Submission,
         subject: Subject,
-        limits: list[Limit],
+        limits: RateLimits,
         captcha: CaptchaCheck,
         idempotency_hash: str | None,
         assessment: Assessment,
@@ -155,75 +132,78 @@ class CommentStore:
         # Fingerprints live in one hash per window; the last one is read too,
         # so a comment is compared with at least a window's worth of others.
         bucket = created_ms // (window * 1000) if window else 0
+        escalate_after, escalate_window_ms, escalate_on_abuse = escalation_args(site)
         result = await self._scripts.accept(
-            keys=[
-                keys.comment(comment_id),
-                keys.pending,
-                keys.idempotency(idempotency_hash or "-"),
-                keys.captcha_live,
-                keys.captcha_expiry,
-                keys.comment(parent or "-"),
-                keys.thread(submission.thread),
-                keys.thread_public(submission.thread),
-                keys.trusted,
-                keys.trusted_always,
-                keys.queue("approved"),
-                keys.queue("rejected"),
-                keys.author(subject.email_hash),
-                keys.ban("e", subject.email_hash),
-                keys.ban("i", subject.ip_hash),
-                keys.outbox_due,
-                keys.outbox,
-                keys.queue("spam"),
-                keys.form_token(form.nonce or "-"),
-                keys.fingerprints(bucket),
-                keys.fingerprints(bucket - 1),
-                keys.strikes,
-                captcha.spent_key or keys.pow_spent("-"),
-                keys.captcha_failures(subject.ip_hash),
-                *script_keys(limits),
-            ],
-            args=[
-                comment_id,
-                submission.thread,
-                parent or "",
-                submission.author.name,
-                submission.author.email,
-                submission.body,
-                subject.ip_hash,
-                subject.email_hash,
-                captcha.challenge_id,
-                captcha.answer_hash,
-                site.moderation,
-                content_digest(submission) if idempotency_hash else "",
-                IDEMPOTENCY_TTL_SECONDS,
-                public_json(comment_id, submission, created_ms),
-                created_ms,
-                site.ban_response,
-                site.webhook_targets("comment.submitted"),
-                site_id,
-                self._clock.deadline_ms(self._deadline_ms),
-                assessment.score,
-                ",".join(assessment.reasons),
-                f"{rules.hold_at} {rules.spam_at} {rules.reject_at}",
-                form.ttl_ms if form.nonce else 0,
-                assessment.fingerprint,
-                window,
-                assessment.links,
-                SCRIPT_WEIGHTS,
-                captcha.mode,
-                captcha.spent_ttl_ms,
-                *escalation_args(site),
-                *script_args(limits),
-            ],
+            AcceptKeys(
+                comment=keys.comment(comment_id),
+                pending_queue=keys.pending,
+                idempotency=keys.idempotency(idempotency_hash or "-"),
+                captcha_live=keys.captcha_live,
+                captcha_expiry=keys.captcha_expiry,
+                parent=keys.comment(parent or "-"),
+                thread_ids=keys.thread(submission.thread),
+                thread_public=keys.thread_public(submission.thread),
+                trusted=keys.trusted,
+                trusted_always=keys.trusted_always,
+                approved_queue=keys.queue("approved"),
+                rejected_queue=keys.queue("rejected"),
+                author_comments=keys.author(subject.email_hash),
+                email_ban=keys.ban("e", subject.email_hash),
+                address_ban=keys.ban("i", subject.ip_hash),
+                outbox_due=keys.outbox_due,
+                outbox=keys.outbox,
+                spam_queue=keys.queue("spam"),
+                form_token_mark=keys.form_token(form.nonce or "-"),
+                fingerprints=keys.fingerprints(bucket),
+                fingerprints_before=keys.fingerprints(bucket - 1),
+                strikes=keys.strikes,
+                spent_mark=captcha.spent_key or keys.pow_spent("-"),
+                captcha_failures=keys.captcha_failures(subject.ip_hash),
+                limit_keys=limits,
+            ),
+            AcceptArgs(
+                id=comment_id,
+                thread=submission.thread,
+                parent_id=parent or "",
+                name=submission.author.name,
+                email=submission.author.email,
+                body=submission.body,
+                ip_hash=subject.ip_hash,
+                email_hash=subject.email_hash,
+                captcha_id=captcha.challenge_id,
+                captcha_answer=captcha.answer_hash,
+                mode=site.moderation,
+                content_digest=content_digest(submission) if idempotency_hash else "",
+                idempotency_ttl_s=IDEMPOTENCY_TTL_SECONDS,
+                public_json=public_json(comment_id, submission, created_ms),
+                created_ms=created_ms,
+                ban_response=site.ban_response,
+                webhook_targets=site.webhook_targets("comment.submitted"),
+                site=site_id,
+                deadline_ms=self._clock.deadline_ms(self._deadline_ms),
+                score=assessment.score,
+                reasons=",".join(assessment.reasons),
+                thresholds=f"{rules.hold_at} {rules.spam_at} {rules.reject_at}",
+                form_token_ttl_ms=form.ttl_ms if form.nonce else 0,
+                text_fingerprint=assessment.fingerprint,
+                fingerprint_window_s=window,
+                links=assessment.links,
+                weights=SCRIPT_WEIGHTS,
+                captcha_mode=captcha.mode,
+                spent_ttl_ms=captcha.spent_ttl_ms,
+                escalate_after=escalate_after,
+                escalate_window_ms=escalate_window_ms,
+                escalate_on_abuse=escalate_on_abuse,
+                limit_args=limits,
+            ),
         )
         outcome = result[0]
         if outcome == b"accepted":
-            return Stored(result[1].decode(), result[2].decode(), parse_usage(limits, result[3:]))
+            return Stored(result[1].decode(), result[2].decode(), limits.settle(result))
         if outcome == b"replay":
             return Stored(result[1].decode(), result[2].decode(), [], replayed=True)
         if outcome == b"rate_limited":
-            raise refusal(limits, result)
+            raise limits.refusal(result)
         if outcome == b"captcha_failed":
             reason = result[1].decode()
             raise CaptchaFailed(CAPTCHA_REFUSALS.get(reason, CAPTCHA_REFUSALS["expired"]), reason)
@@ -252,8 +232,8 @@ class CommentStore:
         """Public JSON of up to `limit` comments after the cursor, and whether more follow."""
         keys = self.keys(site_id)
         result = await self._scripts.thread_page(
-            keys=[keys.thread(thread), keys.thread_public(thread)],
-            args=["(" + after if after else "-", limit],
+            ThreadPageKeys(keys.thread(thread), keys.thread_public(thread)),
+            ThreadPageArgs("(" + after if after else "-", limit),
         )
         # A field can vanish between ZRANGE and HMGET only if the script is
         # broken; skipping holes keeps one bad entry from failing the page.

@@ -31,6 +31,12 @@ from service.settings import Settings, Webhook
 from service.store.connection import UNREACHABLE, text, translate_errors
 from service.store.keyschema import SiteKeys
 from service.store.scripts import Scripts
+from service.store.signatures import (
+    OutboxSettleArgs,
+    OutboxSettleKeys,
+    OutboxTakeArgs,
+    OutboxTakeKeys,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +91,8 @@ class Outbox:
         keys = self._keys(site_id)
         config = self._settings.webhooks
         taken = await self._scripts.outbox_take(
-            keys=[keys.outbox_due, keys.outbox],
-            args=[TAKE_BATCH, int(config.lease_seconds * 1000)],
+            OutboxTakeKeys(keys.outbox_due, keys.outbox),
+            OutboxTakeArgs(TAKE_BATCH, int(config.lease_seconds * 1000)),
         )
         hooks = {hook.name: hook for hook in self._settings.sites[site_id].webhooks}
         pairs = [(text(taken[i]), orjson.loads(taken[i + 1])) for i in range(0, len(taken), 2)]
@@ -145,8 +151,8 @@ class Outbox:
         entry: dict[str, object],
     ) -> None:
         await self._scripts.outbox_settle(
-            keys=[keys.outbox_due, keys.outbox, keys.outbox_dead],
-            args=[delivery_id, outcome, delay_ms, orjson.dumps(entry)],
+            OutboxSettleKeys(keys.outbox_due, keys.outbox, keys.outbox_dead),
+            OutboxSettleArgs(delivery_id, outcome, delay_ms, orjson.dumps(entry)),
         )
 
     @translate_errors

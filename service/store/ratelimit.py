@@ -7,9 +7,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from service.errors import LoibinhError
-from service.settings import RateLimit, RoutePolicies
+from service.settings import RateLimit, RoutePolicies, Site
 from service.store.keyschema import SiteKeys
 
 # A policy's public name, as the RateLimit fields show it, is its route and
@@ -63,20 +64,80 @@ def route_limits(
     return limits
 
 
-def script_keys(limits: Sequence[Limit]) -> list[str]:
-    return [limit.key for limit in limits]
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """The limits one request is charged, and the protocol every charging
+    script shares with gcra.lua: the limits' keys end the script's KEYS,
+    their count and (emission, burst) pairs end its ARGV, and its reply is
+    an outcome, two values, then (remaining, reset ms) per limit. This is the
+    one place that knows that layout."""
+
+    limits: tuple[Limit, ...]
+
+    @classmethod
+    def of(cls, limits: Sequence[Limit]) -> RateLimits:
+        return cls(tuple(limits))
+
+    @property
+    def keys(self) -> list[str]:
+        return [limit.key for limit in self.limits]
+
+    @property
+    def args(self) -> list[int]:
+        args = [len(self.limits)]
+        for limit in self.limits:
+            args += [limit.rate.emission_ms, limit.rate.burst_size]
+        return args
+
+    def usage(self, flat: Sequence[bytes | int]) -> list[Usage]:
+        """Pairs of (remaining, reset ms) as gcra_usage returns them, one per limit."""
+        return [
+            Usage(limit, int(flat[2 * i]), int(flat[2 * i + 1]))
+            for i, limit in enumerate(self.limits)
+        ]
+
+    def settle(self, reply: Sequence[Any]) -> list[Usage]:
+        """The usage a charging script's reply reports (gcra_reply), or the
+        refusal it stands for raised."""
+        if reply[0] == b"rate_limited":
+            raise self.refusal(reply)
+        return self.usage(reply[3:])
+
+    def refusal(self, reply: Sequence[bytes | int]) -> RateLimited:
+        """The error for a `rate_limited` reply: outcome, the refusing
+        limit's index from 1, retry ms, then the usage."""
+        refused, retry_ms = self.limits[int(reply[1]) - 1], int(reply[2])
+        detail = f"the limit {refused.name!r} is reached; retry in {seconds(retry_ms)} s"
+        return RateLimited(detail, seconds(retry_ms), self.usage(reply[3:]))
 
 
-def script_args(limits: Sequence[Limit]) -> list[int]:
-    args = [len(limits)]
-    for limit in limits:
-        args += [limit.rate.emission_ms, limit.rate.burst_size]
-    return args
+def submit_limits(
+    keys: SiteKeys,
+    site: Site,
+    ip_hash: str,
+    email_hash: str | None = None,
+    thread: str | None = None,
+) -> RateLimits:
+    """The submit route's limits: address and site at once, email and
+    thread once the body has been read."""
+    subjects = {"ip": ip_hash, "site": SITE}
+    if email_hash is not None and thread is not None:
+        subjects |= {"email": email_hash, "thread": thread}
+    return RateLimits.of(route_limits(keys, "submit", site.rate_limits.submit, subjects))
 
 
-def parse_usage(limits: Sequence[Limit], flat: Sequence[bytes | int]) -> list[Usage]:
-    """Pairs of (remaining, reset ms) as gcra.lua returns them, one per limit."""
-    return [Usage(limit, int(flat[2 * i]), int(flat[2 * i + 1])) for i, limit in enumerate(limits)]
+def report_limits(keys: SiteKeys, site: Site, ip_hash: str, thread: str | None) -> RateLimits:
+    """The report route's limits: the thread's once the comment's thread is known."""
+    subjects = {"ip": ip_hash, "site": SITE}
+    if thread is not None:
+        subjects["thread"] = thread
+    return RateLimits.of(route_limits(keys, "report", site.rate_limits.report, subjects))
+
+
+def captcha_limits(keys: SiteKeys, site: Site, ip_hash: str) -> RateLimits:
+    """The captcha issue route's limits: per address and for the whole site."""
+    subjects = {"ip": ip_hash, "site": SITE}
+    return RateLimits.of(route_limits(keys, "captcha", site.rate_limits.captcha, subjects))
 
 
 def seconds(ms: int) -> int:
@@ -99,30 +160,22 @@ def _number(value: float) -> int:
     return math.ceil(value)
 
 
-def refusal(limits: Sequence[Limit], reply: Sequence[bytes | int]) -> RateLimited:
-    """The error for a script's `rate_limited` reply (gcra.lua's gcra_reply:
-    outcome, refusing limit's index from 1, retry ms, then the usage)."""
-    refused, retry_ms = limits[int(reply[1]) - 1], int(reply[2])
-    detail = f"the limit {refused.name!r} is reached; retry in {seconds(retry_ms)} s"
-    return RateLimited(detail, seconds(retry_ms), parse_usage(limits, reply[3:]))
-
-
 @dataclass(slots=True)
 class Meter:
     """What a request on a limited route reports in its RateLimit header
     fields: the limits that apply to it, and their usage once known."""
 
-    limits: list[Limit]
+    limits: RateLimits
     usage: list[Usage] | None = None
 
     def report(self, usage: list[Usage]) -> None:
         """The usage a script reported, and with it the limits it charged
         (they can grow once the script knows more, a report's thread say)."""
-        self.limits = [u.limit for u in usage]
+        self.limits = RateLimits.of([u.limit for u in usage])
         self.usage = usage
 
     def headers(self) -> dict[str, str]:
-        headers = {"RateLimit-Policy": policy_header(self.limits)}
+        headers = {"RateLimit-Policy": policy_header(self.limits.limits)}
         if self.usage:
             headers["RateLimit"] = usage_header(self.usage)
         return headers

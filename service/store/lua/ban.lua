@@ -1,19 +1,27 @@
 -- Records a ban: the key the accept script checks (with a TTL for a timed
 -- ban), the admin-visible record, and the audit entry.
---
--- KEYS: 1 ban key, 2 ban records, 3 audit, 4 history of the comment it came from
--- ARGV: 1 ban id, 2 record JSON, 3 ttl ms or 0 for ever, 4 key id,
---       5 moderator, 6 reason, 7 comment id or ''
+-- KEYS and ARGV by name, in the order store/signatures.py builds them.
+local ban = KEYS[1]
+local ban_records = KEYS[2]
+local audit = KEYS[3]
+local history = KEYS[4]
+local ban_id = ARGV[1]
+local record = ARGV[2]
+local ttl_ms = ARGV[3]
+local key_id = ARGV[4]
+local moderator = ARGV[5]
+local reason = ARGV[6]
+local comment_id = ARGV[7]
 local now = now_ms()
-local ttl = tonumber(ARGV[3])
+local ttl = tonumber(ttl_ms)
 if ttl > 0 then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+  redis.call('SET', ban, ban_id, 'PX', ttl)
 else
-  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('SET', ban, ban_id)
 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-audit_add(KEYS[3], now, ARGV[4], ARGV[5], 'ban', ARGV[7], ARGV[6])
-if ARGV[7] ~= '' then
-  history_add(KEYS[4], now, ARGV[4], ARGV[5], 'ban', ARGV[6])
+redis.call('HSET', ban_records, ban_id, record)
+audit_add(audit, now, key_id, moderator, 'ban', comment_id, reason)
+if comment_id ~= '' then
+  history_add(history, now, key_id, moderator, 'ban', reason)
 end
 return now

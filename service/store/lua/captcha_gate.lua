@@ -1,21 +1,22 @@
 -- Issuing a challenge that needs no pool (proof of work, a third party):
 -- charge the client's issue limit, unless the client is escalated, in which
 -- case nothing is charged here and the image issue script charges instead.
---
--- KEYS: 1 the client's captcha failures, 2.. rate-limit keys
--- ARGV: 1 failures that escalate (0: never), 2 '1' to charge an escalated
---       client here too (its stronger challenge needs no other script),
---       3 number of limits, 4.. pairs
 -- Answers as captcha_issue.lua: outcome, a number, the retry ms or '', then
 -- remaining/reset ms per limit.
+-- KEYS and ARGV by name, in the order store/signatures.py builds them.
+local captcha_failures = KEYS[1]
+local limit_keys = 2  -- KEYS[2..]
+local escalate_after = ARGV[1]
+local charge_escalated = ARGV[2]
+local limit_args = 3  -- ARGV[3..]
 local now = now_ms()
-local escalate_at = tonumber(ARGV[1])
-local check = gcra_check(2, tonumber(ARGV[3]), 4, now)
+local escalate_at = tonumber(escalate_after)
+local check = gcra_check(limit_keys, limit_args, now)
 if check.refused > 0 then
   return gcra_reply(check, now, false, 'rate_limited', check.refused, check.retry_ms)
 end
-if escalate_at > 0 and (tonumber(redis.call('GET', KEYS[1])) or 0) >= escalate_at then
-  if ARGV[2] ~= '1' then
+if escalate_at > 0 and (tonumber(redis.call('GET', captcha_failures)) or 0) >= escalate_at then
+  if charge_escalated ~= '1' then
     return gcra_reply(check, now, false, 'escalated', 0, '')
   end
   gcra_charge(check, now)

@@ -2,24 +2,30 @@
 -- under someone's live lease are skipped; an expired lease is simply a free
 -- item, so nothing has to run for it to return to the queue. Being one script,
 -- two moderators claiming at once can never get the same item.
---
--- KEYS: 1 queue, 2 lease expiries, 3 lease owners, 4 audit
--- ARGV: 1 key id, 2 limit, 3 lease ms, 4 moderator name
-local limit = tonumber(ARGV[2])
-local lease = tonumber(ARGV[3])
+-- KEYS and ARGV by name, in the order store/signatures.py builds them.
+local queue = KEYS[1]
+local lease_expiries = KEYS[2]
+local lease_owners = KEYS[3]
+local audit = KEYS[4]
+local key_id = ARGV[1]
+local limit = ARGV[2]
+local lease_ms = ARGV[3]
+local moderator = ARGV[4]
+limit = tonumber(limit)
+local lease = tonumber(lease_ms)
 local now = now_ms()
 local until_ms = now + lease
 local got = {}
 local offset = 0
 while #got < limit do
-  local ids = redis.call('ZRANGE', KEYS[1], '-', '+', 'BYLEX', 'LIMIT', offset, 200)
+  local ids = redis.call('ZRANGE', queue, '-', '+', 'BYLEX', 'LIMIT', offset, 200)
   if #ids == 0 then break end
   for _, id in ipairs(ids) do
-    local expires = tonumber(redis.call('ZSCORE', KEYS[2], id))
+    local expires = tonumber(redis.call('ZSCORE', lease_expiries, id))
     if not expires or expires <= now then
-      redis.call('ZADD', KEYS[2], until_ms, id)
-      redis.call('HSET', KEYS[3], id, ARGV[1])
-      audit_add(KEYS[4], now, ARGV[1], ARGV[4], 'claim', id, '')
+      redis.call('ZADD', lease_expiries, until_ms, id)
+      redis.call('HSET', lease_owners, id, key_id)
+      audit_add(audit, now, key_id, moderator, 'claim', id, '')
       got[#got + 1] = id
       if #got >= limit then break end
     end

@@ -1,51 +1,73 @@
 -- Erasure: every comment of one author and every trace of their email, in
 -- one atomic call. The caller read the author's comments first; if the set
 -- changed since, nothing is done and the caller reads again.
---
--- KEYS: 1 author index, 2 trusted, 3 trusted always, 4-8 queues pending,
---       reported, approved, rejected, spam, 9 lease expiries, 10 lease owners,
---       11 outbox, 12 outbox due, 13 outbox dead, 14 audit, 15 email ban,
---       16 ban records, 17 email rate-limit key, 18 strikes; then 5 per comment: comment,
---       thread ids, thread public, history, reporters; then the rate-limit
---       keys and captcha failure counts of the comments' addresses
--- ARGV: 1 email hash, 2 key id, 3 moderator, 4 comments, 5 deliveries,
---       6 ban records; then the comment ids, delivery ids and ban ids
-local n, d, b = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-if redis.call('SCARD', KEYS[1]) ~= n then
+-- KEYS and ARGV by name, in the order store/signatures.py builds them.
+local author_comments = KEYS[1]
+local trusted = KEYS[2]
+local trusted_always = KEYS[3]
+local pending_queue = KEYS[4]
+local reported_queue = KEYS[5]
+local approved_queue = KEYS[6]
+local rejected_queue = KEYS[7]
+local spam_queue = KEYS[8]
+local lease_expiries = KEYS[9]
+local lease_owners = KEYS[10]
+local outbox = KEYS[11]
+local outbox_due = KEYS[12]
+local outbox_dead = KEYS[13]
+local audit = KEYS[14]
+local email_ban = KEYS[15]
+local ban_records = KEYS[16]
+local email_limit = KEYS[17]
+local strikes = KEYS[18]
+local comment_keys = 19  -- KEYS[19..]: 5 per comment: comment, thread ids, thread
+-- public, history, reporters; then the rate-limit keys and captcha failure
+-- counts of the comments' addresses
+local email_hash = ARGV[1]
+local key_id = ARGV[2]
+local moderator = ARGV[3]
+local comments = ARGV[4]
+local deliveries = ARGV[5]
+local bans = ARGV[6]
+local ids = 7  -- ARGV[7..]: the comment ids, delivery ids and ban ids
+local n, d, b = tonumber(comments), tonumber(deliveries), tonumber(bans)
+if redis.call('SCARD', author_comments) ~= n then
   return {'changed'}
 end
 local now = now_ms()
 for i = 1, n do
-  local id = ARGV[6 + i]
-  local k = 18 + 5 * (i - 1)
-  if redis.call('SISMEMBER', KEYS[1], id) == 0 then
+  local id = ARGV[ids + i - 1]
+  local k = comment_keys + 5 * (i - 1)
+  if redis.call('SISMEMBER', author_comments, id) == 0 then
     return {'changed'}
   end
-  for q = 4, 8 do redis.call('ZREM', KEYS[q], id) end
-  redis.call('ZREM', KEYS[9], id)
-  redis.call('HDEL', KEYS[10], id)
-  redis.call('ZREM', KEYS[k + 2], id)
-  redis.call('HDEL', KEYS[k + 3], id)
-  redis.call('DEL', KEYS[k + 1], KEYS[k + 4], KEYS[k + 5])
+  for _, queue in ipairs({pending_queue, reported_queue, approved_queue, rejected_queue, spam_queue}) do
+    redis.call('ZREM', queue, id)
+  end
+  redis.call('ZREM', lease_expiries, id)
+  redis.call('HDEL', lease_owners, id)
+  redis.call('ZREM', KEYS[k + 1], id)
+  redis.call('HDEL', KEYS[k + 2], id)
+  redis.call('DEL', KEYS[k], KEYS[k + 3], KEYS[k + 4])
 end
 for i = 1, d do
-  local delivery = ARGV[6 + n + i]
-  redis.call('HDEL', KEYS[11], delivery)
-  redis.call('ZREM', KEYS[12], delivery)
-  redis.call('ZREM', KEYS[13], delivery)
+  local delivery = ARGV[ids + n + i - 1]
+  redis.call('HDEL', outbox, delivery)
+  redis.call('ZREM', outbox_due, delivery)
+  redis.call('ZREM', outbox_dead, delivery)
 end
 for i = 1, b do
-  redis.call('HDEL', KEYS[16], ARGV[6 + n + d + i])
+  redis.call('HDEL', ban_records, ARGV[ids + n + d + i - 1])
 end
 -- Rate-limit state of the addresses the comments came from: keys after the
 -- comments' own, deleted whole (a limiter forgetting early is harmless).
-for k = 19 + 5 * n, #KEYS do
+for k = comment_keys + 5 * n, #KEYS do
   redis.call('DEL', KEYS[k])
 end
-redis.call('DEL', KEYS[1], KEYS[15], KEYS[17])
-redis.call('SREM', KEYS[2], ARGV[1])
-redis.call('SREM', KEYS[3], ARGV[1])
-redis.call('HDEL', KEYS[18], ARGV[1])
+redis.call('DEL', author_comments, email_ban, email_limit)
+redis.call('SREM', trusted, email_hash)
+redis.call('SREM', trusted_always, email_hash)
+redis.call('HDEL', strikes, email_hash)
 -- The tombstone: that an erasure happened and how much it removed, nothing more.
-audit_add(KEYS[14], now, ARGV[2], ARGV[3], 'erasure', '', n .. ' comments')
+audit_add(audit, now, key_id, moderator, 'erasure', '', n .. ' comments')
 return {'erased', n}

@@ -16,15 +16,17 @@ local function gcra_peek(key, emission, burst, now)
   return true, new_tat, math.floor((now - allow_at) / emission), new_tat - now
 end
 
--- Checks limits KEYS[first..first+n-1] with ARGV pairs (emission, burst)
--- starting at ARGV[argi], charging nothing. The result says which limit
+-- Checks the limits whose keys start at KEYS[first] and whose count and
+-- (emission, burst) pairs start at ARGV[argi] (store/ratelimit.py's
+-- RateLimits lays them out), charging nothing. The result says which limit
 -- refused first (0: none) and how long until every refusing limit frees a
 -- unit; gcra_charge then charges them all and gcra_usage reports them.
-local function gcra_check(first, n, argi, now)
+local function gcra_check(first, argi, now)
+  local n = tonumber(ARGV[argi])
   local check = {first = first, states = {}, refused = 0, retry_ms = 0}
   for i = 1, n do
-    local emission = tonumber(ARGV[argi + 2 * (i - 1)])
-    local burst = tonumber(ARGV[argi + 2 * (i - 1) + 1])
+    local emission = tonumber(ARGV[argi + 2 * i - 1])
+    local burst = tonumber(ARGV[argi + 2 * i])
     local allowed, tat, remaining, reset_ms = gcra_peek(KEYS[first + i - 1], emission, burst, now)
     check.states[i] = {tat, remaining, reset_ms, allowed, emission, burst}
     if not allowed then

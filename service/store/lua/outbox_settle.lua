@@ -1,24 +1,28 @@
 -- Records how a delivery went: delivered (forgotten), retry later, or dead
 -- (kept, with its last error, for admins to see and requeue).
---
--- KEYS: 1 outbox due, 2 outbox, 3 outbox dead
--- ARGV: 1 delivery id, 2 'delivered' | 'retry' | 'dead' | 'requeue',
---       3 delay ms, 4 entry JSON
+-- KEYS and ARGV by name, in the order store/signatures.py builds them.
+local outbox_due = KEYS[1]
+local outbox = KEYS[2]
+local outbox_dead = KEYS[3]
+local delivery_id = ARGV[1]
+local outcome = ARGV[2]
+local delay_ms = ARGV[3]
+local entry = ARGV[4]
 local now = now_ms()
-local id, outcome = ARGV[1], ARGV[2]
-if redis.call('HEXISTS', KEYS[2], id) == 0 then
+local id = delivery_id
+if redis.call('HEXISTS', outbox, id) == 0 then
   return 'missing'
 end
 if outcome == 'delivered' then
-  redis.call('HDEL', KEYS[2], id)
-  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', outbox, id)
+  redis.call('ZREM', outbox_due, id)
 elseif outcome == 'dead' then
-  redis.call('HSET', KEYS[2], id, ARGV[4])
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('ZADD', KEYS[3], now, id)
+  redis.call('HSET', outbox, id, entry)
+  redis.call('ZREM', outbox_due, id)
+  redis.call('ZADD', outbox_dead, now, id)
 else
-  redis.call('HSET', KEYS[2], id, ARGV[4])
-  redis.call('ZREM', KEYS[3], id)
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), id)
+  redis.call('HSET', outbox, id, entry)
+  redis.call('ZREM', outbox_dead, id)
+  redis.call('ZADD', outbox_due, now + tonumber(delay_ms), id)
 end
 return outcome

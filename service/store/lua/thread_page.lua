@@ -1,10 +1,12 @@
 -- One page of a thread's approved comments, oldest first: ids sort by time,
 -- so the cursor is simply the last id served.
---
--- KEYS: 1 thread ids, 2 thread public hash
--- ARGV: 1 exclusive lower bound ('-' for the start, else '(' .. id), 2 limit
-local limit = tonumber(ARGV[2])
-local ids = redis.call('ZRANGE', KEYS[1], ARGV[1], '+', 'BYLEX', 'LIMIT', 0, limit + 1)
+-- KEYS and ARGV by name, in the order store/signatures.py builds them.
+local thread_ids = KEYS[1]
+local thread_public = KEYS[2]
+local after = ARGV[1]
+local limit = ARGV[2]
+limit = tonumber(limit)
+local ids = redis.call('ZRANGE', thread_ids, after, '+', 'BYLEX', 'LIMIT', 0, limit + 1)
 local more = 0
 if #ids > limit then
   more = 1
@@ -13,6 +15,6 @@ end
 if #ids == 0 then
   return {more}
 end
-local out = redis.call('HMGET', KEYS[2], unpack(ids))
+local out = redis.call('HMGET', thread_public, unpack(ids))
 table.insert(out, 1, more)
 return out

@@ -1,0 +1,346 @@
+"""KEYS and ARGV of every Lua script, by name: one pair of typed structures
+per script, whose fields are the script's named locals in the order it
+unpacks them at its top. scripts.py flattens them into the positional lists
+EVALSHA takes, so a call can only pass what the script reads, where it
+reads it; tests/store/test_signatures.py holds the two sides to the same
+names and positions, so a reordering fails a test, not production.
+
+A last field typed `RateLimits` or a tuple is a tail: everything from its
+position on (the rate limits' keys, or their count and pairs; a script's
+repeated groups).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.store.ratelimit import RateLimits
+
+Text = str | bytes
+Number = int
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptKeys:
+    comment: str
+    pending_queue: str
+    idempotency: str
+    captcha_live: str
+    captcha_expiry: str
+    parent: str
+    thread_ids: str
+    thread_public: str
+    trusted: str
+    trusted_always: str
+    approved_queue: str
+    rejected_queue: str
+    author_comments: str
+    email_ban: str
+    address_ban: str
+    outbox_due: str
+    outbox: str
+    spam_queue: str
+    form_token_mark: str
+    fingerprints: str
+    fingerprints_before: str
+    strikes: str
+    spent_mark: str
+    captcha_failures: str
+    limit_keys: RateLimits
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptArgs:
+    id: str
+    thread: str
+    parent_id: str  # '' for a top-level comment
+    name: str
+    email: str
+    body: str
+    ip_hash: str
+    email_hash: str
+    captcha_id: str
+    captcha_answer: str  # the answer's HMAC
+    mode: str  # the site's moderation mode
+    content_digest: str  # '' without an Idempotency-Key
+    idempotency_ttl_s: int
+    public_json: bytes
+    created_ms: int
+    ban_response: str
+    webhook_targets: str
+    site: str
+    deadline_ms: int  # in Redis time: later, the script stores nothing
+    score: float  # of the text and the form token
+    reasons: str  # comma-separated
+    thresholds: str  # "hold spam reject"
+    form_token_ttl_ms: int  # 0: no token to mark
+    text_fingerprint: bytes  # screen.fingerprint, or b''
+    fingerprint_window_s: int
+    links: int
+    weights: str  # "duplicate near strike first-link agreement"
+    captcha_mode: str  # image, pow, strong-pow, token, spent
+    spent_ttl_ms: int
+    escalate_after: int  # failures that escalate (0: never)
+    escalate_window_ms: int
+    escalate_on_abuse: int  # 1 if a spam or reject verdict escalates
+    limit_args: RateLimits
+
+
+@dataclass(frozen=True, slots=True)
+class CaptchaGateKeys:
+    captcha_failures: str
+    limit_keys: RateLimits
+
+
+@dataclass(frozen=True, slots=True)
+class CaptchaGateArgs:
+    escalate_after: int  # 0: never
+    charge_escalated: int  # 1: its stronger challenge needs no other script
+    limit_args: RateLimits
+
+
+@dataclass(frozen=True, slots=True)
+class CaptchaIssueKeys:
+    pool: str
+    captcha_live: str
+    captcha_expiry: str
+    limit_keys: RateLimits
+
+
+@dataclass(frozen=True, slots=True)
+class CaptchaIssueArgs:
+    ttl_ms: int
+    limit_args: RateLimits
+
+
+@dataclass(frozen=True, slots=True)
+class CaptchaStoreKeys:
+    captcha_live: str
+    captcha_expiry: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaptchaStoreArgs:
+    ttl_ms: int
+    challenges: tuple[Text, ...]  # triples of id, answer HMAC, spoken clip ('' for none)
+
+
+@dataclass(frozen=True, slots=True)
+class CaptchaAudioKeys:
+    captcha_live: str
+    captcha_expiry: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaptchaAudioArgs:
+    challenge_id: str
+    plays_allowed: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaptchaFailureKeys:
+    captcha_failures: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaptchaFailureArgs:
+    window_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class RatelimitPeekKeys:
+    limit_keys: RateLimits
+
+
+@dataclass(frozen=True, slots=True)
+class RatelimitPeekArgs:
+    limit_args: RateLimits
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadPageKeys:
+    thread_ids: str
+    thread_public: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadPageArgs:
+    after: str  # exclusive lower bound: '-' for the start, else '(' + id
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimKeys:
+    queue: str
+    lease_expiries: str
+    lease_owners: str
+    audit: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimArgs:
+    key_id: str
+    limit: int
+    lease_ms: int
+    moderator: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecideKeys:
+    pending_queue: str
+    reported_queue: str
+    approved_queue: str
+    rejected_queue: str
+    spam_queue: str
+    lease_expiries: str
+    lease_owners: str
+    trusted: str
+    trusted_always: str
+    audit: str
+    outbox_due: str
+    outbox: str
+    strikes: str
+    item_keys: tuple[str, ...]  # 4 per item: comment, thread ids, thread public, history
+
+
+@dataclass(frozen=True, slots=True)
+class DecideArgs:
+    key_id: str
+    moderator: str
+    admin: int
+    items: int
+    approved_targets: str
+    rejected_targets: str
+    site: str
+    delivery_base: str
+    item_args: tuple[str, ...]  # 4 per item: id, action, reason, flag ('trust', 'force' or '')
+
+
+@dataclass(frozen=True, slots=True)
+class ReportKeys:
+    comment: str
+    reporters: str
+    thread_ids: str
+    thread_public: str
+    history: str
+    pending_queue: str
+    approved_queue: str
+    reported_queue: str
+    outbox_due: str
+    outbox: str
+    limit_keys: RateLimits
+
+
+@dataclass(frozen=True, slots=True)
+class ReportArgs:
+    reporter_hash: str
+    reason: str
+    threshold: int
+    hide: int  # 1: hidden until reviewed
+    targets: str
+    site: str
+    comment_id: str
+    delivery_id: str
+    limit_args: RateLimits
+
+
+@dataclass(frozen=True, slots=True)
+class BanKeys:
+    ban: str
+    ban_records: str
+    audit: str
+    history: str  # of the comment it came from
+
+
+@dataclass(frozen=True, slots=True)
+class BanArgs:
+    ban_id: str
+    record: bytes
+    ttl_ms: int  # 0: for ever
+    key_id: str
+    moderator: str
+    reason: str
+    comment_id: str  # or ''
+
+
+@dataclass(frozen=True, slots=True)
+class EraseKeys:
+    author_comments: str
+    trusted: str
+    trusted_always: str
+    pending_queue: str
+    reported_queue: str
+    approved_queue: str
+    rejected_queue: str
+    spam_queue: str
+    lease_expiries: str
+    lease_owners: str
+    outbox: str
+    outbox_due: str
+    outbox_dead: str
+    audit: str
+    email_ban: str
+    ban_records: str
+    email_limit: str
+    strikes: str
+    # 5 per comment (comment, thread ids, thread public, history, reporters),
+    # then the rate-limit keys and captcha failures of the comments' addresses
+    comment_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EraseArgs:
+    email_hash: str
+    key_id: str
+    moderator: str
+    comments: int
+    deliveries: int
+    bans: int
+    ids: tuple[str, ...]  # the comment ids, then delivery ids, then ban ids
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxTakeKeys:
+    outbox_due: str
+    outbox: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxTakeArgs:
+    limit: int
+    lease_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSettleKeys:
+    outbox_due: str
+    outbox: str
+    outbox_dead: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSettleArgs:
+    delivery_id: str
+    outcome: str  # delivered, retry, dead, requeue
+    delay_ms: int
+    entry: Text
+
+
+# Each script's name (its .lua file) and the structures of its KEYS and ARGV.
+SIGNATURES: dict[str, tuple[type, type]] = {
+    "accept": (AcceptKeys, AcceptArgs),
+    "captcha_issue": (CaptchaIssueKeys, CaptchaIssueArgs),
+    "captcha_store": (CaptchaStoreKeys, CaptchaStoreArgs),
+    "captcha_gate": (CaptchaGateKeys, CaptchaGateArgs),
+    "captcha_failure": (CaptchaFailureKeys, CaptchaFailureArgs),
+    "captcha_audio": (CaptchaAudioKeys, CaptchaAudioArgs),
+    "ratelimit_peek": (RatelimitPeekKeys, RatelimitPeekArgs),
+    "thread_page": (ThreadPageKeys, ThreadPageArgs),
+    "claim": (ClaimKeys, ClaimArgs),
+    "decide": (DecideKeys, DecideArgs),
+    "report": (ReportKeys, ReportArgs),
+    "ban": (BanKeys, BanArgs),
+    "erase": (EraseKeys, EraseArgs),
+    "outbox_take": (OutboxTakeKeys, OutboxTakeArgs),
+    "outbox_settle": (OutboxSettleKeys, OutboxSettleArgs),
+}

@@ -1,0 +1,92 @@
+"""The submission use case: a comment read from a request (JSON or a plain
+form, by the HTTP layer) taken through every check in the order they must
+run: the limits that apply once the body names an email and a thread, the
+form token, the captcha (over HTTP for a third party), the text's screening,
+then the one accept script call that charges, checks and stores atomically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.captcha.gate import CaptchaGate
+from service.clock import now_ms
+from service.keyring import Keyring
+from service.models import Submission
+from service.screening import formtoken
+from service.screening.screen import Screen
+from service.settings import Site
+from service.store.comments import CommentStore, Stored, Subject
+from service.store.ratelimit import Meter, RateLimits, submit_limits
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """Who sends a request, as the service may know them: the keyed hash of
+    their address (IPv4 exactly, IPv6 by its network prefix), and the
+    address itself only for a captcha provider to be told (None: unknown)."""
+
+    ip_hash: str
+    remote: str | None
+
+
+class Submissions:
+    def __init__(
+        self,
+        store: CommentStore,
+        gate: CaptchaGate,
+        keyring: Keyring,
+        screens: dict[str, Screen],
+    ) -> None:
+        self._store = store
+        self._gate = gate
+        self._keyring = keyring
+        self._screens = screens
+
+    def first_limits(self, site_id: str, site: Site, client: Client) -> RateLimits:
+        """The limits known before the body is read: the address and the site."""
+        return submit_limits(self._store.keys(site_id), site, client.ip_hash)
+
+    async def submit(
+        self,
+        site_id: str,
+        site: Site,
+        submission: Submission,
+        client: Client,
+        idempotency_key: str | None,
+        meter: Meter,
+    ) -> Stored:
+        """Raises the domain error of the first check that refuses; a refusal
+        stores nothing (the accept script's own refusals included)."""
+        keyring = self._keyring
+        email_hash = keyring.email_hash(site_id, submission.author.email)
+        keys = self._store.keys(site_id)
+        meter.limits = submit_limits(keys, site, client.ip_hash, email_hash, submission.thread)
+        form = formtoken.check(keyring.form, site_id, submission.form_token, now_ms(), site.abuse)
+        captcha = await self._gate.check(
+            site_id,
+            site,
+            submission.captcha,
+            client.remote,
+            client.ip_hash,
+            idempotency_key is not None,
+        )
+        assessment = self._screens[site_id].assess(
+            submission.author.name, submission.body, submission.website, form.signals
+        )
+        idempotency_hash = (
+            keyring.idempotency_hash(site_id, client.ip_hash, idempotency_key)
+            if idempotency_key
+            else None
+        )
+        return await self._store.accept(
+            site_id,
+            site,
+            submission,
+            Subject(client.ip_hash, email_hash),
+            meter.limits,
+            captcha,
+            idempotency_hash,
+            assessment,
+            form,
+        )
