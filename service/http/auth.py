@@ -8,7 +8,7 @@ from aiohttp import web
 from service.errors import Forbidden, Unauthorized, UnknownSite
 from service.http.state import SERVICES, SETTINGS
 from service.moderation.apikeys import Role
-from service.moderation.queue import Actor
+from service.moderation.shared import Actor
 
 
 async def require(request: web.Request, role: Role) -> Actor:

@@ -42,7 +42,7 @@ from service.models import (
     ThreadPath,
     ThreadQuery,
 )
-from service.moderation.queue import report_limits
+from service.moderation.reports import report_limits
 from service.screening import formtoken
 from service.settings import THIRD_PARTY, Site
 from service.store.comments import Subject, submit_limits
@@ -224,7 +224,7 @@ async def report_comment(request: web.Request) -> web.Response:
         if not COMMENT_ID.match(comment_id):
             raise UnknownComment(f"no published comment {comment_id!r} on this site")
         body = await intake.read_json(request, ReportRequest, app[SETTINGS].max_body_bytes)
-        reported = await services.moderation.report(site_id, site, comment_id, ip_hash, body.reason)
+        reported = await services.reports.report(site_id, site, comment_id, ip_hash, body.reason)
     except LoibinhError as exc:
         await _report_usage(request, meter, exc)
         raise
