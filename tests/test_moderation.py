@@ -15,6 +15,7 @@ from typing import Any, cast
 import pytest
 import redis.asyncio as aioredis
 
+from service.http.auth import guarded
 from service.http.routes import ENDPOINTS, Endpoint
 from service.http.state import SERVICES
 from service.moderation.apikeys import Role
@@ -227,6 +228,11 @@ async def nothing_done(rds: aioredis.Redis, world: World) -> None:
 def test_route_table_has_every_moderation_route_with_its_role() -> None:
     assert {f"{e.method} {suffix(e)}": e.role for e in ROLE_ROUTES} == EXPECTED_ROLES
     assert all(e.role is not None for e in ENDPOINTS if "/moderation/" in e.path)
+
+
+def test_a_role_no_key_can_have_fails_as_the_routes_are_registered() -> None:
+    with pytest.raises(ValueError, match="moderatr"):
+        guarded(ROLE_ROUTES[0].handler, "moderatr")
 
 
 @pytest.mark.parametrize("endpoint", ROLE_ROUTES, ids=ROUTE_IDS)

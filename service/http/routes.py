@@ -14,7 +14,8 @@ from service.http import cors
 from service.http import moderation as views_moderation
 from service.http import pages as views_pages
 from service.http import public as views
-from service.http.endpoint import Endpoint, public_paths
+from service.http.auth import guarded
+from service.http.endpoint import Endpoint, Handler, public_paths
 from service.http.openapi import document
 
 SITE = "/v1/sites/{site}"
@@ -133,6 +134,16 @@ def add_routes(app: web.Application) -> None:
             # Browsers ask before a cross-origin POST with a JSON body.
             resource.add_route("OPTIONS", cors.preflight)
         for endpoint in endpoints:
+            handler = _handler(endpoint)
             if endpoint.method == "GET":
-                resource.add_route("HEAD", endpoint.handler)  # as add_get() does
-            resource.add_route(endpoint.method, endpoint.handler)
+                resource.add_route("HEAD", handler)  # as add_get() does
+            resource.add_route(endpoint.method, handler)
+
+
+def _handler(endpoint: Endpoint) -> Handler:
+    """The handler as registered: behind the check of its role, if the table
+    names one, so that no handler of such a route runs for a caller without
+    a key of that role for the site."""
+    if endpoint.role is None:
+        return endpoint.handler
+    return guarded(endpoint.handler, endpoint.role)

@@ -19,6 +19,7 @@ from service.moderation.erasure import Erasure
 from service.moderation.history import History
 from service.moderation.queue import Queue
 from service.moderation.reports import Reports
+from service.moderation.shared import Actor
 from service.screening.screen import Screen
 from service.settings import Settings
 from service.store.comments import CommentStore
@@ -57,3 +58,6 @@ SERVICES = web.AppKey("services", Services)
 CAPTCHA_GATE = web.AppKey("captcha_gate", CaptchaGate)
 
 RATE_METER = web.RequestKey("rate_meter", Meter)
+# Who acts on a route the table gives a role: set by the role check
+# (http/auth.py) before the handler runs.
+ACTOR = web.RequestKey("actor", Actor)
