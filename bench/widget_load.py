@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from service.http.state import SERVICES, SETTINGS
 from service.main import create_app
 from service.models import Decision, Submission
-from service.moderation.queue import Actor
+from service.moderation.shared import Actor
 from tests.browser import ARGS, CHROMIUM
 from tests.helpers import settings_for, site
 from tests.redis_process import RedisProcess, free_port
@@ -69,7 +69,7 @@ async def seed(app: web.Application) -> None:
         ):
             assert resp.status == 202, await resp.text()
             comment_id = (await resp.json())["id"]
-        [result] = await services.moderation.decide(
+        [result] = await services.decisions.decide(
             "demo", settings.sites["demo"], actor, [Decision(id=comment_id, action="approve")]
         )
         assert result.status == 200

@@ -20,7 +20,8 @@ from service.keyring import Keyring
 from service.metrics import Metrics
 from service.models import ErasureRequest
 from service.moderation.apikeys import ALL_SITES, ApiKeyStore
-from service.moderation.queue import Actor, Moderation
+from service.moderation.erasure import Erasure
+from service.moderation.shared import Actor
 from service.settings import ConfigError, Settings, load_settings
 from service.store.connection import open_redis
 from service.store.scripts import Scripts
@@ -172,8 +173,8 @@ async def _erase(settings: Settings, site: str, email: str) -> int:
         print(f"not an email address: {exc.errors()[0]['msg']}", file=sys.stderr)
         return 2
     async with _redis(settings) as (redis, scripts, keyring):
-        moderation = Moderation(redis, scripts, keyring, settings.redis.key_prefix)
+        erasure = Erasure(redis, scripts, keyring, settings.redis.key_prefix)
         actor = Actor(key_id="cli", name="command line", admin=True)
-        erased = await moderation.erase(site, actor, request.email)
+        erased = await erasure.erase(site, actor, request.email)
     print(f"erased {erased} comments and every stored trace of the address")
     return 0

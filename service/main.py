@@ -29,7 +29,13 @@ from service.http.state import (
 from service.keyring import Keyring
 from service.metrics import Metrics
 from service.moderation.apikeys import ApiKeyStore
-from service.moderation.queue import Moderation
+from service.moderation.audit import AuditLog
+from service.moderation.bans import Bans
+from service.moderation.decisions import Decisions
+from service.moderation.erasure import Erasure
+from service.moderation.history import History
+from service.moderation.queue import Queue
+from service.moderation.reports import Reports
 from service.screening.screen import Screen
 from service.settings import Settings, load_settings
 from service.store.comments import CommentStore
@@ -97,7 +103,13 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         store=CommentStore(redis, scripts, prefix, clock, settings.redis.timeout),
         captcha=captcha,
         api_keys=ApiKeyStore(redis, app[KEYRING], prefix),
-        moderation=Moderation(redis, scripts, app[KEYRING], prefix),
+        queue=Queue(redis, scripts, prefix),
+        decisions=Decisions(redis, scripts, prefix),
+        history=History(redis, scripts, prefix),
+        audit=AuditLog(redis, scripts, prefix),
+        bans=Bans(redis, scripts, app[KEYRING], prefix),
+        reports=Reports(redis, scripts, prefix),
+        erasure=Erasure(redis, scripts, app[KEYRING], prefix),
         outbox=Outbox(redis, scripts, settings),
     )
     try:

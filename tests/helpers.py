@@ -26,7 +26,7 @@ from service.http.state import SERVICES, SETTINGS
 from service.keyring import Keyring
 from service.models import COMMENT_ID_PATTERN, Decision
 from service.moderation.apikeys import Role
-from service.moderation.queue import Actor
+from service.moderation.shared import Actor
 from service.screening import formtoken
 from service.settings import Settings, load_settings
 from service.store.keyschema import SiteKeys
@@ -168,7 +168,7 @@ async def approve(client: Client, comment_id: str, site_id: str = "news") -> boo
     site = client.app[SETTINGS].sites[site_id]
     actor = Actor(key_id="tests", name="tests", admin=True)
     decision = Decision(id=comment_id, action="approve", reason="")
-    [result] = await client.app[SERVICES].moderation.decide(site_id, site, actor, [decision])
+    [result] = await client.app[SERVICES].decisions.decide(site_id, site, actor, [decision])
     return result.outcome in ("approved", "unchanged")
 
 

@@ -30,7 +30,7 @@ from service.captcha import render as captcha_render
 from service.http.state import KEYRING, SERVICES, SETTINGS
 from service.main import create_app
 from service.models import Decision
-from service.moderation.queue import Actor
+from service.moderation.shared import Actor
 from tests.browser import ARGS, CHROMIUM
 from tests.helpers import settings_for, site
 from tests.redis_process import RedisProcess
@@ -428,7 +428,7 @@ async def publish(demo: Site, parent_id: str | None, body: str) -> str:
     comment_id = await post(demo, parent_id, body)
     actor = Actor(key_id="tests", name="tests", admin=True)
     settings = demo.app[SETTINGS].sites["demo"]
-    [result] = await demo.app[SERVICES].moderation.decide(
+    [result] = await demo.app[SERVICES].decisions.decide(
         "demo", settings, actor, [Decision(id=comment_id, action="approve", reason="")]
     )
     assert result.status == 200, result

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis.asyncio as aioredis
 
+from service.http.auth import guarded
 from service.http.routes import ENDPOINTS, Endpoint
 from service.http.state import SERVICES
 from service.moderation.apikeys import Role
@@ -133,14 +135,16 @@ def when(value: str) -> datetime:
 
 # --------------------------------------------------- roles and sites, per route
 
-MOD_ROUTES: list[Endpoint] = [e for e in ENDPOINTS if "/moderation/" in e.path]
+# Every route the table gives a role: the moderation API, admin-only routes
+# (erasure, webhook dead letters) included.
+ROLE_ROUTES: list[Endpoint] = [e for e in ENDPOINTS if e.role is not None]
 
 
 def suffix(endpoint: Endpoint) -> str:
     return endpoint.path.removeprefix(MOD)
 
 
-ROUTE_IDS = [f"{e.method} {suffix(e)}" for e in MOD_ROUTES]
+ROUTE_IDS = [f"{e.method} {suffix(e)}" for e in ROLE_ROUTES]
 EXPECTED_ROLES = {
     "GET /queue": "moderator",
     "POST /claims": "moderator",
@@ -222,10 +226,16 @@ async def nothing_done(rds: aioredis.Redis, world: World) -> None:
 
 
 def test_route_table_has_every_moderation_route_with_its_role() -> None:
-    assert {f"{e.method} {suffix(e)}": e.role for e in MOD_ROUTES} == EXPECTED_ROLES
+    assert {f"{e.method} {suffix(e)}": e.role for e in ROLE_ROUTES} == EXPECTED_ROLES
+    assert all(e.role is not None for e in ENDPOINTS if "/moderation/" in e.path)
 
 
-@pytest.mark.parametrize("endpoint", MOD_ROUTES, ids=ROUTE_IDS)
+def test_a_role_no_key_can_have_fails_as_the_routes_are_registered() -> None:
+    with pytest.raises(ValueError, match="moderatr"):
+        guarded(ROLE_ROUTES[0].handler, "moderatr")
+
+
+@pytest.mark.parametrize("endpoint", ROLE_ROUTES, ids=ROUTE_IDS)
 async def test_no_valid_key_is_401(endpoint: Endpoint, world: World, rds: aioredis.Redis) -> None:
     client = world.client
     good = await new_key(client, "admin", ("*",))
@@ -256,7 +266,7 @@ async def test_no_valid_key_is_401(endpoint: Endpoint, world: World, rds: aiored
     assert response.status == SUCCESS[f"{endpoint.method} {suffix(endpoint)}"]
 
 
-@pytest.mark.parametrize("endpoint", MOD_ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize("endpoint", ROLE_ROUTES, ids=ROUTE_IDS)
 async def test_key_of_another_site_is_403(
     endpoint: Endpoint, world: World, rds: aioredis.Redis
 ) -> None:
@@ -266,7 +276,7 @@ async def test_key_of_another_site_is_403(
     await nothing_done(rds, world)
 
 
-@pytest.mark.parametrize("endpoint", MOD_ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize("endpoint", ROLE_ROUTES, ids=ROUTE_IDS)
 async def test_moderator_key_is_403_on_admin_routes_only(
     endpoint: Endpoint, world: World, rds: aioredis.Redis
 ) -> None:
@@ -283,8 +293,48 @@ async def test_moderator_key_is_403_on_admin_routes_only(
         )
 
 
+@pytest.mark.parametrize("endpoint", ROLE_ROUTES, ids=ROUTE_IDS)
+async def test_key_of_a_role_below_every_role_is_403(
+    endpoint: Endpoint, world: World, rds: aioredis.Redis
+) -> None:
+    """Below the moderator role there is no role to mint; a key whose stored
+    role the service does not know (a later version's, say) ranks below both."""
+    unranked = await new_key(world.client, cast(Role, "reader"), ("news",))
+    response = await call(
+        world.client, endpoint, unranked.headers, comment_id=world.comments["news"]
+    )
+    await expect_problem(response, 403, "forbidden")
+    await nothing_done(rds, world)
+
+
+async def test_every_route_registered_at_a_role_path_refuses_a_request_without_a_key(
+    world: World, rds: aioredis.Redis
+) -> None:
+    """Not the table but the app's own router: a handler registered at a role
+    route's path (HEAD included) or under /moderation/ without the role check
+    of add_routes answers here without a key, and fails."""
+    client = world.client
+    role_paths = {e.path for e in ROLE_ROUTES}
+    values = {"site": "news", "comment": world.comments["news"], "delivery": DEAD_DELIVERY}
+    called = set()
+    for route in client.app.router.routes():
+        path = route.resource.canonical if route.resource is not None else ""
+        if path not in role_paths and "/moderation/" not in path:
+            continue
+        target = re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], "x"), path)
+        body = {} if route.method == "POST" else None
+        response = await client.request(route.method, target, json=body)
+        assert response.status == 401, (route.method, path, await response.text())
+        assert response.headers.get("WWW-Authenticate", "").startswith("Bearer")
+        called.add(f"{route.method} {path}")
+    table = {f"{e.method} {e.path}" for e in ROLE_ROUTES}
+    table |= {f"HEAD {e.path}" for e in ROLE_ROUTES if e.method == "GET"}
+    assert called == table
+    await nothing_done(rds, world)
+
+
 @pytest.mark.parametrize("site_id", ["news", "sport"])
-@pytest.mark.parametrize("endpoint", MOD_ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize("endpoint", ROLE_ROUTES, ids=ROUTE_IDS)
 async def test_key_for_all_sites_works_on_every_configured_site(
     endpoint: Endpoint, site_id: str, world: World
 ) -> None:
@@ -301,7 +351,7 @@ async def test_key_for_all_sites_works_on_every_configured_site(
         assert answer["id"] == comment_id
 
 
-@pytest.mark.parametrize("endpoint", MOD_ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize("endpoint", ROLE_ROUTES, ids=ROUTE_IDS)
 async def test_unknown_site_with_a_key_for_all_sites_is_404(
     endpoint: Endpoint, world: World
 ) -> None:

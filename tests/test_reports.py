@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from service.http.state import KEYRING, SERVICES, SETTINGS
-from service.moderation.queue import Reported
+from service.moderation.reports import Reported
 from tests.helpers import (
     THREAD,
     Client,
@@ -54,7 +54,7 @@ async def report_as(client: Client, comment_id: str, ip_hash: str, reason: str =
     """A report from another client address: the test client is always 127.0.0.1."""
     services = client.app[SERVICES]
     site = client.app[SETTINGS].sites["news"]
-    return await services.moderation.report("news", site, comment_id, ip_hash, reason)
+    return await services.reports.report("news", site, comment_id, ip_hash, reason)
 
 
 async def test_report_of_a_published_comment_is_received(make_client, rds) -> None:

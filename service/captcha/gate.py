@@ -14,8 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from service.captcha import pool as captcha
-from service.captcha import pow
+from service.captcha import pool, pow
 from service.captcha.pool import CaptchaService
 from service.captcha.providers import Verifier
 from service.errors import CaptchaFailed
@@ -71,12 +70,12 @@ class IssuedChallenge:
     usage: list[Usage]
 
 
-def challenge_of(site_id: str, issued: captcha.PooledImage) -> ImageChallenge:
+def challenge_of(site_id: str, issued: pool.PooledImage) -> ImageChallenge:
     """What a reader is shown of an image challenge (the API and the form page)."""
     return ImageChallenge(
         id=issued.id,
         image=issued.image,
-        audio_url=captcha.audio_path(site_id, issued),
+        audio_url=pool.audio_path(site_id, issued),
         expires_in=issued.expires_in,
         form_token=issued.form_token,
     )

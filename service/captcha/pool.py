@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from service.background import checkpoint
-from service.captcha import render as captcha_render
+from service.captcha import render
 from service.clock import now_ms
 from service.errors import UnknownCaptcha
 from service.keyring import Keyring
@@ -159,8 +159,8 @@ class CaptchaService:
         minted = []
         triples: list[str] = []
         for _ in range(count):
-            challenge_id = captcha_render.new_challenge_id()
-            answer = captcha_render.new_answer()
+            challenge_id = render.new_challenge_id()
+            answer = render.new_answer()
             minted.append((challenge_id, answer))
             triples += [challenge_id, self._keyring.captcha_answer(site, challenge_id, answer), ""]
             # Batches of a thousand keep each script call short.
@@ -182,7 +182,7 @@ class CaptchaService:
         settings = self._settings.captcha
         entries = await asyncio.get_running_loop().run_in_executor(
             self._executor,
-            captcha_render.render_batch,
+            render.render_batch,
             self._settings.secret,
             site,
             count,

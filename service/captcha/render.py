@@ -1,5 +1,5 @@
 """Rendering challenges, each an image and its spoken alternative
-(captcha_audio.py). This runs in worker processes only: one PNG costs several
+(audio.py). This runs in worker processes only: one PNG costs several
 milliseconds of CPU, far too long for the event loop. It is kept apart from
 captcha.py so that a worker imports little besides Pillow."""
 
@@ -12,7 +12,7 @@ from functools import cache
 
 from captcha.image import ImageCaptcha
 
-from service.captcha import audio as captcha_audio
+from service.captcha import audio
 from service.keyring import Keyring
 
 # No 0/O, 1/I/L: characters a reader cannot tell apart in a distorted image.
@@ -53,7 +53,7 @@ def render_batch(
     `id hmac:spokenhmac base64png wav`: the answers never leave here."""
     keyring = Keyring.from_secret(secret)
     image = _renderer(width, height)
-    voice = captcha_audio.renderer(locale) if locale else None
+    voice = audio.renderer(locale) if locale else None
     entries = []
     for _ in range(count):
         challenge_id, answer = new_challenge_id(), new_answer()
@@ -62,7 +62,7 @@ def render_batch(
         if voice is None:
             entries.append(f"{challenge_id} {digest} ".encode() + base64.b64encode(png))
             continue
-        spoken = captcha_audio.new_spoken_answer()
+        spoken = audio.new_spoken_answer()
         digest += ":" + keyring.captcha_answer(site, challenge_id, spoken)
         wav = voice.generate(spoken)
         entries.append(f"{challenge_id} {digest} ".encode() + base64.b64encode(png) + b" " + wav)

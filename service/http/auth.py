@@ -1,17 +1,48 @@
 """Who may call the moderation API: a bearer API key that covers the site
-and has the role the route needs."""
+and has the role the route needs.
+
+The route table names each route's role; add_routes registers such a route's
+handler behind `guarded`, so the key is checked once, before any handler
+runs, and the handler finds who acts in request[ACTOR]."""
 
 from __future__ import annotations
+
+import functools
+from typing import get_args
 
 from aiohttp import web
 
 from service.errors import Forbidden, Unauthorized, UnknownSite
-from service.http.state import SERVICES, SETTINGS
+from service.http.endpoint import Handler
+from service.http.state import ACTOR, SERVICES, SETTINGS
 from service.moderation.apikeys import Role
-from service.moderation.queue import Actor
+from service.moderation.shared import Actor
+
+ROLES: tuple[Role, ...] = get_args(Role)
 
 
-async def require(request: web.Request, role: Role) -> Actor:
+def guarded(handler: Handler, role: str) -> Handler:
+    """`handler`, answering only a key with `role` (or a higher one) for the
+    route's site; it finds the key's Actor in request[ACTOR]."""
+    needed = _role(role)
+
+    @functools.wraps(handler)
+    async def checked(request: web.Request) -> web.StreamResponse:
+        request[ACTOR] = await _require(request, needed)
+        return await handler(request)
+
+    return checked
+
+
+def _role(name: str) -> Role:
+    """A role the route table names, or an error as the app is built."""
+    for role in ROLES:
+        if role == name:
+            return role
+    raise ValueError(f"no role {name!r}; the roles are {', '.join(ROLES)}")
+
+
+async def _require(request: web.Request, role: Role) -> Actor:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send Authorization: Bearer <api key>")

@@ -11,8 +11,7 @@ from aiohttp import web
 
 from service.captcha.gate import challenge_of
 from service.errors import StoreUnavailable
-from service.http import assets, intake
-from service.http import page_html as pages
+from service.http import assets, intake, page_html
 from service.http.request import client_of, site_of
 from service.http.state import RATE_METER, SERVICES, SETTINGS
 from service.models import COMMENT_ID, ImageChallenge, ThreadPath
@@ -48,7 +47,7 @@ async def thread_form(request: web.Request) -> web.Response:
     site_id, site = site_of(request)
     thread = intake.validate(ThreadPath, {"thread": request.match_info["thread"]}, site).thread
     lang = request.query.get("lang", "")
-    lang = lang if lang in pages.FORM_STRINGS else site.locale
+    lang = lang if lang in page_html.FORM_STRINGS else site.locale
     parent = request.query.get("parent_id", "")
     parent_id = parent if COMMENT_ID.fullmatch(parent) else None
     back = {k: v for k, v in (("lang", request.query.get("lang")), ("parent_id", parent_id)) if v}
@@ -76,7 +75,7 @@ async def thread_form(request: web.Request) -> web.Response:
         status, wait, items = 503, app[SETTINGS].retry_after_seconds, []
     if wait:
         headers["Retry-After"] = str(wait)
-    page = pages.FormPage(
+    page = page_html.FormPage(
         site_id=site_id,
         thread=thread,
         lang=lang,
@@ -91,10 +90,12 @@ async def thread_form(request: web.Request) -> web.Response:
     # Framable by the site's own pages, which may show it in an iframe.
     ancestors = " ".join(["'self'", *site.allowed_origins])
     headers.update(
-        pages.security_headers(pages.csp(scripts="none", ancestors=ancestors), framable=True)
+        page_html.security_headers(
+            page_html.csp(scripts="none", ancestors=ancestors), framable=True
+        )
     )
     return web.Response(
-        text=pages.form_page(page), status=status, content_type="text/html", headers=headers
+        text=page_html.form_page(page), status=status, content_type="text/html", headers=headers
     )
 
 
@@ -104,19 +105,21 @@ async def demo(request: web.Request) -> web.Response:
     if settings.mode != "development" or not settings.sites:
         raise web.HTTPNotFound()
     site_id = DEMO_SITE if DEMO_SITE in settings.sites else next(iter(settings.sites))
-    provider = pages.PROVIDER_ORIGINS.get(settings.sites[site_id].captcha_provider, "")
-    headers = pages.security_headers(pages.csp(scripts=provider, frames=provider))
+    provider = page_html.PROVIDER_ORIGINS.get(settings.sites[site_id].captcha_provider, "")
+    headers = page_html.security_headers(page_html.csp(scripts=provider, frames=provider))
     return web.Response(
-        text=pages.demo_page(site_id, DEMO_THREAD), content_type="text/html", headers=headers
+        text=page_html.demo_page(site_id, DEMO_THREAD), content_type="text/html", headers=headers
     )
 
 
 async def dashboard(request: web.Request) -> web.Response:
     """The moderators' dashboard: a shell; everything else goes through the API."""
     sites = sorted(request.app[SETTINGS].sites)
-    headers = pages.security_headers(pages.csp(form="'none'"))
+    headers = page_html.security_headers(page_html.csp(form="'none'"))
     headers["Referrer-Policy"] = "no-referrer"
-    return web.Response(text=pages.dashboard_page(sites), content_type="text/html", headers=headers)
+    return web.Response(
+        text=page_html.dashboard_page(sites), content_type="text/html", headers=headers
+    )
 
 
 async def dashboard_slash(request: web.Request) -> web.Response:

@@ -144,7 +144,7 @@ async def report_comment(request: web.Request) -> web.Response:
         if not COMMENT_ID.match(comment_id):
             raise UnknownComment(f"no published comment {comment_id!r} on this site")
         body = await intake.read_json(request, ReportRequest, app[SETTINGS].max_body_bytes)
-        reported = await services.moderation.report(
+        reported = await services.reports.report(
             site_id, site, comment_id, client.ip_hash, body.reason
         )
         meter.report(reported.usage)

@@ -10,11 +10,9 @@ from typing import Any
 from aiohttp import web
 
 from service import models
-from service.http import cors
-from service.http import moderation as views_moderation
-from service.http import pages as views_pages
-from service.http import public as views
-from service.http.endpoint import Endpoint, public_paths
+from service.http import cors, moderation, pages, public
+from service.http.auth import guarded
+from service.http.endpoint import Endpoint, Handler, public_paths
 from service.http.openapi import document
 from service.http.request import json_response
 
@@ -38,84 +36,84 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     # Public: called from article pages. Submissions first: aiohttp tries the
     # routes under /v1/sites in the order they are listed here, and most
     # requests are submissions.
-    Endpoint("POST", f"{SITE}/comments", views.submit_comment,
+    Endpoint("POST", f"{SITE}/comments", public.submit_comment,
              "Submit a comment (JSON, or form-encoded from a plain HTML form)", "public",
              body=models.Submission, form=True, responses={202: models.Accepted, 303: None},
              problems=(400, 403, 404, 413, 415, 422, 429, 503), rate_limited=True),
-    Endpoint("GET", f"{SITE}/config", views.site_config,
+    Endpoint("GET", f"{SITE}/config", public.site_config,
              "What the widget needs to render the form", "public",
              responses={200: models.SiteConfig}, problems=(404,)),
-    Endpoint("POST", f"{SITE}/captchas", views.issue_captcha,
+    Endpoint("POST", f"{SITE}/captchas", public.issue_captcha,
              "Issue a captcha challenge", "public",
              responses={201: models.Challenge}, problems=(404, 429, 503), rate_limited=True),
-    Endpoint("GET", f"{SITE}/captchas/{{captcha}}/audio", views.captcha_audio,
+    Endpoint("GET", f"{SITE}/captchas/{{captcha}}/audio", public.captcha_audio,
              "The spoken challenge (audio/wav), replayable a few times", "public",
              responses={200: None}, problems=(404, 503)),
-    Endpoint("GET", f"{SITE}/threads/{{thread}}/comments", views.thread_comments,
+    Endpoint("GET", f"{SITE}/threads/{{thread}}/comments", public.thread_comments,
              "Approved comments of a thread, oldest first", "public",
              query=models.ThreadQuery, responses={200: models.ThreadPage, 304: None},
              problems=(404, 422, 503)),
-    Endpoint("POST", f"{SITE}/comments/{{comment}}/reports", views.report_comment,
+    Endpoint("POST", f"{SITE}/comments/{{comment}}/reports", public.report_comment,
              "A reader reports a published comment", "public",
              body=models.ReportRequest, responses={202: models.ReportReceived},
              problems=(400, 404, 413, 415, 422, 429, 503), rate_limited=True),
     # Moderation: behind an API key.
-    Endpoint("GET", f"{MOD}/queue", views_moderation.queue,
+    Endpoint("GET", f"{MOD}/queue", moderation.queue,
              "Comments in one moderation state, paged", "moderation", role="moderator",
              query=models.QueueQuery, responses={200: models.QueuePage}),
-    Endpoint("POST", f"{MOD}/claims", views_moderation.claim,
+    Endpoint("POST", f"{MOD}/claims", moderation.claim,
              "Lease queue items exclusively", "moderation", role="moderator",
              body=models.ClaimRequest, responses={200: models.Claimed}),
-    Endpoint("POST", f"{MOD}/decisions", views_moderation.decide,
+    Endpoint("POST", f"{MOD}/decisions", moderation.decide,
              "Approve, reject or mark spam, in bulk; a result per item", "moderation",
              role="moderator", body=models.DecisionsRequest,
              responses={200: models.DecisionsResponse}),
-    Endpoint("GET", f"{MOD}/comments/{{comment}}", views_moderation.comment,
+    Endpoint("GET", f"{MOD}/comments/{{comment}}", moderation.comment,
              "One comment, whole, with its history", "moderation", role="moderator",
              responses={200: models.CommentDetail}),
-    Endpoint("GET", f"{MOD}/audit", views_moderation.audit,
+    Endpoint("GET", f"{MOD}/audit", moderation.audit,
              "The append-only log of moderation actions, newest first", "moderation",
              role="admin", query=models.AuditQuery, responses={200: models.AuditPage}),
-    Endpoint("POST", f"{MOD}/bans", views_moderation.ban,
+    Endpoint("POST", f"{MOD}/bans", moderation.ban,
              "Ban an author by email, or the address a comment came from", "moderation",
              role="admin", body=models.BanRequest, responses={201: models.Ban}),
-    Endpoint("GET", f"{MOD}/bans", views_moderation.bans,
+    Endpoint("GET", f"{MOD}/bans", moderation.bans,
              "Bans in force", "moderation", role="admin", responses={200: models.BanList}),
-    Endpoint("POST", f"{MOD}/erasures", views_moderation.erase,
+    Endpoint("POST", f"{MOD}/erasures", moderation.erase,
              "Remove every comment and all personal data of an email address", "moderation",
              role="admin", body=models.ErasureRequest, responses={200: models.ErasureResult}),
-    Endpoint("GET", f"{MOD}/webhooks/dead", views_moderation.dead_letters,
+    Endpoint("GET", f"{MOD}/webhooks/dead", moderation.dead_letters,
              "Webhook deliveries given up after their last attempt", "moderation",
              role="admin", responses={200: models.DeadLetters}),
-    Endpoint("POST", f"{MOD}/webhooks/dead/{{delivery}}/retry", views_moderation.requeue,
+    Endpoint("POST", f"{MOD}/webhooks/dead/{{delivery}}/retry", moderation.requeue,
              "Try a dead delivery again", "moderation", role="admin", responses={202: None}),
     # Pages and files for browsers: the widget, the no-JS form, the demo, the dashboard.
-    Endpoint("GET", "/widget/v1/{name}", views_pages.widget_file,
+    Endpoint("GET", "/widget/v1/{name}", pages.widget_file,
              "The comment widget (loibinh.js) and its styles (loibinh.css)", "pages",
              responses={200: None, 304: None}, problems=(404,)),
-    Endpoint("GET", "/static/{name}", views_pages.static_file,
+    Endpoint("GET", "/static/{name}", pages.static_file,
              "Files of the pages (styles, the dashboard's script)", "pages",
              responses={200: None, 304: None}, problems=(404,)),
-    Endpoint("GET", f"{SITE}/threads/{{thread}}/form", views_pages.thread_form,
+    Endpoint("GET", f"{SITE}/threads/{{thread}}/form", pages.thread_form,
              "A thread's comments and comment form as HTML, for readers without JavaScript",
              "pages", query=models.FormPageQuery, responses={200: None},
              problems=(404, 422, 429, 503), rate_limited=True),
-    Endpoint("GET", "/", views_pages.demo, "The demo article with the widget (development mode)",
+    Endpoint("GET", "/", pages.demo, "The demo article with the widget (development mode)",
              "pages", responses={200: None}, problems=(404,)),
-    Endpoint("GET", "/moderate/", views_pages.dashboard, "The moderators' dashboard", "pages",
+    Endpoint("GET", "/moderate/", pages.dashboard, "The moderators' dashboard", "pages",
              responses={200: None}),
-    Endpoint("GET", "/moderate", views_pages.dashboard_slash, "To the dashboard", "pages",
+    Endpoint("GET", "/moderate", pages.dashboard_slash, "To the dashboard", "pages",
              responses={308: None}),
     # Operations.
-    Endpoint("GET", "/healthz", views.healthz, "The process is alive", "operations",
+    Endpoint("GET", "/healthz", public.healthz, "The process is alive", "operations",
              responses={200: models.Health}),
-    Endpoint("GET", "/readyz", views.readyz, "Redis is reachable and the scripts are loaded",
+    Endpoint("GET", "/readyz", public.readyz, "Redis is reachable and the scripts are loaded",
              "operations", responses={200: models.Health, 503: models.Health}),
-    Endpoint("GET", "/metrics", views.metrics, "Prometheus metrics", "operations",
+    Endpoint("GET", "/metrics", public.metrics, "Prometheus metrics", "operations",
              responses={200: None}),
     Endpoint("GET", "/openapi.json", openapi, "This document", "operations",
              responses={200: None}),
-    Endpoint("GET", "/problems/{name}", views.problem_type, "What a problem type means",
+    Endpoint("GET", "/problems/{name}", public.problem_type, "What a problem type means",
              "operations", responses={200: None}, problems=(404,)),
 )
 # fmt: on
@@ -134,6 +132,16 @@ def add_routes(app: web.Application) -> None:
             # Browsers ask before a cross-origin POST with a JSON body.
             resource.add_route("OPTIONS", cors.preflight)
         for endpoint in endpoints:
+            handler = _handler(endpoint)
             if endpoint.method == "GET":
-                resource.add_route("HEAD", endpoint.handler)  # as add_get() does
-            resource.add_route(endpoint.method, endpoint.handler)
+                resource.add_route("HEAD", handler)  # as add_get() does
+            resource.add_route(endpoint.method, handler)
+
+
+def _handler(endpoint: Endpoint) -> Handler:
+    """The handler as registered: behind the check of its role, if the table
+    names one, so that no handler of such a route runs for a caller without
+    a key of that role for the site."""
+    if endpoint.role is None:
+        return endpoint.handler
+    return guarded(endpoint.handler, endpoint.role)

@@ -12,7 +12,14 @@ from service.captcha.pool import CaptchaService
 from service.keyring import Keyring
 from service.metrics import Metrics
 from service.moderation.apikeys import ApiKeyStore
-from service.moderation.queue import Moderation
+from service.moderation.audit import AuditLog
+from service.moderation.bans import Bans
+from service.moderation.decisions import Decisions
+from service.moderation.erasure import Erasure
+from service.moderation.history import History
+from service.moderation.queue import Queue
+from service.moderation.reports import Reports
+from service.moderation.shared import Actor
 from service.screening.screen import Screen
 from service.settings import Settings
 from service.store.comments import CommentStore
@@ -32,7 +39,14 @@ class Services:
     store: CommentStore
     captcha: CaptchaService
     api_keys: ApiKeyStore
-    moderation: Moderation
+    # Moderation, a part each.
+    queue: Queue
+    decisions: Decisions
+    history: History
+    audit: AuditLog
+    bans: Bans
+    reports: Reports
+    erasure: Erasure
     outbox: Outbox
 
 
@@ -46,3 +60,6 @@ CAPTCHA_GATE = web.AppKey("captcha_gate", CaptchaGate)
 SUBMISSIONS = web.AppKey("submissions", Submissions)
 
 RATE_METER = web.RequestKey("rate_meter", Meter)
+# Who acts on a route the table gives a role: set by the role check
+# (http/auth.py) before the handler runs.
+ACTOR = web.RequestKey("actor", Actor)

@@ -1,0 +1,82 @@
+"""Bans: of an author by email, or of the address a comment came from, for a
+while or for good; and the list of those in force."""
+
+from __future__ import annotations
+
+import secrets
+
+import orjson
+from redis.asyncio import Redis
+
+from service import models
+from service.clock import now_ms, rfc3339
+from service.errors import UnknownComment
+from service.keyring import Keyring
+from service.moderation.shared import Actor, Part
+from service.store.connection import translate_errors
+from service.store.scripts import Scripts
+from service.store.signatures import BanArgs, BanKeys
+
+
+class Bans(Part):
+    def __init__(self, redis: Redis, scripts: Scripts, keyring: Keyring, prefix: str) -> None:
+        super().__init__(redis, scripts, prefix)
+        self._keyring = keyring
+
+    @translate_errors
+    async def ban(self, site_id: str, actor: Actor, request: models.BanRequest) -> models.Ban:
+        keys = self.keys(site_id)
+        if request.email is not None:
+            kind, subject = "email", self._keyring.email_hash(site_id, request.email)
+        else:
+            assert request.comment_id is not None
+            [ip_hash] = await self._fields(keys, [request.comment_id], "ip_hash")
+            if ip_hash is None:
+                raise UnknownComment(f"no comment {request.comment_id} on this site")
+            kind, subject = "ip", ip_hash
+        now = now_ms()
+        duration_ms = (request.duration_seconds or 0) * 1000
+        ban = models.Ban(
+            id=secrets.token_hex(8),
+            kind=kind,
+            email=request.email,
+            comment_id=request.comment_id,
+            until=rfc3339(now + duration_ms) if duration_ms else None,
+            reason=request.reason,
+            created_at=rfc3339(now),
+            key=actor.key_id,
+        )
+        record = ban.model_dump() | {
+            "subject": subject,
+            "until_ms": now + duration_ms if duration_ms else 0,
+        }
+        await self._scripts.ban(
+            BanKeys(
+                ban=keys.ban(kind[0], subject),
+                ban_records=keys.bans,
+                audit=keys.audit,
+                history=keys.history(request.comment_id or "-"),
+            ),
+            BanArgs(
+                ban_id=ban.id,
+                record=orjson.dumps(record),
+                ttl_ms=duration_ms,
+                key_id=actor.key_id,
+                moderator=actor.name,
+                reason=request.reason,
+                comment_id=request.comment_id or "",
+            ),
+        )
+        return ban
+
+    @translate_errors
+    async def in_force(self, site_id: str) -> models.BanList:
+        raw = await self._redis.hgetall(self.keys(site_id).bans)
+        now = now_ms()
+        bans = []
+        for value in raw.values():
+            record = orjson.loads(value)
+            if record["until_ms"] and record["until_ms"] <= now:
+                continue  # expired: the accept script no longer sees it either
+            bans.append(models.Ban(**{k: record[k] for k in models.Ban.model_fields}))
+        return models.BanList(bans=sorted(bans, key=lambda b: b.created_at))
