@@ -19,7 +19,7 @@ from service.errors import StoreUnavailable
 from service.keyring import Keyring
 from service.metrics import Metrics
 from service.models import ErasureRequest
-from service.moderation.apikeys import ALL_SITES, ApiKeyStore
+from service.moderation.apikeys import ALL_SITES, ROLES, ApiKeyStore
 from service.moderation.erasure import Erasure
 from service.moderation.shared import Actor
 from service.settings import ConfigError, Settings, load_settings
@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--site", action="append", required=True, help="a site id, or * for all; repeat for several"
     )
-    create.add_argument("--role", choices=("moderator", "admin"), required=True)
+    create.add_argument("--role", choices=ROLES, required=True)
     create.add_argument("--name", required=True, help="who holds it, as the audit log shows")
     key_commands.add_parser("list", help="list keys (never the keys themselves)")
     revoke = key_commands.add_parser("revoke", help="revoke a key by its id")

@@ -8,17 +8,14 @@ runs, and the handler finds who acts in request[ACTOR]."""
 from __future__ import annotations
 
 import functools
-from typing import get_args
 
 from aiohttp import web
 
 from service.errors import Forbidden, Unauthorized, UnknownSite
 from service.http.endpoint import Handler
 from service.http.state import ACTOR, SERVICES, SETTINGS
-from service.moderation.apikeys import Role
+from service.moderation.apikeys import ROLES, Role
 from service.moderation.shared import Actor
-
-ROLES: tuple[Role, ...] = get_args(Role)
 
 
 def guarded(handler: Handler, role: str) -> Handler:

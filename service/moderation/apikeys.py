@@ -12,7 +12,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from redis.asyncio import Redis
 
@@ -21,6 +21,7 @@ from service.store.connection import text, translate_errors
 from service.store.keyschema import GlobalKeys
 
 Role = Literal["moderator", "admin"]
+ROLES: tuple[Role, ...] = get_args(Role)
 ROLE_RANK: dict[str, int] = {"moderator": 1, "admin": 2}
 ALL_SITES = "*"
 # Writing last_used_at on every request would double the writes of a busy
