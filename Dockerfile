@@ -11,7 +11,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-WORKDIR /app
+WORKDIR /src
 
 # Dependencies first, from pyproject.toml alone, so that this layer is reused
 # until the dependency list itself changes, not rebuilt on every source edit.
@@ -21,21 +21,23 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
  && pip install --upgrade pip \
  && pip install -r /tmp/requirements.txt
 
-# Then the package, without dependencies. It is installed *editable*, from the
-# source tree in /app, on purpose: service/settings.py finds its defaults at
-# <package dir>/../config/default.toml. A regular install would put the package
-# in site-packages, where that path does not exist, and the service would then
-# refuse to start for want of its defaults. Installed
-# editable, `service` is imported from /app/service, the defaults resolve to
-# /app/config/default.toml, and the `loibinh` command exists. The runtime stage
-# copies /app and /opt/venv to the same paths, which keeps that link valid.
+# Then the package, without dependencies: a regular (not editable) install, so
+# everything the service reads at run time is inside /opt/venv. The package
+# carries its data (pyproject.toml's package-data): the Lua scripts, the
+# widget's static files, the voice clips, and the defaults. service/defaults
+# is a link to the repository's config/ folder; the build follows it, so
+# default.toml and the word lists land in site-packages/service/defaults/,
+# where service/settings.py finds them through importlib.resources. That is
+# why config/ is copied here (and let in by .dockerignore) although the
+# runtime stage has no source tree at all.
 # (pyproject.toml names README.md as the long description: the build needs it.)
 COPY README.md ./
 COPY service/ service/
 COPY config/ config/
-RUN pip install --no-deps --editable . \
- && python -m compileall -q service \
- && python -c "from service.settings import DEFAULT_CONFIG; assert str(DEFAULT_CONFIG) == '/app/config/default.toml' and DEFAULT_CONFIG.exists(), DEFAULT_CONFIG"
+RUN pip install --no-deps . \
+ && cd / \
+ && python -c "import service, service.settings as s; assert s.DEFAULT_CONFIG.is_file() and s.DEFAULT_CONFIG.is_relative_to('/opt/venv'), (service.__file__, s.DEFAULT_CONFIG)" \
+ && LOIBINH_MODE=development loibinh check-config >/dev/null
 
 # --- runtime ------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -49,11 +51,10 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN groupadd --system --gid 10001 loibinh \
  && useradd --system --uid 10001 --gid loibinh --no-create-home \
         --home-dir /nonexistent --shell /usr/sbin/nologin loibinh
-WORKDIR /app
+# Only the virtual environment: the package, its data and its dependencies.
+# It stays owned by root: the service writes nothing there (worker metrics go
+# to a directory under /tmp).
 COPY --from=builder /opt/venv /opt/venv
-COPY --from=builder /app /app
-# The code and the configuration stay owned by root: the service writes nothing
-# there (worker metrics go to a directory under /tmp).
 USER loibinh
 EXPOSE 8080
 # slim has no curl: ask /healthz with the standard library. urlopen raises on
