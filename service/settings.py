@@ -436,11 +436,11 @@ class TomlFiles(PydanticBaseSettingsSource):
     def __call__(self) -> dict[str, Any]:
         override = os.environ.get("LOIBINH_CONFIG")
         if not DEFAULT_CONFIG.exists() and not override:
-            # An installed copy without the config/ folder would otherwise start
+            # A package installed without its defaults would otherwise start
             # with no sites and answer every request 404, which is worse than not starting.
             raise ConfigError(
                 f"{DEFAULT_CONFIG} is missing and LOIBINH_CONFIG is not set: "
-                "run from the source tree or name a configuration file"
+                "reinstall the package or name a configuration file"
             )
         data = read_toml(DEFAULT_CONFIG) if DEFAULT_CONFIG.exists() else {}
         _no_secrets_in(DEFAULT_CONFIG, data)

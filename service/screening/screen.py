@@ -288,9 +288,10 @@ def _masked(token: str, joined: dict[str, tuple[str, ...]]) -> list[str]:
 
 
 def read_words(name: str) -> list[str]:
+    """A word list of the package's defaults. A missing one is an error, not
+    an empty list: a service that quietly screened with no words would pass
+    everything its list was meant to hold."""
     path = WORDS_DIR / f"{name}.txt"
-    if not path.exists():
-        return []
     lines = path.read_text(encoding="utf-8").splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
