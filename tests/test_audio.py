@@ -29,6 +29,7 @@ from service.keyring import Keyring
 from tests.helpers import (
     TEST_SECRET,
     Client,
+    eventually,
     expect_problem,
     form_submission,
     keys_of,
@@ -357,10 +358,13 @@ async def test_issuing_and_playing_under_load_never_stall_the_event_loop(
         refill_captchas=True,
     )
     redis, keys = redis_of(client), keys_of(client)
-    for _ in range(1000):  # the first fill, and the render process start-up
-        if await redis.llen(keys.captcha_pool) == 150:
-            break
-        await asyncio.sleep(0.02)
+    # The first fill, and the render process start-up.
+    await eventually(
+        lambda: redis.llen(keys.captcha_pool),
+        "the first fill of the pool",
+        until=lambda level: level == 150,
+        within=20,
+    )
     issued: list[str] = []
 
     async def reader() -> None:
@@ -378,10 +382,12 @@ async def test_issuing_and_playing_under_load_never_stall_the_event_loop(
         # concurrent ones make 20-30 ms gaps of their own, rendering or not.
         await asyncio.gather(*(reader() for _ in range(10)))
         # ...and until the refill that this woke has topped the pool up again.
-        for _ in range(1000):
-            if await redis.llen(keys.captcha_pool) >= 100:
-                return
-            await asyncio.sleep(0.02)
+        await eventually(
+            lambda: redis.llen(keys.captcha_pool),
+            "the refill to top the pool up",
+            until=lambda level: level >= 100,
+            within=20,
+        )
 
     gap, _ = await max_loop_gap(load)
     assert len(set(issued)) == 200
