@@ -43,6 +43,10 @@ PROBLEM = "application/problem+json"
 # The article page a plain form posts from (an allowed origin of the news site).
 ARTICLE = f"{ORIGIN}/2022/08/12/ca-mau.html"
 LOIBINH = Path(sys.executable).with_name("loibinh")
+# Paths that do not depend on how deep a test module sits under tests/.
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+DATA = TESTS / "data"
 
 T = TypeVar("T")
 

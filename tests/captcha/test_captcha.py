@@ -57,7 +57,7 @@ AiohttpClient = Callable[..., Any]
 DATA_URI = "data:image/png;base64,"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HEX_DIGEST = re.compile(rb"^[0-9a-f]{32}$")
-# The image's answer and the spoken one (tests/test_audio.py).
+# The image's answer and the spoken one (tests/captcha/test_audio.py).
 DIGESTS = re.compile(rb"^[0-9a-f]{32}:[0-9a-f]{32}$")
 COMMENTS = "/v1/sites/{}/comments"
 CAPTCHAS = "/v1/sites/{}/captchas"

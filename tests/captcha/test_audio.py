@@ -3,7 +3,7 @@ locale, pre-rendered with the images and served from Redis, answered by
 either text, once; the voice clips shipped as package data; an event loop
 that issuing and playing never stall.
 
-Like tests/test_captcha.py, tests that need known answers render their
+Like tests/captcha/test_captcha.py, tests that need known answers render their
 challenges in this process (recording the answers drawn) and stock the pool,
 so that only the tests about the service's own rendering spawn processes."""
 
@@ -16,7 +16,7 @@ import time
 import tomllib
 import wave
 from collections.abc import Awaitable, Callable
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
@@ -26,7 +26,9 @@ from service.captcha import render as captcha_render
 from service.captcha.pool import AUDIO_PLAYS
 from service.http.state import SERVICES, SETTINGS
 from service.keyring import Keyring
+from tests.captcha.test_captcha import max_loop_gap, redis_of
 from tests.helpers import (
+    ROOT,
     TEST_SECRET,
     Client,
     eventually,
@@ -39,10 +41,8 @@ from tests.helpers import (
     site,
     submission,
 )
-from tests.test_captcha import max_loop_gap, redis_of
 
 MakeClient = Callable[..., Awaitable[Client]]
-ROOT = Path(__file__).resolve().parent.parent
 CAPTCHAS = "/v1/sites/{}/captchas"
 COMMENTS = "/v1/sites/{}/comments"
 
