@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Debian's chromium for the browser tests (tests/browser/). Python's
+# Installs Debian's chromium for the browser tests (tests/test_browser.py). Python's
 # playwright drives it through executable_path: its own browser download
 # cannot be used, so only the distribution's package is.
 set -euo pipefail

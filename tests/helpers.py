@@ -1,20 +1,23 @@
 """Plain helpers shared by the test modules: test data, the checks of an
-answer, API keys, what Redis holds, and the command line. Fixtures live in
-conftest.py."""
+answer, waiting for something to happen, API keys, what Redis holds, and the
+command line. Fixtures live in conftest.py."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import os
 import re
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -40,6 +43,12 @@ PROBLEM = "application/problem+json"
 # The article page a plain form posts from (an allowed origin of the news site).
 ARTICLE = f"{ORIGIN}/2022/08/12/ca-mau.html"
 LOIBINH = Path(sys.executable).with_name("loibinh")
+# Paths that do not depend on how deep a test module sits under tests/.
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+DATA = TESTS / "data"
+
+T = TypeVar("T")
 
 
 # --- test data -------------------------------------------------------------------------
@@ -225,6 +234,39 @@ async def public_ids(client: Client, thread: str = THREAD, site_id: str = "news"
     response = await client.get(f"/v1/sites/{site_id}/threads/{thread}/comments")
     assert response.status == 200, await response.text()
     return [c["id"] for c in (await response.json())["comments"]]
+
+
+# --- waiting --------------------------------------------------------------------------------
+
+
+async def eventually(
+    probe: Callable[[], T | Awaitable[T]],
+    what: str,
+    *,
+    until: Callable[[T], object] = bool,
+    within: float = 5.0,
+    interval: float = 0.02,
+) -> T:
+    """Call `probe` (sync or async) every `interval` seconds until `until`
+    holds of what it returns (by default: until that is truthy), and return
+    that value. It fails, naming `what` was awaited and the last value seen,
+    only after a call that began once `within` seconds had passed, so a slow
+    probe never shortens the wait. What the probe raises goes through at once."""
+    deadline = time.monotonic() + within
+    while True:
+        began = time.monotonic()
+        result = probe()
+        value = cast(T, await result if inspect.isawaitable(result) else result)
+        if until(value):
+            return value
+        if began >= deadline:
+            seen = repr(value)
+            if len(seen) > 500:
+                seen = seen[:500] + "..."
+            raise AssertionError(
+                f"gave up waiting for {what} after {within:g} s; last seen: {seen}"
+            )
+        await asyncio.sleep(interval)
 
 
 # --- API keys and the moderation API --------------------------------------------------------

@@ -33,6 +33,7 @@ from tests.helpers import (
     Client,
     approve,
     cli_env,
+    eventually,
     expect_problem,
     mint,
     run_cli,
@@ -80,11 +81,17 @@ async def test_shutdown_closes_the_redis_connections(aiohttp_client: Callable[..
         with server.client() as direct:
             assert len(direct.client_list()) >= 2  # the app's and this one
         await client.close()
-        await asyncio.sleep(0.1)
-        with server.client() as direct:
-            left_open = len(direct.client_list()) - 1
-        await pool.disconnect()  # so that a failure here leaks nothing into later tests
-        assert left_open == 0, f"{left_open} Redis connection(s) left open after shutdown"
+        try:
+            with server.client() as direct:
+                # A tenth of a second for the server to see them go.
+                await eventually(
+                    lambda: len(direct.client_list()) - 1,  # all but this one
+                    "the app's Redis connections to close after shutdown",
+                    until=lambda left_open: left_open == 0,
+                    within=0.1,
+                )
+        finally:
+            await pool.disconnect()  # so that a failure here leaks nothing into later tests
 
 
 # --- metrics ------------------------------------------------------------------------------
@@ -645,26 +652,51 @@ async def test_serve_with_two_workers(supervisor: Supervisor) -> None:
         connector=aiohttp.TCPConnector(force_close=True),
         timeout=aiohttp.ClientTimeout(total=2),
     ) as session:
-        deadline = time.monotonic() + 20
-        while len(supervisor.find_workers()) < 2 or healthy == 0:
+
+        async def coming_up() -> dict[str, int]:
+            """One more health check, unless serve has exited; what is up so far."""
+            nonlocal healthy
             if supervisor.process.poll() is not None:
                 assert supervisor.process.stderr is not None
                 pytest.fail(f"serve exited: {supervisor.process.stderr.read().decode()}")
-            assert time.monotonic() < deadline, "the workers did not come up"
             try:
                 async with session.get(f"{base}/healthz") as response:
                     healthy += response.status == 200
             except aiohttp.ClientConnectionError:
                 pass
-            await asyncio.sleep(0.1)
+            return {"workers": len(supervisor.find_workers()), "healthy answers": healthy}
+
+        deadline = time.monotonic() + 20
+        await eventually(
+            coming_up,
+            "the workers to come up",
+            until=lambda up: up["workers"] >= 2 and up["healthy answers"] > 0,
+            within=20,
+            interval=0.1,
+        )
         workers = supervisor.find_workers()
         assert len(workers) == 2
+
+        async def serving() -> list[int]:
+            """The workers that have written their latency file; one more request if not both."""
+            nonlocal healthy
+            started = [
+                p for p in workers if (supervisor.metrics_dir / f"histogram_{p}.db").exists()
+            ]
+            if len(started) < len(workers):
+                async with session.get(f"{base}/healthz") as response:
+                    assert response.status == 200
+                    healthy += 1
+            return started
+
         # Both workers have started serving: each writes its own latency file.
-        while not all((supervisor.metrics_dir / f"histogram_{pid}.db").exists() for pid in workers):
-            assert time.monotonic() < deadline, "a worker never answered a request"
-            async with session.get(f"{base}/healthz") as response:
-                assert response.status == 200
-                healthy += 1
+        await eventually(
+            serving,
+            "a request answered by each worker",
+            until=lambda started: len(started) == len(workers),
+            within=max(0.0, deadline - time.monotonic()),  # what is left of the 20 s
+            interval=0,
+        )
         for _ in range(20):
             async with session.get(f"{base}/healthz") as response:
                 assert response.status == 200

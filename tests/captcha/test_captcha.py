@@ -17,7 +17,6 @@ import io
 import os
 import random
 import re
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from tests.helpers import (
     ORIGIN,
     TEST_SECRET,
     Client,
+    eventually,
     expect_problem,
     form_submission,
     keys_of,
@@ -57,7 +57,7 @@ AiohttpClient = Callable[..., Any]
 DATA_URI = "data:image/png;base64,"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HEX_DIGEST = re.compile(rb"^[0-9a-f]{32}$")
-# The image's answer and the spoken one (tests/test_audio.py).
+# The image's answer and the spoken one (tests/captcha/test_audio.py).
 DIGESTS = re.compile(rb"^[0-9a-f]{32}:[0-9a-f]{32}$")
 COMMENTS = "/v1/sites/{}/comments"
 CAPTCHAS = "/v1/sites/{}/captchas"
@@ -129,13 +129,12 @@ async def pending_count(client: Client) -> int:
 
 async def pool_reaches(client: Client, size: int) -> None:
     """Wait up to 15 s for the site's pool to hold `size` challenges."""
-    level = -1
-    for _ in range(750):
-        level = int(await redis_of(client).llen(keys_of(client).captcha_pool))
-        if level == size:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"the pool holds {level} challenges after 15 s, not {size}")
+    await eventually(
+        lambda: redis_of(client).llen(keys_of(client).captcha_pool),
+        f"the pool to hold {size} challenges",
+        until=lambda level: level == size,
+        within=15,
+    )
 
 
 # --- the HTTP route -----------------------------------------------------------------
@@ -710,7 +709,9 @@ async def test_cleanup_closes_the_redis_connections(
     connection_id = str(await redis_of(client).client_id())
     await client.close()
     with redis_server.client() as admin:
-        deadline = time.monotonic() + 1
-        while connection_id in {c["id"] for c in admin.client_list()}:
-            assert time.monotonic() < deadline, "the app left its Redis connection open"
-            await asyncio.sleep(0.02)
+        await eventually(
+            lambda: {c["id"] for c in admin.client_list()},
+            "the app to close its Redis connection",
+            until=lambda open_now: connection_id not in open_now,
+            within=1,
+        )

@@ -3,7 +3,7 @@ locale, pre-rendered with the images and served from Redis, answered by
 either text, once; the voice clips shipped as package data; an event loop
 that issuing and playing never stall.
 
-Like tests/test_captcha.py, tests that need known answers render their
+Like tests/captcha/test_captcha.py, tests that need known answers render their
 challenges in this process (recording the answers drawn) and stock the pool,
 so that only the tests about the service's own rendering spawn processes."""
 
@@ -16,7 +16,7 @@ import time
 import tomllib
 import wave
 from collections.abc import Awaitable, Callable
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
@@ -26,9 +26,12 @@ from service.captcha import render as captcha_render
 from service.captcha.pool import AUDIO_PLAYS
 from service.http.state import SERVICES, SETTINGS
 from service.keyring import Keyring
+from tests.captcha.test_captcha import max_loop_gap, redis_of
 from tests.helpers import (
+    ROOT,
     TEST_SECRET,
     Client,
+    eventually,
     expect_problem,
     form_submission,
     keys_of,
@@ -38,10 +41,8 @@ from tests.helpers import (
     site,
     submission,
 )
-from tests.test_captcha import max_loop_gap, redis_of
 
 MakeClient = Callable[..., Awaitable[Client]]
-ROOT = Path(__file__).resolve().parent.parent
 CAPTCHAS = "/v1/sites/{}/captchas"
 COMMENTS = "/v1/sites/{}/comments"
 
@@ -357,10 +358,13 @@ async def test_issuing_and_playing_under_load_never_stall_the_event_loop(
         refill_captchas=True,
     )
     redis, keys = redis_of(client), keys_of(client)
-    for _ in range(1000):  # the first fill, and the render process start-up
-        if await redis.llen(keys.captcha_pool) == 150:
-            break
-        await asyncio.sleep(0.02)
+    # The first fill, and the render process start-up.
+    await eventually(
+        lambda: redis.llen(keys.captcha_pool),
+        "the first fill of the pool",
+        until=lambda level: level == 150,
+        within=20,
+    )
     issued: list[str] = []
 
     async def reader() -> None:
@@ -378,10 +382,12 @@ async def test_issuing_and_playing_under_load_never_stall_the_event_loop(
         # concurrent ones make 20-30 ms gaps of their own, rendering or not.
         await asyncio.gather(*(reader() for _ in range(10)))
         # ...and until the refill that this woke has topped the pool up again.
-        for _ in range(1000):
-            if await redis.llen(keys.captcha_pool) >= 100:
-                return
-            await asyncio.sleep(0.02)
+        await eventually(
+            lambda: redis.llen(keys.captcha_pool),
+            "the refill to top the pool up",
+            until=lambda level: level >= 100,
+            within=20,
+        )
 
     gap, _ = await max_loop_gap(load)
     assert len(set(issued)) == 200

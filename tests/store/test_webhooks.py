@@ -21,7 +21,17 @@ from service.http.state import KEYRING, SERVICES
 from service.main import create_app
 from service.settings import Settings
 from service.store.keyschema import SiteKeys
-from tests.helpers import Client, author, bearer, decide, keys_of, local_server, site, submit_ok
+from tests.helpers import (
+    Client,
+    author,
+    bearer,
+    decide,
+    eventually,
+    keys_of,
+    local_server,
+    site,
+    submit_ok,
+)
 
 SECRET = "s" * 32
 EMAIL = "duong@example.vn"
@@ -106,6 +116,9 @@ class Receiver:
     def delivered(self) -> list[Hit]:
         return [hit for hit in self.hits if 200 <= hit.status < 300]
 
+    def delivered_events(self) -> list[str]:
+        return [hit.event for hit in self.delivered()]
+
     def tries(self, delivery: str) -> list[Hit]:
         return [hit for hit in self.hits if hit.delivery == delivery]
 
@@ -183,22 +196,14 @@ async def connection_ids(rds: aioredis.Redis) -> set[str]:
     return {str(entry["id"]) for entry in await rds.client_list()}
 
 
-async def eventually(check: Callable[[], bool | Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        result = check()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-async def outbox_empty(rds: aioredis.Redis, keys: SiteKeys) -> bool:
+async def outbox_empties(rds: aioredis.Redis, keys: SiteKeys) -> None:
     """Delivered deliveries are forgotten (settled just after the receiver answers)."""
-    return await rds.hlen(keys.outbox) == 0 and await rds.zcard(keys.outbox_due) == 0
+
+    async def left() -> dict[str, int]:
+        return {"deliveries": await rds.hlen(keys.outbox), "due": await rds.zcard(keys.outbox_due)}
+
+    empty = {"deliveries": 0, "due": 0}
+    await eventually(left, "an empty outbox", until=lambda held: held == empty, within=WAIT_SECONDS)
 
 
 def events_for(receiver: Receiver, comment_id: str) -> list[str]:
@@ -234,18 +239,33 @@ async def test_every_event_is_delivered_signed_and_without_private_data(
     moderator = await bearer(client, "moderator")
     approved = await submit_ok(client, body="Sẽ được duyệt.")
     rejected = await submit_ok(client, author=author("an.tran@example.vn"), body="Sẽ bị từ chối.")
-    await eventually(lambda: len(receiver.delivered()) >= 2, "comment.submitted of both comments")
+    await eventually(
+        receiver.delivered_events,
+        "comment.submitted of both comments",
+        until=lambda got: len(got) >= 2,
+        within=WAIT_SECONDS,
+    )
     assert events_for(receiver, approved) == ["comment.submitted"]
     assert events_for(receiver, rejected) == ["comment.submitted"]
 
     await decide(client, moderator, approved, "approve", reason="lý do")
     await decide(client, moderator, rejected, "reject", reason="lý do")
-    await eventually(lambda: len(receiver.delivered()) >= 4, "the decisions")
+    await eventually(
+        receiver.delivered_events,
+        "the decisions",
+        until=lambda got: len(got) >= 4,
+        within=WAIT_SECONDS,
+    )
     response = await client.post(
         f"/v1/sites/news/comments/{approved}/reports", json={"reason": "quảng cáo"}
     )
     assert response.status == 202
-    await eventually(lambda: len(receiver.delivered()) >= 5, "comment.reported")
+    await eventually(
+        receiver.delivered_events,
+        "comment.reported",
+        until=lambda got: len(got) >= 5,
+        within=WAIT_SECONDS,
+    )
 
     assert events_for(receiver, approved) == [
         "comment.submitted",
@@ -284,7 +304,7 @@ async def test_every_event_is_delivered_signed_and_without_private_data(
     assert statuses[rejected] == "rejected"
     reported = [h for h in receiver.delivered() if h.event == "comment.reported"]
     assert reported[0].payload["reason"] == "quảng cáo"
-    await eventually(lambda: outbox_empty(rds, keys_of(client)), "an empty outbox")
+    await outbox_empties(rds, keys_of(client))
 
 
 async def test_a_receiver_failing_twice_gets_the_event_on_the_third_try(
@@ -293,7 +313,12 @@ async def test_a_receiver_failing_twice_gets_the_event_on_the_third_try(
     receiver.answer = lambda tries: 500 if tries <= 2 else 200
     client = await start(webhook_settings())
     comment_id = await submit_ok(client)
-    await eventually(lambda: len(receiver.delivered()) == 1, "the third try")
+    await eventually(
+        receiver.delivered_events,
+        "the third try",
+        until=lambda got: len(got) == 1,
+        within=WAIT_SECONDS,
+    )
     [delivered] = receiver.delivered()
     tries = receiver.tries(delivered.delivery)
     assert [hit.status for hit in tries] == [500, 500, 200]
@@ -303,7 +328,7 @@ async def test_a_receiver_failing_twice_gets_the_event_on_the_third_try(
         assert hit.payload["comment"]["id"] == comment_id
         assert hit.body == delivered.body  # the same event, retried
         assert verify(SECRET, hit.signature, hit.body)
-    await eventually(lambda: outbox_empty(rds, keys_of(client)), "an empty outbox")
+    await outbox_empties(rds, keys_of(client))
     await asyncio.sleep(0.3)  # nothing more is sent once it was delivered
     assert len(receiver.hits) == 3
     dead = await client.get(f"{MOD}/webhooks/dead", headers=await bearer(client))
@@ -333,7 +358,12 @@ async def test_no_event_is_lost_when_the_service_restarts_between_tries(
     # 1: every delivery is taken and in flight when the service goes away.
     receiver.generation, receiver.hang = 1, asyncio.Event()
     first = await start(settings)
-    await eventually(lambda: len(tried_in(1)) == 4, "every event in flight")
+    await eventually(
+        lambda: tried_in(1),
+        "every event in flight",
+        until=lambda tried: len(tried) == 4,
+        within=WAIT_SECONDS,
+    )
     await stop(first)
     receiver.hang.set()
     receiver.hang = None
@@ -344,16 +374,26 @@ async def test_no_event_is_lost_when_the_service_restarts_between_tries(
     receiver.generation = 2
     receiver.answer = lambda tries: 500
     second = await start(settings)
-    await eventually(lambda: len(tried_in(2)) == 4, "a failed try of every event")
+    await eventually(
+        lambda: tried_in(2),
+        "a failed try of every event",
+        until=lambda tried: len(tried) == 4,
+        within=WAIT_SECONDS,
+    )
     await stop(second)
 
     # 3: the next run delivers them.
     receiver.generation = 3
     receiver.answer = lambda tries: 200
     third = await start(settings)
-    await eventually(lambda: len(receiver.delivered()) >= 4, "every event delivered")
+    await eventually(
+        receiver.delivered_events,
+        "every event delivered",
+        until=lambda got: len(got) >= 4,
+        within=WAIT_SECONDS,
+    )
     keys = keys_of(third)
-    await eventually(lambda: outbox_empty(rds, keys), "an empty outbox")
+    await outbox_empties(rds, keys)
     await stop(third)
 
     delivered = receiver.delivered()
@@ -383,11 +423,7 @@ async def test_a_dead_delivery_is_listed_and_can_be_retried(
         assert response.status == 200, await response.text()
         return list((await response.json())["deliveries"])
 
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not (listed := await dead()):
-        assert time.monotonic() < deadline, "the delivery never went dead"
-        await asyncio.sleep(0.05)
-    [letter] = listed
+    [letter] = await eventually(dead, "the delivery to go dead", within=WAIT_SECONDS, interval=0.05)
     assert letter["event"] == "comment.submitted"
     assert letter["target"] == "cms"
     assert letter["attempts"] == 5
@@ -410,13 +446,18 @@ async def test_a_dead_delivery_is_listed_and_can_be_retried(
     receiver.answer = lambda tries: 200
     response = await client.post(retry, headers=admin)
     assert response.status == 202, await response.text()
-    await eventually(lambda: len(receiver.delivered()) == 1, "the retried delivery")
+    await eventually(
+        receiver.delivered_events,
+        "the retried delivery",
+        until=lambda got: len(got) == 1,
+        within=WAIT_SECONDS,
+    )
     [delivered] = receiver.delivered()
     assert delivered.delivery == letter["id"]
     assert delivered.payload["comment"]["id"] == comment_id
     assert verify(SECRET, delivered.signature, delivered.body)
     assert await dead() == []
-    await eventually(lambda: outbox_empty(rds, keys_of(client)), "an empty outbox")
+    await outbox_empties(rds, keys_of(client))
     await asyncio.sleep(0.2)
     assert len(receiver.delivered()) == 1
 
@@ -428,7 +469,12 @@ async def test_stopping_the_service_closes_its_redis_connections(
     before = await connection_ids(rds)
     client = await start(webhook_settings())
     await submit_ok(client)
-    await eventually(lambda: len(receiver.delivered()) == 1, "the delivery")
+    await eventually(
+        receiver.delivered_events,
+        "the delivery",
+        until=lambda got: len(got) == 1,
+        within=WAIT_SECONDS,
+    )
     # Readers at once: the service needs several connections, so some sit
     # idle in its pool when it stops.
     read = "/v1/sites/news/threads/ca-mau-2022-08-12/comments"
@@ -437,13 +483,19 @@ async def test_stopping_the_service_closes_its_redis_connections(
     mine = await connection_ids(rds) - before
     assert len(mine) >= 2
     await stop(client)
+
+    async def still_open() -> set[str]:
+        return mine & await connection_ids(rds)
+
     try:
-        for _ in range(40):  # two seconds for the server to see them go
-            left = mine & await connection_ids(rds)
-            if not left:
-                break
-            await asyncio.sleep(0.05)
-        assert not left, f"{len(left)} of its {len(mine)} Redis connections left open"
+        # Two seconds for the server to see them go.
+        await eventually(
+            still_open,
+            f"its {len(mine)} Redis connections to close",
+            until=lambda left: not left,
+            within=2,
+            interval=0.05,
+        )
     finally:
         # Should the service leak them, close them here so that the leak fails
         # this test alone rather than the whole run at garbage collection.

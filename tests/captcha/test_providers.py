@@ -19,6 +19,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from service.settings import ConfigError, load_settings
+from tests.captcha.test_pow import issue, widget_payload
 from tests.helpers import (
     TEST_SECRET,
     Client,
@@ -32,7 +33,6 @@ from tests.helpers import (
     site,
     submission,
 )
-from tests.test_pow import issue, widget_payload
 
 MakeClient = Callable[..., Awaitable[Client]]
 COMMENTS = "/v1/sites/news/comments"

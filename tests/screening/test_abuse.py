@@ -9,7 +9,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from hypothesis import strategies as st
 from service.screening.screen import Screen, Thresholds, _flooded, read_words
 from service.settings import AbuseRules, ConfigError
 from tests.helpers import (
+    DATA,
     Client,
     form_submission,
     form_token,
@@ -243,7 +243,7 @@ def test_the_corpus_is_sorted_no_worse_than_measured(
 ) -> None:
     # A floor under bench/evaluate.py's figures (README), so that a change to
     # the folding or the word lists cannot quietly lose ground.
-    corpus = Path(__file__).parent / "data" / name
+    corpus = DATA / name
     items = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
     held = {
         i["id"]: SCREEN.newcomer_verdict(SCREEN.assess(i["name"], i["body"])) != "pass"
