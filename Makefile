@@ -1,4 +1,4 @@
-# make install | run | test | lint | format | bench | voices
+# make install | run | test | lint | format | bench | voices | docs
 # Each target installs what it needs first, so a fresh clone needs only make.
 
 VENV ?= .venv
@@ -6,14 +6,14 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench voices all redis-server chromium
+.PHONY: install run test lint format bench voices docs all redis-server chromium
 
 all: lint test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,docs]'
 	touch $(STAMP)
 
 # The tests and `make run` start their own redis-server; fetch it if missing.
@@ -43,6 +43,11 @@ format: install
 
 bench: install
 	bench/run.sh
+
+# The manual: mkdocs.yml and docs/, into site/. --strict turns every warning
+# (a broken link or anchor, a page missing from the nav) into a failure.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # Regenerate the audio captcha's voice clips (needs Debian's espeak-ng; the
 # clips are committed, so nothing else needs it).
