@@ -5,8 +5,8 @@ A page asks for a generated part with a marker on a line of its own, such as
 the code itself: the settings models, the problem catalogue, the route table,
 the key schema, the Lua scripts and the imports between the packages. Nothing
 here is copied from the code by hand, so the reference cannot drift from it.
-An unknown marker, or a note about a setting that no longer exists, fails the
-build.
+An unknown marker, or a setting with no comment to say what it means, fails
+the build.
 """
 
 from __future__ import annotations
@@ -46,115 +46,6 @@ def _cell(text: str) -> str:
 
 
 # --- settings ------------------------------------------------------------
-
-# What a setting means, where its code has no comment to say it. A note wins
-# over a comment: `sites.*.abuse` has one above it that belongs to the line
-# after. `*` stands for a site's id.
-NOTES = {
-    "mode": "`development` falls back to a published secret when none is given; "
-    "`production` refuses an empty, short or published secret.",
-    "host": "Address to listen on (the container image sets `0.0.0.0`).",
-    "port": "Port to listen on; `loibinh serve --port` overrides it.",
-    "workers": "Worker processes sharing the port with `SO_REUSEPORT`; "
-    "`loibinh serve --workers N` overrides it ([Running several workers]"
-    "(operations.md#running-several-workers)).",
-    "secret_key": "The root of every keyed hash, 32 characters or more. Prefer "
-    "`LOIBINH_SECRET_KEY` or `secret_key_file` to writing it in a file.",
-    "secret_key_file": "A file holding the secret; it wins over `secret_key`.",
-    "max_body_bytes": "Largest request body accepted; above it, 413 `payload-too-large`.",
-    "retry_after_seconds": "`Retry-After` sent with 503 `unavailable`.",
-    "public_cache_seconds": "`Cache-Control: max-age` of a thread's public comments.",
-    "log_level": "Level of the service's log.",
-    "redis": "The Redis connection.",
-    "captcha": "The pools of pre-rendered image challenges, for every site.",
-    "webhooks": "How webhook deliveries are made, for every site.",
-    "network": "Who the client is: trusted proxies and IPv6 prefixes.",
-    "sites": "One table per site, `[sites.<id>]`; the id is lower-case letters, digits "
-    "and `-` and appears in every URL. `config/default.toml` defines the demo site.",
-    "redis.url": "`redis://`, `rediss://` or `unix://`.",
-    "redis.connect_timeout": "Seconds to open a connection: a dead Redis costs a "
-    "request at most this long before its 503.",
-    "redis.timeout": "Seconds to wait for any answer; also bounds the accept script's deadline.",
-    "redis.max_connections": "Connections in each worker's pool.",
-    "redis.key_prefix": "Every key starts with it, then the site's hash tag: `lb:{site}:...`.",
-    "captcha.ttl_seconds": "A challenge must be answered within this long of being issued.",
-    "captcha.pool_size": "Pre-rendered challenges kept per site.",
-    "captcha.pool_low_water": "Rendering starts when the pool falls below this.",
-    "captcha.render_batch": "Challenges rendered in one go.",
-    "captcha.refill_interval_seconds": "How often each worker looks at the pools.",
-    "captcha.render_processes": "Processes rendering challenges, at nice +10.",
-    "captcha.width": "Image width in pixels.",
-    "captcha.height": "Image height in pixels.",
-    "webhooks.timeout_seconds": "Time allowed for one delivery's POST.",
-    "webhooks.max_attempts": "Attempts before a delivery is kept as dead.",
-    "webhooks.backoff_base_seconds": "First retry delay, doubled at each attempt, with jitter.",
-    "webhooks.backoff_max_seconds": "Longest retry delay.",
-    "webhooks.poll_interval_seconds": "How often each worker looks for due deliveries.",
-    "sites.*.allowed_origins": "Origins such as `https://news.example.vn` whose pages may "
-    "call the public API from a browser (CORS) and be a form's `return_to`.",
-    "sites.*.moderation": "`pre`: every comment waits for a moderator; `post`: published at "
-    "once, still reviewed; `first-comment`: held until one comment of the same email "
-    "is approved.",
-    "sites.*.locale": "Language of the widget, the form page and the spoken captcha.",
-    "sites.*.captcha_provider": "See [Captcha providers](captcha.md#captcha-providers).",
-    "sites.*.captcha": "The captcha provider's settings and escalation.",
-    "sites.*.rate_limits": "Limits per route and dimension: [Rate limits](#rate-limits).",
-    "sites.*.name_max_length": "Longest author name, in characters.",
-    "sites.*.body_max_length": "Longest comment, in characters.",
-    "sites.*.abuse": "Auto-moderation: see [Screening](screening.md).",
-    "sites.*.reports_threshold": "Distinct readers whose reports move a published "
-    "comment to the `reported` queue.",
-    "sites.*.hide_reported": "Hide a comment from the public read once it is reported, "
-    "until a moderator decides.",
-    "sites.*.webhooks": "Receivers of the site's comment events: "
-    "[Webhooks](moderation.md#webhooks).",
-    "sites.*.captcha.pow": "The proof of work's difficulty and lifetime.",
-    "sites.*.captcha.site_key": "The third party's public site key.",
-    "sites.*.captcha.secret": "The third party's secret: only from the environment "
-    "(`LOIBINH_SITES__<SITE>__CAPTCHA__SECRET`) or `secret_file`; in a TOML file it "
-    "stops start-up.",
-    "sites.*.captcha.secret_file": "A file holding the third party's secret.",
-    "sites.*.captcha.verify_url": "The siteverify URL; unset: the provider's documented one.",
-    "sites.*.captcha.timeout_seconds": "Bounds the whole check, retries included; "
-    "past it the check fails closed (503).",
-    "sites.*.captcha.hostnames": "Where the provider may say the challenge was solved; "
-    "unset: the hosts of `allowed_origins`; `[]`: not checked.",
-    "sites.*.captcha.score_threshold": "reCAPTCHA v3: the lowest score accepted.",
-    "sites.*.captcha.action": "reCAPTCHA v3: the action the page names and the provider "
-    "must report (unset: `comment`); Turnstile: checked when set.",
-    "sites.*.captcha.escalate_after": "Failed captchas from one address that escalate it "
-    "to the stronger challenge; 0: never.",
-    "sites.*.captcha.escalate_window_seconds": "How long failures are counted, and how "
-    "long an escalation lasts.",
-    "sites.*.captcha.escalate_to": "The stronger challenge: an image, or (pow sites only) "
-    "a harder proof of work.",
-    "sites.*.captcha.escalate_on_abuse": "A comment the screening files as spam or "
-    "rejects escalates its sender.",
-    "sites.*.captcha.pow.maxnumber": "Difficulty: the answer is a number in [0, maxnumber].",
-    "sites.*.captcha.pow.expires_seconds": "A challenge's lifetime, carried in its signed salt.",
-    "sites.*.rate_limits.submit": "Limits on submitting comments.",
-    "sites.*.rate_limits.captcha": "Limits on issuing captchas (`ip` and `site` only).",
-    "sites.*.rate_limits.report": "Limits on readers' reports (no `email`).",
-    "sites.*.rate_limits.*.ip": "Per client: its pseudonymised address (IPv6 by its prefix).",
-    "sites.*.rate_limits.*.email": "Per author's email (submissions only).",
-    "sites.*.rate_limits.*.thread": "Per thread.",
-    "sites.*.rate_limits.*.site": "Everyone on the site together.",
-    "sites.*.rate_limits.*.*.limit": "Events allowed per `period`.",
-    "sites.*.rate_limits.*.*.period": "The period, in seconds.",
-    "sites.*.rate_limits.*.*.burst": "Events allowed at once; unset: `limit`.",
-    "sites.*.abuse.hold_at": "Score at which a comment waits for a moderator, whatever the mode.",
-    "sites.*.abuse.spam_at": "Score at which a comment is filed as spam.",
-    "sites.*.abuse.reject_at": "Score at which a comment is rejected.",
-    "sites.*.abuse.banned_words": "Words that are never published, added to "
-    "`config/words/banned.txt` (or instead of it, with `default_words = false`).",
-    "sites.*.abuse.suspect_words": "Words that hold a comment, added to "
-    "`config/words/suspect.txt` (or instead of it).",
-    "sites.*.abuse.default_words": "Use the lists of `config/words/`.",
-    "sites.*.webhooks.*.name": "The webhook's name, unique within the site.",
-    "sites.*.webhooks.*.url": "Where deliveries are POSTed.",
-    "sites.*.webhooks.*.secret": "Key of the `Loibinh-Signature` HMAC, 16 characters or more.",
-    "sites.*.webhooks.*.events": "Events delivered.",
-}
 
 
 def _field_comments(model: type[BaseModel]) -> dict[str, str]:
@@ -279,7 +170,7 @@ def _tables(
 def settings() -> str:
     tables = list(_tables(Settings, "", ""))
     anchors = {model: _anchor(path) for path, _, model in tables}
-    known = set()
+    meanings: dict[str, str] = {}
     out = []
     for path, note_path, model in tables:
         out.append(f"### `{path or 'top level'}` {{ #{anchors[model]} }}\n")
@@ -289,17 +180,17 @@ def settings() -> str:
         comments = _field_comments(model)
         for name, field in model.model_fields.items():
             key = f"{note_path}.{name}".lstrip(".")
-            known.add(key)
             kind = _type_name(field.annotation)
             if nested := _nested(field.annotation):
                 kind = f"[{kind}](#{anchors[nested]})"
             if bounds := _bounds(field.metadata):
                 kind += f" ({bounds})"
-            meaning = NOTES.get(key) or field.description or comments.get(name, "")
+            meaning = field.description or comments.get(name, "")
+            meanings[key] = meaning
             out.append(f"| `{name}` | {kind} | {_default(field)} | {_cell(meaning)} |")
         out.append("")
-    if stale := set(NOTES) - known:
-        raise ValueError(f"notes about settings that do not exist: {sorted(stale)}")
+    if undocumented := sorted(k for k, text in meanings.items() if not text):
+        raise ValueError(f"settings with no comment in service/settings.py: {undocumented}")
     return "\n".join(out)
 
 

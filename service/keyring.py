@@ -2,7 +2,7 @@
 
 Each purpose gets its own key (HMAC of the secret and the purpose's name), so a
 hash made for one purpose can never be replayed as another's. IPs and emails
-are stored and compared only as these hashes (DESIGN.md invariants 3 and 4).
+are stored and compared only as these hashes (the contract's invariants 3 and 4, docs/contract.md).
 """
 
 from __future__ import annotations

@@ -53,8 +53,11 @@ class Strict(BaseModel):
 class RateLimit(Strict):
     """A GCRA limit: `limit` events per `period` seconds, `burst` of them at once."""
 
+    # Events allowed per `period`.
     limit: Annotated[int, Field(ge=1, le=1_000_000)]
+    # The period, in seconds.
     period: Annotated[float, Field(gt=0, le=31 * 86400)]
+    # Events allowed at once; unset: `limit`.
     burst: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
 
     @property
@@ -72,9 +75,13 @@ class RoutePolicies(Strict):
     (pseudonymised) address, the author's email, the thread, the whole site.
     Every one that is set is charged, in the route's one script."""
 
+    # Per client: its pseudonymised address (IPv6 by its prefix).
     ip: RateLimit | None = None
+    # Per author's email (submissions only).
     email: RateLimit | None = None
+    # Per thread.
     thread: RateLimit | None = None
+    # Everyone on the site together.
     site: RateLimit | None = None
 
     @model_validator(mode="after")
@@ -85,10 +92,13 @@ class RoutePolicies(Strict):
 
 
 class SiteRateLimits(Strict):
+    # Limits on submitting comments.
     submit: RoutePolicies = RoutePolicies(
         ip=RateLimit(limit=5, period=60), email=RateLimit(limit=3, period=60)
     )
+    # Limits on issuing captchas (`ip` and `site` only).
     captcha: RoutePolicies = RoutePolicies(ip=RateLimit(limit=30, period=60))
+    # Limits on readers' reports (no `email`).
     report: RoutePolicies = RoutePolicies(ip=RateLimit(limit=10, period=3600))
 
     @model_validator(mode="after")
@@ -115,9 +125,13 @@ WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = (
 class Webhook(Strict):
     """A receiver of the site's comment events, signed with its own secret."""
 
+    # The webhook's name, unique within the site.
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+    # Where deliveries are POSTed.
     url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")]
+    # Key of the `Loibinh-Signature` HMAC, 16 characters or more.
     secret: SecretStr
+    # Events delivered.
     events: list[WebhookEvent] = list(WEBHOOK_EVENTS)
 
     @field_validator("secret")
@@ -132,14 +146,19 @@ class AbuseRules(Strict):
     """Auto-moderation of a site: the score at which a comment is held for a
     moderator, filed as spam, or rejected, and words of its own."""
 
+    # Score at which a comment waits for a moderator, whatever the mode.
     hold_at: Annotated[float, Field(gt=0)] = 3.0
+    # Score at which a comment is filed as spam.
     spam_at: Annotated[float, Field(gt=0)] = 8.0
+    # Score at which a comment is rejected.
     reject_at: Annotated[float, Field(gt=0)] = 10.0
     # Added to config/words/banned.txt and suspect.txt (or instead of them).
     banned_words: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
+    # Words that hold a comment, added to `config/words/suspect.txt` (or instead of it).
     suspect_words: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
     # Phrases in which a banned or suspect word is innocent (config/words/allowed.txt).
     allowed_words: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
+    # Use the lists of `config/words/`.
     default_words: bool = True
     # A form posted sooner than this after its captcha was issued is held:
     # nobody reads a challenge and writes a comment that fast.
@@ -185,9 +204,11 @@ class PowSettings(Strict):
     """ALTCHA proof of work: the answer is a number in [0, maxnumber], found
     by hashing on average maxnumber / 2 times in the reader's browser."""
 
+    # Difficulty: the answer is a number in [0, maxnumber].
     maxnumber: Annotated[int, Field(ge=1000, le=100_000_000)] = 100_000
     # The harder challenge an escalated client gets when the site escalates to pow.
     escalated_maxnumber: Annotated[int, Field(ge=1000, le=100_000_000)] = 1_000_000
+    # A challenge's lifetime, carried in its signed salt.
     expires_seconds: Annotated[int, Field(ge=10, le=86400)] = 600
 
     @model_validator(mode="after")
@@ -202,12 +223,18 @@ class SiteCaptcha(Strict):
     provider never sits in a configuration file in clear: it comes from the
     environment (LOIBINH_SITES__<SITE>__CAPTCHA__SECRET) or from secret_file."""
 
+    # The proof of work's difficulty and lifetime.
     pow: PowSettings = PowSettings()
+    # The third party's public site key.
     site_key: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    # The third party's secret: only from the environment (`LOIBINH_SITES__<SITE>__CAPTCHA__SECRET`)
+    # or `secret_file`; in a TOML file it stops start-up.
     secret: SecretStr = SecretStr("")
+    # A file holding the third party's secret.
     secret_file: Path | None = None
     # None: the provider's documented siteverify URL (VERIFY_URLS).
     verify_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] | None = None
+    # Bounds the whole check, retries included; past it the check fails closed (503).
     timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 2.0
     # The hostnames a provider may say the challenge was solved on. None: the
     # hosts of the site's allowed origins; []: not checked.
@@ -215,14 +242,19 @@ class SiteCaptcha(Strict):
     # reCAPTCHA v3: the lowest score accepted and the action the page names.
     # Turnstile also reports an action: checked when set.
     score_threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
+    # reCAPTCHA v3: the action the page names and the provider must report (unset: `comment`);
+    # Turnstile: checked when set.
     action: Annotated[str, Field(pattern=r"^[A-Za-z0-9_/]{1,100}$")] | None = None
     # Escalation: after escalate_after failed captcha attempts from one
     # client within the window, or a submission of theirs filed as spam or
     # rejected by the abuse checks, the client must answer the stronger
     # challenge: an image, or a harder proof of work. 0 turns it off.
     escalate_after: Annotated[int, Field(ge=0, le=1000)] = 3
+    # How long failures are counted, and how long an escalation lasts.
     escalate_window_seconds: Annotated[int, Field(ge=10, le=7 * 86400)] = 3600
+    # The stronger challenge: an image, or (pow sites only) a harder proof of work.
     escalate_to: Literal["image", "pow"] = "image"
+    # A comment the screening files as spam or rejects escalates its sender.
     escalate_on_abuse: bool = True
 
     @model_validator(mode="before")
@@ -232,21 +264,34 @@ class SiteCaptcha(Strict):
 
 
 class Site(Strict):
+    # Origins such as `https://news.example.vn` whose pages may call the public API from a browser
+    # (CORS) and be a form's `return_to`.
     allowed_origins: list[str] = []
+    # `pre`: every comment waits for a moderator; `post`: published at once, still reviewed;
+    # `first-comment`: held until one comment of the same email is approved.
     moderation: Literal["pre", "post", "first-comment"] = "pre"
+    # Language of the widget, the form page and the spoken captcha.
     locale: Literal["vi", "en"] = "vi"
+    # See [Captcha providers](captcha.md#captcha-providers).
     captcha_provider: CaptchaProvider = "image"
+    # The captcha provider's settings and escalation.
     captcha: SiteCaptcha = SiteCaptcha()
+    # Limits per route and dimension: [Rate limits](#rate-limits).
     rate_limits: SiteRateLimits = SiteRateLimits()
+    # Longest author name, in characters.
     name_max_length: Annotated[int, Field(ge=1, le=80)] = 80
+    # Longest comment, in characters.
     body_max_length: Annotated[int, Field(ge=1, le=5000)] = 5000
     # What a banned author is told: "honest" answers 403 banned; "shadow"
     # answers 202 as usual and files the comment straight under rejected.
     ban_response: Literal["honest", "shadow"] = "honest"
-    # Distinct readers whose reports move a published comment to `reported`.
+    # Auto-moderation: see [Screening](screening.md).
     abuse: AbuseRules = AbuseRules()
+    # Distinct readers whose reports move a published comment to `reported`.
     reports_threshold: Annotated[int, Field(ge=1, le=1000)] = 3
+    # Hide a comment from the public read once it is reported, until a moderator decides.
     hide_reported: bool = False
+    # Receivers of the site's comment events: [Webhooks](moderation.md#webhooks).
     webhooks: list[Webhook] = []
 
     def webhook_targets(self, event: WebhookEvent) -> str:
@@ -310,13 +355,21 @@ class Site(Strict):
 
 
 class CaptchaSettings(Strict):
+    # A challenge must be answered within this long of being issued.
     ttl_seconds: Annotated[int, Field(ge=30, le=86400)] = 600
+    # Pre-rendered challenges kept per site.
     pool_size: Annotated[int, Field(ge=1, le=100_000)] = 300
+    # Rendering starts when the pool falls below this.
     pool_low_water: Annotated[int, Field(ge=0, le=100_000)] = 150
+    # Challenges rendered in one go.
     render_batch: Annotated[int, Field(ge=1, le=1000)] = 50
+    # How often each worker looks at the pools.
     refill_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 1.0
+    # Processes rendering challenges, at nice +10.
     render_processes: Annotated[int, Field(ge=1, le=16)] = 1
+    # Image width in pixels.
     width: Annotated[int, Field(ge=100, le=600)] = 200
+    # Image height in pixels.
     height: Annotated[int, Field(ge=40, le=200)] = 70
 
     @model_validator(mode="after")
@@ -327,12 +380,17 @@ class CaptchaSettings(Strict):
 
 
 class WebhookSettings(Strict):
+    # Time allowed for one delivery's POST.
     timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    # Attempts before a delivery is kept as dead.
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 10
+    # First retry delay, doubled at each attempt, with jitter.
     backoff_base_seconds: Annotated[float, Field(gt=0, le=3600)] = 2.0
+    # Longest retry delay.
     backoff_max_seconds: Annotated[float, Field(gt=0, le=86400)] = 3600.0
     # A taken delivery is retried after this long if its worker dies.
     lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    # How often each worker looks for due deliveries.
     poll_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
 
 
@@ -345,10 +403,15 @@ class NetworkSettings(Strict):
 
 
 class RedisSettings(Strict):
+    # `redis://`, `rediss://` or `unix://`.
     url: str = "redis://127.0.0.1:6379/0"
+    # Seconds to open a connection: a dead Redis costs a request at most this long before its 503.
     connect_timeout: Annotated[float, Field(gt=0, le=30)] = 0.5
+    # Seconds to wait for any answer; also bounds the accept script's deadline.
     timeout: Annotated[float, Field(gt=0, le=30)] = 0.5
+    # Connections in each worker's pool.
     max_connections: Annotated[int, Field(ge=1, le=10_000)] = 256
+    # Every key starts with it, then the site's hash tag: `lb:{site}:...`.
     key_prefix: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,20}$")] = "lb"
 
 
@@ -360,20 +423,39 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
+    # `development` falls back to a published secret when none is given; `production` refuses an
+    # empty, short or published secret.
     mode: Literal["development", "production"] = "production"
+    # Address to listen on (the container image sets `0.0.0.0`).
     host: str = "127.0.0.1"
+    # Port to listen on; `loibinh serve --port` overrides it.
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    # Worker processes sharing the port with `SO_REUSEPORT`; `loibinh serve --workers N` overrides
+    # it ([Running several workers](operations.md#running-several-workers)).
     workers: Annotated[int, Field(ge=1, le=64)] = 1
+    # The root of every keyed hash, 32 characters or more. Prefer `LOIBINH_SECRET_KEY` or
+    # `secret_key_file` to writing it in a file.
     secret_key: SecretStr = SecretStr("")
+    # A file holding the secret; it wins over `secret_key`.
     secret_key_file: Path | None = None
+    # Largest request body accepted; above it, 413 `payload-too-large`.
     max_body_bytes: Annotated[int, Field(ge=1024, le=10 * 1024 * 1024)] = 64 * 1024
+    # `Retry-After` sent with 503 `unavailable`.
     retry_after_seconds: Annotated[int, Field(ge=1, le=3600)] = 2
+    # `Cache-Control: max-age` of a thread's public comments.
     public_cache_seconds: Annotated[int, Field(ge=0, le=86400)] = 10
+    # Level of the service's log.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The Redis connection.
     redis: RedisSettings = RedisSettings()
+    # The pools of pre-rendered image challenges, for every site.
     captcha: CaptchaSettings = CaptchaSettings()
+    # How webhook deliveries are made, for every site.
     webhooks: WebhookSettings = WebhookSettings()
+    # Who the client is: trusted proxies and IPv6 prefixes.
     network: NetworkSettings = NetworkSettings()
+    # One table per site, `[sites.<id>]`; the id is lower-case letters, digits and `-` and appears
+    # in every URL. `config/default.toml` defines the demo site.
     sites: dict[str, Site] = {}
 
     @field_validator("sites")

@@ -132,7 +132,7 @@ async def check(client: Client, data: bytes, headers: dict[str, str]) -> int:
         assert answered == supplied
     else:
         assert re.fullmatch(r"[0-9a-f]{16}", answered), answered
-    # Every answer of a rate-limited route carries both fields (DESIGN.md).
+    # Every answer of a rate-limited route carries both fields (the contract).
     assert "RateLimit-Policy" in response.headers
     assert "RateLimit" in response.headers, (status, text)
     if status == 202:

@@ -1,7 +1,7 @@
 """Rendering challenges, each an image and its spoken alternative
 (audio.py). This runs in worker processes only: one PNG costs several
 milliseconds of CPU, far too long for the event loop. It is kept apart from
-captcha.py so that a worker imports little besides Pillow."""
+the pool (pool.py) so that a worker imports little besides Pillow."""
 
 from __future__ import annotations
 

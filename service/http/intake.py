@@ -46,7 +46,7 @@ FORM_ONLY = {"return_to"}
 # Fields a widget adds, which may be present and empty when another captcha
 # is in use (hCaptcha fills g-recaptcha-response too, with the same token).
 WIDGET_FIELDS = {"altcha", "cf-turnstile-response", "h-captcha-response", "g-recaptcha-response"}
-# The service's own no-JavaScript form page (views_pages.thread_form), as a
+# The service's own no-JavaScript form page (http/pages.thread_form), as a
 # path: a relative Location cannot leave the service's origin.
 OWN_FORM_PAGE = re.compile(
     r"/v1/sites/(?P<site>[a-z0-9-]+)/threads/[A-Za-z0-9][A-Za-z0-9._:-]{0,199}/form"

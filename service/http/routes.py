@@ -111,7 +111,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "operations", responses={200: models.Health, 503: models.Health}),
     Endpoint("GET", "/metrics", public.metrics, "Prometheus metrics", "operations",
              responses={200: None}),
-    Endpoint("GET", "/openapi.json", openapi, "This document", "operations",
+    Endpoint("GET", "/openapi.json", openapi, "The OpenAPI 3.1 document of this API", "operations",
              responses={200: None}),
     Endpoint("GET", "/problems/{name}", public.problem_type, "What a problem type means",
              "operations", responses={200: None}, problems=(404,)),

@@ -8,7 +8,7 @@ a denial ("không phải", "not all"). The frames' vocabularies are the
 `[section]`s of config/words/threat.txt and hate.txt; English threats, whose
 word order matters, are patterns here (english_threat).
 
-This is kept apart from abuse.py, which sums the signals into a verdict,
+This is kept apart from screen.py, which sums the signals into a verdict,
 because it is its own matching machinery (positions and windows rather than
 the word lists' yes or no) and the part of the screening each round of
 tuning changes most.

@@ -2,7 +2,7 @@
 
 Each key of a site carries the hash tag `{site-id}`, so every key one script
 touches hashes to the same Redis Cluster slot and every script runs unchanged
-on Cluster (DESIGN.md invariant 5).
+on Cluster (the contract's invariant 5, docs/contract.md).
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ class SiteKeys:
 
     @property
     def pending(self) -> str:
-        """Sorted set of comment ids waiting for a moderator, scored by arrival (ms)."""
+        """Sorted set of comment ids waiting for a moderator, all scored 0: they
+        sort by id, and ids sort by time (ids.py), so oldest first."""
         return f"{self._base}:q:pending"
 
     def thread(self, thread: str) -> str:
@@ -174,7 +175,7 @@ class SiteKeys:
         return f"{self._base}:ft:{nonce}"
 
     def fingerprints(self, window: int) -> str:
-        """Hash band -> the text fingerprints (abuse.fingerprint) of the
+        """Hash band -> the text fingerprints (screen.fingerprint) of the
         latest comments sharing that band of their signature, for one
         duplicate window; it expires after the next. It holds no reader data:
         hashes of words, no ids."""

@@ -1,4 +1,4 @@
-"""Comment text to safe HTML (DESIGN.md invariant 6).
+"""Comment text to safe HTML (the contract's invariant 6, docs/contract.md).
 
 Comments are plain text. Everything a reader wrote is escaped; the only markup
 is what this module adds: paragraphs, line breaks and links to http(s) URLs

@@ -1,4 +1,4 @@
-"""The local image captcha (DESIGN.md invariant 3, issue 2 item 4): issuing
+"""The local image captcha (the contract's invariant 3, issue 2 item 4): issuing
 from the pre-rendered pool, the pool's refill by worker processes, the issue
 rate limit, answers kept only as keyed hashes, single use and expiry, the
 answer alphabet, minting, and an event loop that rendering never blocks.

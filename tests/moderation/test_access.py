@@ -1,4 +1,4 @@
-"""Who may call the moderation API (DESIGN.md "Moderation", issue 3): every
+"""Who may call the moderation API (the contract's "Moderation", issue 3): every
 route of the table refuses a missing or bad key (401), a key of another site
 or of too small a role (403), and answers keys for all sites on every
 configured site, and no other."""

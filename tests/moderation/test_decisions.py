@@ -1,4 +1,4 @@
-"""Moderation decisions (DESIGN.md "Moderation", issue 3): what each action
+"""Moderation decisions (the contract's "Moderation", issue 3): what each action
 publishes or takes down, per-item answers in a batch (404, 409), author-wide
 actions, bad bodies, and races with one winner."""
 

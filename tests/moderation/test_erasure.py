@@ -1,4 +1,4 @@
-"""Erasure (issue 3, item 9; DESIGN.md invariant 4): every comment, queue
+"""Erasure (issue 3, item 9; the contract's invariant 4): every comment, queue
 entry, index and stored email of one address removed, by the API and by
 `loibinh erase`; afterwards a SCAN and DUMP of every key finds the email,
 its parts and the author's name nowhere."""

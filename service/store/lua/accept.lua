@@ -1,4 +1,4 @@
--- The accept path in one atomic call (DESIGN.md invariant 2): idempotency,
+-- The accept path in one atomic call (the contract's invariant 2, docs/contract.md): idempotency,
 -- parent, bans, rate limits, captcha, then store, queue and announce. A
 -- refusal changes nothing but the captcha it consumed (one attempt per
 -- challenge) and the client's count of failed captchas; a refusal before
