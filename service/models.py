@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from service.submission.text import clean
+from service.text.clean import clean
 
 THREAD_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
 # Crockford base32, 26 characters: see ids.py.

@@ -82,5 +82,21 @@ def test_stages_below_http_never_import_it() -> None:
 def test_the_package_is_grouped_by_stage() -> None:
     loose = sorted(p.name for p in PACKAGE.glob("*.py"))
     stages = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
-    assert stages == ["captcha", "http", "moderation", "screening", "store", "submission"]
+    assert stages == ["captcha", "http", "moderation", "screening", "store", "submission", "text"]
     assert len(loose) <= 14, loose
+
+
+def _stage(module: str) -> str:
+    """The sub-package a module belongs to, or the module itself at the top."""
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def test_no_circles_between_stages() -> None:
+    """Stages stand in layers: the store never reaches back into the
+    captcha, the screening or the moderation that use it."""
+    stages: dict[str, set[str]] = {}
+    for module, targets in _imports().items():
+        edges = stages.setdefault(_stage(module), set())
+        edges.update(_stage(t) for t in targets if _stage(t) != _stage(module))
+    assert _cycle(stages) is None

@@ -5,14 +5,13 @@ kind of answer that can happen outside Redis.
 
 The image's answer and the proof of work's single use are checked inside
 the accept script (one atomic call); a third party's token is checked over
-HTTP just before it. What the script must then do is a `CaptchaCheck`.
+HTTP just before it. What the script must then do is a `CaptchaCheck` (store/comments.py).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Literal
 
 from service.captcha import pool, pow
 from service.captcha.pool import CaptchaService
@@ -30,6 +29,7 @@ from service.models import (
     TokenAnswer,
 )
 from service.settings import THIRD_PARTY, Settings, Site
+from service.store.comments import CaptchaCheck
 from service.store.connection import RedisClock, translate_errors
 from service.store.keyschema import SiteKeys
 from service.store.ratelimit import RateLimits, Usage
@@ -43,23 +43,9 @@ from service.store.signatures import (
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["image", "pow", "strong-pow", "token", "spent"]
 # How long a provider's token lives once the widget has it, as documented:
 # Turnstile 300 s, reCAPTCHA and hCaptcha two minutes.
 TOKEN_SECONDS = {"turnstile": 300, "hcaptcha": 120, "recaptcha-v2": 120, "recaptcha-v3": 120}
-
-
-@dataclass(frozen=True, slots=True)
-class CaptchaCheck:
-    """What the accept script does with the captcha (lua/accept.lua, its
-    ARGV[28] and [29]): consume an image, mark a proof of work spent, or nothing
-    more for a token a third party has vouched for."""
-
-    mode: Mode
-    challenge_id: str = ""
-    answer_hash: str = ""
-    spent_key: str = ""
-    spent_ttl_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,19 +64,6 @@ def challenge_of(site_id: str, issued: pool.PooledImage) -> ImageChallenge:
         audio_url=pool.audio_path(site_id, issued),
         expires_in=issued.expires_in,
         form_token=issued.form_token,
-    )
-
-
-def escalation_args(site: Site) -> tuple[int, int, int]:
-    """What the accept script needs of escalation: the failures that
-    escalate (0: never), the window in ms, and whether abuse verdicts do."""
-    if site.escalates_to is None:
-        return 0, 1, 0
-    captcha = site.captcha
-    return (
-        captcha.escalate_after,
-        captcha.escalate_window_seconds * 1000,
-        int(captcha.escalate_on_abuse),
     )
 
 

@@ -1,7 +1,7 @@
 """The HTML pages the service renders itself: the no-JavaScript comment form
 of a thread, the demo article and the dashboard's shell, with their security
 headers. Everything that comes from a request or from storage is escaped here
-(comment bodies arrive already escaped as body_html, see submission/render.py)."""
+(comment bodies arrive already escaped as body_html, see text/render.py)."""
 
 from __future__ import annotations
 

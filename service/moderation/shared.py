@@ -14,7 +14,7 @@ from service.moderation.apikeys import ApiKey
 from service.store.connection import text
 from service.store.keyschema import SiteKeys
 from service.store.scripts import Scripts
-from service.submission.render import body_html
+from service.text.render import body_html
 
 
 @dataclass(frozen=True, slots=True)

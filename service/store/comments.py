@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Literal
 
 import orjson
 from redis.asyncio import Redis
 
-from service.captcha.gate import CaptchaCheck, escalation_args
 from service.clock import now_ms, rfc3339
 from service.errors import (
     Banned,
@@ -30,7 +30,7 @@ from service.store.keyschema import SiteKeys
 from service.store.ratelimit import RateLimits, Usage
 from service.store.scripts import Scripts
 from service.store.signatures import AcceptArgs, AcceptKeys, ThreadPageArgs, ThreadPageKeys
-from service.submission.render import body_html
+from service.text.render import body_html
 
 # A client retrying within a day gets its first answer back; after that the
 # key is forgotten and a retry is a new submission.
@@ -46,6 +46,36 @@ CAPTCHA_REFUSALS = {
     "stronger": "stronger challenge required after failed attempts from this address; "
     "ask for a new challenge",
 }
+
+
+# How the captcha was answered, as the accept script consumes it.
+Mode = Literal["image", "pow", "strong-pow", "token", "spent"]
+
+
+@dataclass(frozen=True, slots=True)
+class CaptchaCheck:
+    """What the accept script does with the captcha (lua/accept.lua, its
+    captcha_mode and spent_ttl_ms): consume an image, mark a proof of work spent, or nothing
+    more for a token a third party has vouched for."""
+
+    mode: Mode
+    challenge_id: str = ""
+    answer_hash: str = ""
+    spent_key: str = ""
+    spent_ttl_ms: int = 0
+
+
+def escalation_args(site: Site) -> tuple[int, int, int]:
+    """What the accept script needs of escalation: the failures that
+    escalate (0: never), the window in ms, and whether abuse verdicts do."""
+    if site.escalates_to is None:
+        return 0, 1, 0
+    captcha = site.captcha
+    return (
+        captcha.escalate_after,
+        captcha.escalate_window_seconds * 1000,
+        int(captcha.escalate_on_abuse),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,3 +1,3 @@
-"""The submission stage: a comment from the form to the store (the use case
-that runs client, limits, form token, captcha, screening and store in order),
-and the text rules every comment obeys (cleaning, rendering to safe HTML)."""
+"""The submission stage: the use case that takes a comment read from a
+request through client, limits, form token, captcha and screening to the
+one accept script call that stores it (accept.py)."""

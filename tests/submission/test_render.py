@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.submission.render import body_html
+from service.text.render import body_html
 from tests.helpers import approve, mint, submission
 
 REL = "nofollow ugc noopener"
