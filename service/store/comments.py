@@ -54,8 +54,8 @@ Mode = Literal["image", "pow", "strong-pow", "token", "spent"]
 
 @dataclass(frozen=True, slots=True)
 class CaptchaCheck:
-    """What the accept script does with the captcha (lua/accept.lua, its
-    captcha_mode and spent_ttl_ms): consume an image, mark a proof of work spent, or nothing
+    """What the accept script does with the captcha (its captcha_mode and
+    spent_ttl_ms): consume an image, mark a proof of work spent, or nothing
     more for a token a third party has vouched for."""
 
     mode: Mode
