@@ -79,7 +79,9 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--key", required=True, help="the API key's id")
         if name == "recommend":
             command.add_argument(
-                "--clean-held", type=float, default=0.02,
+                "--clean-held",
+                type=float,
+                default=0.02,
                 help="the share of clean comments the model may hold (default 0.02)",
             )
             command.add_argument("--last", type=int, default=2000, help="decisions to look at")

@@ -553,12 +553,26 @@ async def test_dashboard_claims_and_decides_in_bulk(demo: Site, browser: Browser
 
 
 async def test_dashboard_sorts_by_the_model_and_approves_the_clean_end(
-    demo: Site, browser: Browser
+    redis_server: RedisProcess, rds: aioredis.Redis, browser: Browser
 ) -> None:
     """A morning's queue, most likely clean first: the comments the learned
-    model finds clean are approved in one action, the advert stays."""
-    advert = "Vay tiền nhanh không cần thế chấp, lãi suất thấp, liên hệ Zalo 0901234567 ngay hôm nay"
-    for text in ("Cảm ơn tác giả, bài viết rất hữu ích.", advert, "Mong thành phố sớm sửa con đường này."):
+    model finds clean are approved in one action, the advert stays. The
+    rules' thresholds are out of reach, so only the model sorts the queue."""
+    async with serve_demo(
+        redis_server, rds, abuse={"hold_at": 50, "spam_at": 60, "reject_at": 70}
+    ) as demo:
+        await _approve_the_clean_end(demo, browser)
+
+
+async def _approve_the_clean_end(demo: Site, browser: Browser) -> None:
+    advert = (
+        "Vay tiền nhanh không cần thế chấp, lãi suất thấp, liên hệ Zalo 0901234567 ngay hôm nay"
+    )
+    for text in (
+        "Cảm ơn tác giả, bài viết rất hữu ích.",
+        advert,
+        "Mong thành phố sớm sửa con đường này.",
+    ):
         await post(demo, None, text)
     token, _ = await demo.app[SERVICES].api_keys.create("Minh", "moderator", ["demo"])
     board = await browser.new_page(locale="vi-VN")

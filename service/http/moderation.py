@@ -37,7 +37,7 @@ async def queue(request: web.Request) -> web.Response:
     site_id = _site(request)
     page = await request.app[SERVICES].queue.page(site_id, query)
     rules = request.app[SETTINGS].sites[site_id].model
-    page.model_hold_at = rules.hold_at if rules.enabled else None
+    page = page.model_copy(update={"model_hold_at": rules.hold_at if rules.enabled else None})
     return json_response(page.model_dump())
 
 

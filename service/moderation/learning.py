@@ -17,6 +17,7 @@ import logging
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from redis.asyncio import Redis
 
@@ -53,6 +54,16 @@ IDLE_SECONDS = 1.0
 PENDING_SHOWN = 10_000
 
 
+# A training stream's entries as redis-py reads them: (id, fields).
+Entries = list[tuple[bytes, dict[bytes, bytes]]]
+
+
+async def _entries(redis: Redis, stream: str, after: bytes | str | None, count: int) -> Entries:
+    """Up to `count` entries of a stream after the entry id `after` (None: from the start)."""
+    low = "(" + text(after) if after else "-"
+    return cast(Entries, await redis.xrange(stream, low, "+", count=count))
+
+
 def _copy(model: Model) -> Model:
     """A model that can learn without touching the one it came from."""
     return Model.from_bytes(model.to_bytes())
@@ -83,7 +94,7 @@ class SiteModels:
             version = int(await self._redis.hget(key, "version") or 0)
             if version == self._versions.get(site_id, 0) and site_id in self._models:
                 continue
-            weights = await self._redis.hget(key, "weights")
+            weights = cast(bytes | None, await self._redis.hget(key, "weights"))
             self._models[site_id] = Model.from_bytes(weights) if weights else base_model()
             self._versions[site_id] = version
 
@@ -112,9 +123,7 @@ class ModelAdmin:
             pipe.smembers(keys.model_excluded)
             (version, learned, frozen, updated, last_id), excluded = await pipe.execute()
         # Counted up to a bound: a status page need not read a whole backlog.
-        pending = await self._redis.xrange(
-            keys.training, "(" + text(last_id) if last_id else "-", "+", count=PENDING_SHOWN
-        )
+        pending = await _entries(self._redis, keys.training, last_id, PENDING_SHOWN)
         return ModelStatus(
             version=int(version or 0),
             learned=int(learned or 0),
@@ -131,10 +140,11 @@ class ModelAdmin:
         label the decision gave. The model has learned from most of them, so
         thresholds chosen on them are a little optimistic."""
         keys = SiteKeys(self._prefix, site_id)
-        weights = await self._redis.hget(keys.model, "weights")
+        weights = cast(bytes | None, await self._redis.hget(keys.model, "weights"))
         model = Model.from_bytes(weights) if weights else base_model()
         labels: dict[str, bool] = {}
-        for _, fields in await self._redis.xrevrange(keys.training, "+", "-", count=last):
+        newest = cast(Entries, await self._redis.xrevrange(keys.training, "+", "-", count=last))
+        for _, fields in newest:
             labels.setdefault(text(fields[b"id"]), fields[b"label"] == b"1")
         async with self._redis.pipeline(transaction=False) as pipe:
             for comment_id in labels:
@@ -210,6 +220,15 @@ class Learner:
             return True
         return False
 
+    async def has_work(self) -> bool:
+        """Whether any site has a decision not learned yet (reads only)."""
+        for site_id in self._settings.sites:
+            keys = SiteKeys(self._prefix, site_id)
+            last_id = await self._redis.hget(keys.model, "last_id")
+            if await _entries(self._redis, keys.training, last_id, 1):
+                return True
+        return False
+
     async def release(self) -> None:
         """Hand the lease over at once on a clean stop."""
         if text(await self._redis.get(self._lease) or b"") == self._id:
@@ -221,7 +240,8 @@ class Learner:
                 checkpoint()
                 learned = 0
                 with contextlib.suppress(*UNREACHABLE):
-                    if await self.hold_lease():
+                    # Idle, no worker writes anything, not even the lease.
+                    if await self.has_work() and await self.hold_lease():
                         for site_id in self._settings.sites:
                             learned += await self.step(site_id)
                 await asyncio.sleep(0 if learned else IDLE_SECONDS)
@@ -237,13 +257,12 @@ class Learner:
         version, last_id, frozen, weights = await self._redis.hmget(
             keys.model, "version", "last_id", "frozen", "weights"
         )
-        low = "(" + text(last_id) if last_id else "-"
-        entries = await self._redis.xrange(keys.training, low, "+", count=BATCH)
+        entries = await _entries(self._redis, keys.training, last_id, BATCH)
         if not entries:
             return 0
         rules = self._settings.sites[site_id].model
         learning = frozen != b"1" and rules.learn
-        model = Model.from_bytes(weights) if weights else _copy(base_model())
+        model = Model.from_bytes(cast(bytes, weights)) if weights else _copy(base_model())
         excluded = {text(k) for k in await self._redis.smembers(keys.model_excluded)}
         decisions = [
             (text(fields[b"id"]), fields[b"label"] == b"1")
@@ -278,7 +297,9 @@ class Learner:
                 last_id=text(entries[-1][0]),
                 learned=len(labels),
                 updated_ms=now_ms(),
-                labels=tuple(x for cid, lab in labels.items() for x in (cid, "1" if lab else "0")),
+                label_pairs=tuple(
+                    x for cid, lab in labels.items() for x in (cid, "1" if lab else "0")
+                ),
             ),
         )
         if new_version == b"stale":

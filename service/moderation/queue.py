@@ -11,7 +11,6 @@ from service.store.connection import text, translate_errors
 from service.store.keyschema import SiteKeys
 from service.store.signatures import ClaimArgs, ClaimKeys
 
-
 # How many of a queue's oldest items a sort by the model considers.
 SORT_WINDOW = 1000
 
@@ -21,16 +20,17 @@ class Queue(Part):
     async def page(self, site_id: str, query: models.QueueQuery) -> models.QueuePage:
         keys = self.keys(site_id)
         queue = keys.queue(query.state)
+        ids: list[bytes]
         if query.order in ("abusive", "clean"):
             ids = await self._by_model(keys, queue, query)
         elif query.order == "oldest":
             low = "(" + query.after if query.after else "-"
-            ids = await self._redis.zrange(
+            ids = await self._redis.zrange(  # type: ignore[assignment]
                 queue, low, "+", bylex=True, offset=0, num=query.limit + 1
             )
         else:
             high = "(" + query.after if query.after else "+"
-            ids = await self._redis.zrange(
+            ids = await self._redis.zrange(  # type: ignore[assignment]
                 queue, high, "-", bylex=True, desc=True, offset=0, num=query.limit + 1
             )
         more = len(ids) > query.limit
@@ -45,14 +45,14 @@ class Queue(Part):
             counts=dict(zip(STATES, (int(c) for c in counts), strict=True)),
         )
 
-    async def _by_model(
-        self, keys: SiteKeys, queue: str, query: models.QueueQuery
-    ) -> list[bytes]:
+    async def _by_model(self, keys: SiteKeys, queue: str, query: models.QueueQuery) -> list[bytes]:
         """A page of the queue sorted by the learned model's probability, most
         likely abusive first or most likely clean first, ties oldest first;
         the cursor is the last id served. Only the oldest SORT_WINDOW items
         are sorted, so a page costs the same however long the queue grows."""
-        window = await self._redis.zrange(queue, "-", "+", bylex=True, offset=0, num=SORT_WINDOW)
+        window: list[bytes] = await self._redis.zrange(  # type: ignore[assignment]
+            queue, "-", "+", bylex=True, offset=0, num=SORT_WINDOW
+        )
         probabilities = await self._fields(keys, [text(i) for i in window], "model")
         abusive_first = query.order == "abusive"
 

@@ -343,7 +343,7 @@ class ModelPublishArgs:
     last_id: str
     learned: int
     updated_ms: int
-    labels: tuple[str, ...]  # pairs of comment id, label ("1" abusive, "0" clean)
+    label_pairs: tuple[str, ...]  # comment id, label ("1" abusive, "0" clean), and so on
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,7 @@ from service.keyring import Keyring
 from service.models import Submission
 from service.moderation.learning import SiteModels
 from service.screening import formtoken
-from service.screening.learned import combine, model_signal
-from service.screening.model import extract
+from service.screening.learned import screen_comment
 from service.screening.screen import Screen
 from service.settings import Site
 from service.store.comments import CommentStore, Stored, Subject
@@ -77,16 +76,17 @@ class Submissions:
             client.ip_hash,
             idempotency_key is not None,
         )
-        assessment = self._screens[site_id].assess(
-            submission.author.name, submission.body, submission.website, form.signals
+        # The rules and the site's learned model, as this worker holds it: no Redis call.
+        screened = screen_comment(
+            self._screens[site_id],
+            self._models.current(site_id),
+            site,
+            submission.author.name,
+            submission.body,
+            submission.website,
+            form.signals,
         )
-        probability = None
-        if site.model.enabled:
-            # The site's learned model, as this worker holds it: no Redis call.
-            features = extract(submission.author.name, submission.body)
-            signal = model_signal(self._models.current(site_id), features, site.model)
-            assessment = combine(assessment, signal, site.abuse)
-            probability = signal.probability
+        probability = screened.signal.probability if screened.signal else None
         idempotency_hash = (
             keyring.idempotency_hash(site_id, client.ip_hash, idempotency_key)
             if idempotency_key
@@ -100,7 +100,7 @@ class Submissions:
             meter.limits,
             captcha,
             idempotency_hash,
-            assessment,
+            screened.assessment,
             form,
             probability,
         )

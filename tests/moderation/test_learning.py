@@ -105,8 +105,10 @@ async def test_the_learner_learns_and_every_worker_picks_up_the_new_version(
     for client in (first, second):
         models = client.app[SERVICES].models
         await eventually(
-            lambda m=models: m.version("news"), "the new version in every worker",
-            until=lambda v: v == version, within=10,
+            lambda m=models: m.version("news"),
+            "the new version in every worker",
+            until=lambda v: v == version,
+            within=10,
         )
     after = [probe(lambda c=c: c.app[SERVICES].models.current("news")) for c in (first, second)]
     assert after[0] == after[1]
@@ -155,7 +157,7 @@ async def test_reset_returns_to_the_base_model_and_forgets_the_past(
 async def test_frozen_learning_reads_decisions_without_learning_them(
     newsroom: tuple[Client, Key, Learner, SiteModels], rds: aioredis.Redis
 ) -> None:
-    client, key, learner, models = newsroom
+    client, key, learner, _ = newsroom
     keys = keys_of(client)
     assert (await model_post(client, key, action="freeze"))["frozen"] is True
     ids = await submit_each(client, SPAM_BODIES[:4], "a@example.vn")
@@ -191,7 +193,7 @@ async def test_one_learner_holds_the_lease_until_it_lets_go(
     newsroom: tuple[Client, Key, Learner, SiteModels],
     make_client: Callable[..., Awaitable[Client]],
 ) -> None:
-    client, _, first, _ = newsroom
+    _, _, first, _ = newsroom
     other = (await make_client(learn=False)).app[SERVICES].learner
     assert await first.hold_lease()
     assert not await other.hold_lease()
@@ -210,7 +212,7 @@ async def test_the_queue_sorts_by_the_model_and_shows_its_reasons(
     await learner.step("news")
     await models.refresh()
     [likely_spam] = await submit(client, body=f"{NOVEL} {NOVEL} giá rẻ hôm nay", email="z@x.vn")
-    [likely_clean] = await submit(client, body=CLEAN_BODIES[0], email="y@x.vn")
+    await submit(client, body="Đường Láng sáng nay lại ngập, mong thành phố sớm xử lý.")
     response = await client.get(
         url("/queue"), params={"order": "abusive", "limit": 50}, headers=key.headers
     )
@@ -219,12 +221,24 @@ async def test_the_queue_sorts_by_the_model_and_shows_its_reasons(
     assert scores == sorted(scores, reverse=True) and None not in scores
     assert items[0]["id"] in (likely_spam, *spam[10:])
     assert any(r.startswith("model:") for r in items[0]["reasons"])
+    clean_first = [
+        (await (await client.get(url("/queue"), params=params, headers=key.headers)).json())
+        for params in (
+            {"order": "clean", "limit": 50},
+            {"order": "clean", "limit": 1},
+        )
+    ]
+    everything, first = clean_first
+    assert [i["model"] for i in everything["items"]] == sorted(scores)
+    assert everything["items"][-1]["id"] == items[0]["id"]
+    # Paged: each page starts after the last id of the one before.
+    assert first["next"] == first["items"][0]["id"] == everything["items"][0]["id"]
     response = await client.get(
-        url("/queue"), params={"order": "clean", "limit": 1}, headers=key.headers
+        url("/queue"),
+        params={"order": "clean", "limit": 1, "after": first["next"]},
+        headers=key.headers,
     )
-    page = await response.json()
-    assert [i["id"] for i in page["items"]] == [likely_clean]
-    assert page["next"] == likely_clean
+    assert (await response.json())["items"][0]["id"] == everything["items"][1]["id"]
 
 
 async def test_what_the_model_keeps_holds_no_personal_data(
@@ -265,5 +279,7 @@ def test_recommended_threshold_holds_at_most_the_share_of_clean_asked() -> None:
     found = recommend(scored, 0.02)
     assert found.clean_held <= 0.02
     assert found.threshold == pytest.approx(0.97, abs=1e-3)  # above 2 of 100 clean
-    assert found.recall == pytest.approx(sum(0.5 + p / 200 >= found.threshold for p in range(100)) / 100)
+    assert found.recall == pytest.approx(
+        sum(0.5 + p / 200 >= found.threshold for p in range(100)) / 100
+    )
     assert recommend(scored, 0.5).recall == 1.0
