@@ -1,7 +1,7 @@
 """The learned screen: hashed features of the folded text, the same in every
 process; a logistic regression that learns one decision at a time and takes
-one back; its bytes; and the base model shipped with the package. No Redis:
-all of it is computation."""
+one back; its bytes; the base model shipped with the package; and the model
+as one more signal beside the rules. No Redis: all of it is computation."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
+from service.screening.learned import ModelSignal, combine, model_signal, screen_comment
 from service.screening.model import (
     DIMENSION,
     Features,
@@ -26,7 +28,9 @@ from service.screening.model import (
     extract_folded,
     train,
 )
+from service.screening.screen import Assessment, Screen
 from service.screening.textfold import fold, fold_name
+from service.settings import AbuseRules, ModelRules, Site
 from tests.helpers import DATA, ROOT
 
 INSULT = "Thằng tác giả này ngu như bò, não tôm thật sự"
@@ -353,7 +357,7 @@ def test_the_base_model_was_trained_on_todays_features() -> None:
     """Trained on the four tuning corpora: on them it holds most abuse and
     almost no clean comment at the default threshold. Features changed
     without retraining (scripts/train-base-model.py) would make it guess."""
-    model, hold_at = base_model(), 0.7
+    model, hold_at = base_model(), ModelRules().hold_at
     for name in ("corpus.jsonl", "heldout-3.jsonl"):
         items = corpus(name)
         held = [
@@ -368,7 +372,7 @@ def test_the_base_model_was_trained_on_todays_features() -> None:
 
 
 def test_the_base_model_holds_no_praise_and_no_short_comment() -> None:
-    model, hold_at = base_model(), 0.7
+    model, hold_at = base_model(), ModelRules().hold_at
     for body in (PRAISE, "Bài viết rất hay, cảm ơn tác giả", "Hay", "Agreed!", "Đúng", "👍"):
         assert model.probability(extract("An", body)) < hold_at, body
 
@@ -379,3 +383,98 @@ def test_training_is_reproducible() -> None:
     assert one.to_bytes() == two.to_bytes()
     assert one.version == 0
     assert one.to_bytes() != train(examples, epochs=3, seed=1).to_bytes()
+
+
+# --- the signal beside the rules -----------------------------------------------------------
+
+ABUSE = AbuseRules()  # hold 3, spam 8, reject 10
+SCREEN = Screen.for_rules(ABUSE)
+
+
+def sure(probability: float) -> Model:
+    """A model that gives INSULT this probability (every weight the same)."""
+    features = extract("An", INSULT)
+    model = Model.empty()
+    model.weights[:] = math.log(probability / (1 - probability)) / float(features.values.sum())
+    assert model.probability(features) == pytest.approx(probability)
+    return model
+
+
+def test_below_its_threshold_the_model_adds_nothing() -> None:
+    signal = model_signal(sure(0.69), extract("An", INSULT), ModelRules(), ABUSE, 0.0)
+    assert signal == ModelSignal(pytest.approx(0.69), 0.0, ())
+
+
+@pytest.mark.parametrize("score", [0.0, 1.0, 2.0, 2.9, 0.1 + 0.2])
+def test_at_its_threshold_the_model_lifts_the_score_to_hold(score: float) -> None:
+    signal = model_signal(sure(0.93), extract("An", INSULT), ModelRules(), ABUSE, score)
+    assert score + signal.score_added >= ABUSE.hold_at
+    assert signal.score_added == pytest.approx(ABUSE.hold_at - score)
+    assert signal.reasons[0] == "model:0.93"
+    assert len(signal.reasons) == 1 + ModelRules().explain
+    assert all(r.startswith("model+:") for r in signal.reasons[1:])
+
+
+def test_the_model_never_lowers_nor_raises_what_the_rules_held() -> None:
+    for score in (3.0, 5.0, 10.0):
+        signal = model_signal(sure(0.99), extract("An", INSULT), ModelRules(), ABUSE, score)
+        assert signal.score_added == 0.0
+        assert signal.reasons  # still says that it agrees
+
+
+def test_spam_at_files_spam_and_only_when_set() -> None:
+    rules = ModelRules(spam_at=0.95)
+    features = extract("An", INSULT)
+    assert model_signal(sure(0.97), features, rules, ABUSE, 1.0).score_added == 7.0
+    assert model_signal(sure(0.9), features, rules, ABUSE, 1.0).score_added == 2.0
+    assert model_signal(sure(0.999), features, ModelRules(), ABUSE, 1.0).score_added == 2.0
+
+
+def test_explain_zero_gives_the_probability_alone() -> None:
+    signal = model_signal(sure(0.9), extract("An", INSULT), ModelRules(explain=0), ABUSE)
+    assert signal.reasons == ("model:0.90",)
+
+
+def test_combine_adds_the_score_and_reasons_and_recomputes_the_verdict() -> None:
+    rules = Assessment(1.0, ("links:2",), "pass", 2, b"x")
+    signal = ModelSignal(0.9, 2.0, ("model:0.90", "model+:word:zalo"))
+    combined = combine(rules, signal, ABUSE)
+    assert combined == Assessment(
+        3.0, ("links:2", "model:0.90", "model+:word:zalo"), "hold", 2, b"x"
+    )
+    assert combine(rules, ModelSignal(0.2, 0.0, ()), ABUSE) == rules
+    spam = combine(rules, ModelSignal(0.99, 7.0, ("model:0.99",)), ABUSE)
+    assert spam.verdict == "spam" and spam.score == 8.0
+    strict = AbuseRules(hold_at=1.0, spam_at=2.0, reject_at=3.0)
+    assert combine(rules, ModelSignal(0.9, 0.0, ("model:0.90",)), strict).verdict == "hold"
+
+
+def test_screen_comment_holds_what_the_model_finds_and_the_rules_miss() -> None:
+    site = Site()
+    body = "Thằng phóng viên viết láo, đầu óc có vấn đề"
+    rules = SCREEN.assess("An", body)
+    assert rules.verdict == "pass"
+    model = sure(0.5).copy()
+    features = extract("An", body)
+    model.weights[features.indices] = 3.0 / float(features.values.sum())
+    screened = screen_comment(SCREEN, model, site, "An", body)
+    assert screened.rules == rules
+    assert screened.features is not None
+    assert np.array_equal(screened.features.indices, features.indices)
+    assert screened.signal is not None and screened.signal.probability > 0.9
+    assert screened.assessment.verdict == "hold"
+    assert screened.assessment.score == ABUSE.hold_at
+    assert screened.assessment.reasons[0].startswith("model:0.9")
+    off = Site(model=ModelRules(enabled=False))
+    assert screen_comment(SCREEN, model, off, "An", body).assessment == rules
+    assert screen_comment(SCREEN, None, site, "An", body).signal is None
+
+
+def test_the_model_rules_are_checked() -> None:
+    with pytest.raises(ValidationError):
+        ModelRules(hold_at=0.9, spam_at=0.8)
+    with pytest.raises(ValidationError):
+        ModelRules(hold_at=0.0)
+    with pytest.raises(ValidationError):
+        ModelRules(nonsense=1)  # type: ignore[call-arg]
+    assert Site().model == ModelRules(enabled=True, hold_at=0.7, spam_at=None, learn=True)
