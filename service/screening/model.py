@@ -33,7 +33,7 @@ import struct
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 
 import numpy as np
@@ -77,18 +77,26 @@ _SHIFT = np.uint32(32 - DIMENSION_BITS)
 # Seeds keep the spaces apart: a pair is not a word, the name is not the body.
 _PAIR = np.uint32(0x85EBCA77)
 _NAME_SEED = np.uint32(0xC2B2AE3D)
-_NAME_WORD_SEED = 0x5BD1E995
 
 
-@lru_cache(maxsize=65536)
-def _word_hash(word: str) -> int:
-    # Readers reuse the same few thousand words: hash each once.
-    return zlib.crc32(word.encode())
+class _Hashes(dict[str, int]):
+    """CRC-32 of words, each computed once: readers reuse the same few
+    thousand words, and a dict lookup (in C, through map) costs a tenth of
+    hashing one. Bounded: past `size` words, new ones are hashed each time."""
+
+    def __init__(self, seed: int, size: int) -> None:
+        super().__init__()
+        self._seed, self._size = seed, size
+
+    def __missing__(self, word: str) -> int:
+        value = zlib.crc32(word.encode(), self._seed)
+        if len(self) < self._size:
+            self[word] = value
+        return value
 
 
-@lru_cache(maxsize=16384)
-def _name_word_hash(word: str) -> int:
-    return zlib.crc32(word.encode(), _NAME_WORD_SEED)
+_WORD_HASHES = _Hashes(0, 65536)
+_NAME_WORD_HASHES = _Hashes(0x5BD1E995, 16384)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,33 +210,31 @@ def extract_folded(name: Folded, body: Folded) -> Features:
     codes = np.frombuffer(text.encode("utf-32-le"), "<u4").astype(np.uint32, copy=False)
     body_size = len(body_text)
     # Every n-gram at once: h_n[i] = h_(n-1)[i] + codes[i + n - 1] * P**(n - 1).
-    body_parts: list[Slots] = []
-    name_parts: list[Slots] = []
+    grams: list[Slots] = []
+    named: list[Slots] = []
     hashes = codes
     for n in range(1, max(NGRAMS) + 1):
         if n > 1:
             hashes = hashes[:-1] + codes[n - 1 :] * _POWERS[n - 1]
         if n in NGRAMS:
-            body_parts.append(hashes[: max(0, body_size - n + 1)])
-            name_parts.append(hashes[body_size:])
-    body_grams = sum(map(len, body_parts))
-    word_hashes = np.fromiter(map(_word_hash, words), np.uint32, len(words))
-    parts = [*body_parts, word_hashes, word_hashes[:-1] * _PAIR + word_hashes[1:]]
-    name_grams = 0
+            grams.append(hashes[: max(0, body_size - n + 1)])
+            named.append(hashes[body_size:])
+    body_grams = sum(map(len, grams))
+    name_grams = sum(map(len, named)) if names else 0
+    word_hashes = np.fromiter(map(_WORD_HASHES.__getitem__, words), np.uint32, len(words))
+    grams += (word_hashes, word_hashes[:-1] * _PAIR + word_hashes[1:])
     if names:
-        named = np.concatenate(name_parts)
-        named += _NAME_SEED
-        name_grams = len(named)
-        parts += (named, np.fromiter(map(_name_word_hash, names), np.uint32, len(names)))
+        grams += named
+        grams.append(np.fromiter(map(_NAME_WORD_HASHES.__getitem__, names), np.uint32, len(names)))
+    hashed = np.concatenate(grams)
     counts = (body_grams, max(0, 2 * len(words) - 1), name_grams + len(names))
-    norms = np.array(
-        [1 / math.sqrt(max(n, NORM_FLOOR)) for n in counts[:2]]
-        + [NAME_SCALE / math.sqrt(max(counts[2], NORM_FLOOR))],
-        np.float32,
-    )
+    if name_grams:
+        hashed[counts[0] + counts[1] : counts[0] + counts[1] + name_grams] += _NAME_SEED
+    norms = [1 / math.sqrt(max(n, NORM_FLOOR)) for n in counts]
+    norms[2] *= NAME_SCALE
     return Features(
-        (np.concatenate(parts) * _SPREAD) >> _SHIFT,
-        np.repeat(norms, counts),
+        (hashed * _SPREAD) >> _SHIFT,
+        np.repeat(np.array(norms, np.float32), counts),
         _Source(text, body_size, words, names, body_grams, name_grams),
     )
 
