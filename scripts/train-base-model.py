@@ -22,9 +22,10 @@ import argparse
 import hashlib
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
-from service.screening.model import BASE_MODEL_FILE, extract, train
+from service.screening.model import BASE_MODEL_FILE, Features, extract, train
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -33,22 +34,29 @@ TRAINING = ("corpus.jsonl", "corpus-b.jsonl", "heldout.jsonl", "heldout-3.jsonl"
 TARGET = ROOT / "service" / "screening" / BASE_MODEL_FILE
 
 
+def examples(paths: Iterable[Path]) -> list[tuple[Features, bool]]:
+    """The labelled examples of corpora in the format of tests/data: an item
+    whose abuse is its author's name alone is learnt from the name alone.
+    (bench/learning.py builds its bases from other corpora with this.)"""
+    found = []
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line:
+                item = json.loads(line)
+                body = "" if item["kind"] == "name" else item["body"]
+                found.append((extract(item["name"], body), item["label"] == "abusive"))
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="compare, do not write")
     args = parser.parse_args()
-    examples = []
-    for name in TRAINING:
-        for line in (DATA / name).read_text(encoding="utf-8").splitlines():
-            if line:
-                item = json.loads(line)
-                body = "" if item["kind"] == "name" else item["body"]
-                features = extract(item["name"], body)
-                examples.append((features, item["label"] == "abusive"))
-    data = train(examples).to_bytes()
+    examples_ = examples(DATA / name for name in TRAINING)
+    data = train(examples_).to_bytes()
     digest = hashlib.sha256(data).hexdigest()[:16]
-    abusive = sum(label for _, label in examples)
-    print(f"{len(examples)} examples ({abusive} abusive) from {', '.join(TRAINING)}")
+    abusive = sum(label for _, label in examples_)
+    print(f"{len(examples_)} examples ({abusive} abusive) from {', '.join(TRAINING)}")
     print(f"{len(data):,} bytes, sha256 {digest}...")
     if args.check:
         same = TARGET.exists() and TARGET.read_bytes() == data
