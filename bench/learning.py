@@ -23,6 +23,17 @@ tuning corpora, so on those its figures flatter it); --start empty: a model
 that knows nothing; --base-from PATH...: a base trained here, as
 scripts/train-base-model.py trains one, from other corpora only: on a corpus
 it did not read, the curve shows what a new site would see.
+
+The rules were tuned on the four tuning corpora too, so on them the rules
+alone hold nearly everything. --rules-at REV screens with the rules as they
+were at a git revision instead (its service/ and config/, from git archive,
+in a subprocess), "both" being held by those rules or by the model: with the
+rules of before a corpus was tuned on and a base trained on the corpora
+they were tuned on, the replay is as blind as a new site's text, e.g.
+
+    .venv/bin/python bench/learning.py --corpus tests/data/heldout-3.jsonl \
+        --base-from tests/data/corpus.jsonl tests/data/corpus-b.jsonl \
+        tests/data/heldout.jsonl --rules-at 34514c9
 """
 
 from __future__ import annotations
@@ -30,10 +41,14 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import random
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -42,6 +57,7 @@ from typing import Any
 from service.screening.learned import combine, model_signal
 from service.screening.model import Model, base_model, extract, extract_folded, train
 from service.screening.screen import Screen
+from service.screening.textfold import Folded, fold, fold_name
 from service.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +79,7 @@ def main() -> int:
     parser.add_argument("--shuffle", type=int, metavar="SEED", help="replay in a shuffled order")
     parser.add_argument("--every", type=int, default=50, help="decisions between curve points")
     parser.add_argument("--window", type=int, default=100, help="comments a curve point covers")
+    parser.add_argument("--rules-at", metavar="REV", help="the rules of this git revision")
     args = parser.parse_args()
 
     site = load_settings(mode="development").sites[args.site]
@@ -71,28 +88,23 @@ def main() -> int:
     if args.shuffle is not None:
         random.Random(args.shuffle).shuffle(items)
     model, origin = start(args)
+    old_rules = rules_at(args.rules_at, items) if args.rules_at else None
     abusive = sum(item["label"] == "abusive" for item in items)
     print(f"corpus {args.corpus} ({len(items)} comments: {abusive} abusive), ", end="")
-    print("shuffled" if args.shuffle is not None else "in file order")
+    print("shuffled" if args.shuffle is not None else "in file order", end="")
+    print(f", the rules of {args.rules_at}" if args.rules_at else "")
     print(f"model: {origin}; site {args.site!r}: model.hold_at {site.model.hold_at}, ", end="")
     print(f"abuse.hold_at {site.abuse.hold_at}, learning {'on' if site.model.learn else 'off'}")
 
     outcomes: list[Outcome] = []
-    costs: dict[str, list[float]] = {"extract": [], "folded": [], "typical": [], "learn": []}
+    learning: list[float] = []
     print(f"\nlearning curve: over the last {args.window} comments, abuse held / clean held")
     print(f"{'decisions':>9}  " + "  ".join(f"{way:>15}" for way in WAYS) + "  (abusive, clean)")
     for n, item in enumerate(items, 1):
         name, body, label = item["name"], item["body"], item["label"] == "abusive"
         rules, folded_name, folded_body = screen.assess_folded(name, body)
-        started = time.thread_time()
-        model.probability(extract(name, body))
-        costs["extract"].append(time.thread_time() - started)
-        if 200 <= len(body) <= 400:
-            costs["typical"].append(costs["extract"][-1])
-        started = time.thread_time()
         features = extract_folded(folded_name, folded_body)
         probability = model.probability(features)
-        costs["folded"].append(time.thread_time() - started)
         signal = model_signal(model, features, site.model, site.abuse, rules.score)
         both = combine(rules, signal, site.abuse)
         held = {
@@ -100,11 +112,14 @@ def main() -> int:
             "model": probability >= site.model.hold_at,
             "both": screen.newcomer_verdict(both) != "pass",
         }
+        if old_rules is not None:
+            held["rules"] = old_rules[n - 1]
+            held["both"] = held["rules"] or held["model"]
         outcomes.append(Outcome(label, held))
         if site.model.learn:
             started = time.thread_time()
             model.learn(features, label)
-            costs["learn"].append(time.thread_time() - started)
+            learning.append(time.thread_time() - started)
         if n % args.every == 0 or n == len(items):
             window = outcomes[-args.window :]
             cells = "  ".join(f"{cell(window, way):>15}" for way in WAYS)
@@ -119,12 +134,61 @@ def main() -> int:
         counts = f"({sum(o.abusive for o in rest)}, {sum(not o.abusive for o in rest)})"
         print(f"{first:>9}  {cells}  {counts}")
 
-    print("\ncost per comment, median CPU time:")
-    print(f"  extract(name, body) + probability:          {micro(costs['extract'])}")
-    print(f"    of comments of 200-400 characters:        {micro(costs['typical'])}")
-    print(f"  extract_folded (the screen's folds) + prob.: {micro(costs['folded'])}")
-    print(f"  learn:                                       {micro(costs['learn'])}")
+    costs = cost(model, items)
+    print("\ncost per comment, CPU time: the median over the comments of the best of 5 runs")
+    print(f"{'':<46} {'corpus':>8} {'200-400':>8} {'sample':>8}")
+    for what, label in (
+        ("extract", "extract(name, body) + probability"),
+        ("fold", "  of which fold_name(name) and fold(body)"),
+        ("folded", "extract_folded (the screen's folds) + prob."),
+    ):
+        figures = (costs[what], costs.get(f"{what}-typical"), costs[f"sample-{what}"])
+        print(f"  {label:<44} " + " ".join(f"{micro(f):>8}" for f in figures))
+    print(f"  {'learn (one step, in the replay)':<44} {micro(learning):>8}")
+    print("  (200-400: the corpus' comments of 200-400 characters but floods; sample:")
+    print("  bench/sample_comment.txt, the accept path benchmark's comment, by each of")
+    print("  bench/sample_names.txt)")
     return 0
+
+
+def cost(model: Model, items: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """CPU time of extract + probability for each comment, the best of 5
+    (the first run finds its words not yet hashed, and a shared machine
+    takes the CPU away now and then), whole and in its parts."""
+    costs: dict[str, list[float]] = {}
+
+    def scored(name: str, body: str) -> float:
+        return model.probability(extract(name, body))
+
+    def folded(name: Folded, body: Folded) -> float:
+        return model.probability(extract_folded(name, body))
+
+    def folds(name: str, body: str) -> tuple[Folded, Folded]:
+        return fold_name(name), fold(body)
+
+    def best(what: str, typical: bool, run: Callable[..., object], *args: Any) -> None:
+        times = []
+        for _ in range(5):
+            started = time.thread_time()
+            run(*args)
+            times.append(time.thread_time() - started)
+        costs.setdefault(what, []).append(min(times))
+        if typical:
+            costs.setdefault(f"{what}-typical", []).append(min(times))
+
+    # The accept path's benchmark comment, by each of its authors.
+    sample = (ROOT / "bench" / "sample_comment.txt").read_text("utf-8").rstrip()
+    names = (ROOT / "bench" / "sample_names.txt").read_text("utf-8").split("\n")
+    authored = [{"name": name, "body": sample, "kind": "sample"} for name in names if name]
+    for item in [*items, *authored]:
+        name, body = item["name"], item["body"]
+        # A typical comment: 200-400 characters of prose, not a flood.
+        typical = 200 <= len(body) <= 400 and item["kind"] != "flood"
+        group = "sample-" if item["kind"] == "sample" else ""
+        best(f"{group}extract", typical, scored, name, body)
+        best(f"{group}fold", typical, folds, name, body)
+        best(f"{group}folded", typical, folded, *folds(name, body))
+    return costs
 
 
 def start(args: argparse.Namespace) -> tuple[Model, str]:
@@ -145,6 +209,47 @@ def start(args: argparse.Namespace) -> tuple[Model, str]:
             file=sys.stderr,
         )
     return base_model().copy(), f"the shipped base ({', '.join(trainer.TRAINING)})"
+
+
+_OLD_SCREEN = """
+import json, sys
+try:
+    from service.screening.screen import Screen
+except ImportError:  # before service/ was grouped by stage
+    from service.abuse import Screen
+from service.settings import AbuseRules
+screen = Screen.for_rules(AbuseRules())
+held = []
+for line in sys.stdin:
+    item = json.loads(line)
+    held.append(screen.newcomer_verdict(screen.assess(item["name"], item["body"])) != "pass")
+print(json.dumps(held))
+"""
+
+
+def rules_at(revision: str, items: list[dict[str, Any]]) -> list[bool]:
+    """Whether the default rules of a git revision hold each item (every
+    author a newcomer), screened in a subprocess that imports that
+    revision's service/ and config/ (git archive into a temporary folder)."""
+    with tempfile.TemporaryDirectory() as folder:
+        archive = subprocess.run(
+            ["git", "archive", revision, "service", "config"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", _OLD_SCREEN],
+            input="\n".join(json.dumps(item) for item in items),
+            cwd=folder,
+            env={**os.environ, "PYTHONPATH": folder},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    held: list[bool] = json.loads(done.stdout)
+    return held
 
 
 def _trainer() -> ModuleType:
@@ -168,7 +273,7 @@ def share(held: list[bool]) -> str:
     return f"{sum(held) / len(held):.1%}" if held else "-"
 
 
-def micro(seconds: list[Any]) -> str:
+def micro(seconds: list[float] | None) -> str:
     return f"{statistics.median(seconds) * 1e6:.0f} µs" if seconds else "-"
 
 
