@@ -34,6 +34,10 @@ they were tuned on, the replay is as blind as a new site's text, e.g.
     .venv/bin/python bench/learning.py --corpus tests/data/heldout-3.jsonl \
         --base-from tests/data/corpus.jsonl tests/data/corpus-b.jsonl \
         tests/data/heldout.jsonl --rules-at 34514c9
+
+--lang and --base-lang replay the comments of one language to a base that
+read only the other's: a readership unlike the base's, where what a site
+learns from its own decisions shows.
 """
 
 from __future__ import annotations
@@ -72,9 +76,13 @@ class Outcome:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, required=True, help="a jsonl of tests/data's format")
+    parser.add_argument(
+        "--corpus", type=Path, nargs="+", required=True, help="jsonl of tests/data's format"
+    )
+    parser.add_argument("--lang", help="replay the comments of this language only (vi, en)")
     parser.add_argument("--start", choices=("base", "empty"), default="base")
     parser.add_argument("--base-from", type=Path, nargs="+", help="train the base on these")
+    parser.add_argument("--base-lang", help="train the base on comments of this language only")
     parser.add_argument("--site", default="demo")
     parser.add_argument("--shuffle", type=int, metavar="SEED", help="replay in a shuffled order")
     parser.add_argument("--every", type=int, default=50, help="decisions between curve points")
@@ -84,13 +92,20 @@ def main() -> int:
 
     site = load_settings(mode="development").sites[args.site]
     screen = Screen.for_rules(site.abuse)
-    items = [json.loads(line) for line in args.corpus.read_text("utf-8").splitlines() if line]
+    items = [
+        item
+        for path in args.corpus
+        for line in path.read_text("utf-8").splitlines()
+        if line and (item := json.loads(line)) and args.lang in (None, item["lang"])
+    ]
     if args.shuffle is not None:
         random.Random(args.shuffle).shuffle(items)
     model, origin = start(args)
     old_rules = rules_at(args.rules_at, items) if args.rules_at else None
     abusive = sum(item["label"] == "abusive" for item in items)
-    print(f"corpus {args.corpus} ({len(items)} comments: {abusive} abusive), ", end="")
+    corpora = ", ".join(str(path) for path in args.corpus)
+    lang = f", {args.lang} only" if args.lang else ""
+    print(f"corpus {corpora}{lang} ({len(items)} comments: {abusive} abusive), ", end="")
     print("shuffled" if args.shuffle is not None else "in file order", end="")
     print(f", the rules of {args.rules_at}" if args.rules_at else "")
     print(f"model: {origin}; site {args.site!r}: model.hold_at {site.model.hold_at}, ", end="")
@@ -194,20 +209,23 @@ def cost(model: Model, items: list[dict[str, Any]]) -> dict[str, list[float]]:
 def start(args: argparse.Namespace) -> tuple[Model, str]:
     if args.base_from:
         paths = [path.resolve() for path in args.base_from]
-        if args.corpus.resolve() in paths:
+        apart = args.lang and args.base_lang and args.lang != args.base_lang
+        if not apart and any(path.resolve() in paths for path in args.corpus):
             print("warning: the base is trained on the corpus it is measured on", file=sys.stderr)
         trainer = _trainer()
-        model = train(trainer.examples(paths))
-        return model, f"a base trained here on {', '.join(p.name for p in paths)}"
+        model = train(trainer.examples(paths, args.base_lang))
+        lang = f" ({args.base_lang} only)" if args.base_lang else ""
+        return model, f"a base trained here on {', '.join(p.name for p in paths)}{lang}"
     if args.start == "empty":
         return Model.empty(), "empty"
     trainer = _trainer()
-    if args.corpus.name in trainer.TRAINING:
-        print(
-            f"warning: the shipped base model was trained on {args.corpus.name}: "
-            "its figures flatter it (see --base-from)",
-            file=sys.stderr,
-        )
+    for path in args.corpus:
+        if path.name in trainer.TRAINING:
+            print(
+                f"warning: the shipped base model was trained on {path.name}: "
+                "its figures flatter it (see --base-from)",
+                file=sys.stderr,
+            )
     return base_model().copy(), f"the shipped base ({', '.join(trainer.TRAINING)})"
 
 

@@ -34,15 +34,18 @@ TRAINING = ("corpus.jsonl", "corpus-b.jsonl", "heldout.jsonl", "heldout-3.jsonl"
 TARGET = ROOT / "service" / "screening" / BASE_MODEL_FILE
 
 
-def examples(paths: Iterable[Path]) -> list[tuple[Features, bool]]:
-    """The labelled examples of corpora in the format of tests/data: an item
-    whose abuse is its author's name alone is learnt from the name alone.
-    (bench/learning.py builds its bases from other corpora with this.)"""
+def examples(paths: Iterable[Path], lang: str | None = None) -> list[tuple[Features, bool]]:
+    """The labelled examples of corpora in the format of tests/data (those of
+    one language only, if given): an item whose abuse is its author's name
+    alone is learnt from the name alone. (bench/learning.py builds its bases
+    from other corpora with this.)"""
     found = []
     for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
             if line:
                 item = json.loads(line)
+                if lang and item["lang"] != lang:
+                    continue
                 body = "" if item["kind"] == "name" else item["body"]
                 found.append((extract(item["name"], body), item["label"] == "abusive"))
     return found
