@@ -2,17 +2,18 @@
 comment's folded text, one per site, trained online from the moderators'
 decisions.
 
-A comment becomes about a thousand features (`extract`): the character 3- to
-5-grams of its body, folded as the rules fold it (textfold.py: "đ.m",
-"nguuu" and "đ\u200bm" are the words they hide) and without diacritics, so
-that "ngu", "ngú" and "ngu" typed bare share their n-grams; its words (with
-their diacritics: "ngủ" is not "ngu") and word pairs; and the author's name,
-its n-grams and words, in a space of its own. Each feature is hashed into one
-of 2**18 slots, with a hash that is the same in every process (a polynomial
-over code points computed with numpy over the whole text at once, and CRC-32
-for words), and valued 1/sqrt(n) for the n features of its space (at least
-`NORM_FLOOR`), so that a long comment weighs no more than a short one and a
-two-word one is not trusted as if it were long.
+A comment becomes hundreds of features (`extract`; about 750 for 200
+characters): the character 3- to 5-grams of its body, folded as the rules
+fold it (textfold.py: "đ.m", "nguuu" and "đ\u200bm" are the words they hide)
+and without diacritics, so that a word typed without its marks shares its
+n-grams; its words, with their diacritics ("ngủ" is not "ngu"), and word
+pairs; and the author's name, its n-grams and words, in a space of its own.
+Each feature is hashed into one of 2**18 slots, with a hash that is the same
+in every process (a polynomial over code points computed with numpy over the
+whole text at once, and CRC-32 for words), and valued 1/sqrt(n) for the n
+features of its space (at least `NORM_FLOOR`), so that a long comment weighs
+no more than a short one and a two-word one is not trusted as if it were
+long.
 
 The model (`Model`) keeps a float32 weight per slot; its probability is the
 logistic of the weights' sum over the comment's features (and a bias, kept
@@ -60,8 +61,8 @@ NAME_SCALE = 0.5
 # AdaGrad's step for a site's decisions; the base model's, a quarter of it,
 # since the base reads each corpus item BASE_EPOCHS times and a site its
 # own text once, and its own text is what a site learns from best; the sum
-# a slot starts from, so that its first step is not unbounded; the L2 pull
-# on the weights a step touches.
+# a slot starts from, so that its first step is not the whole rate whatever
+# the gradient; the L2 pull on the weights a step touches.
 LEARNING_RATE = 2.0
 BASE_LEARNING_RATE = 0.5
 BASE_EPOCHS = 20
