@@ -64,11 +64,6 @@ async def _entries(redis: Redis, stream: str, after: bytes | str | None, count: 
     return cast(Entries, await redis.xrange(stream, low, "+", count=count))
 
 
-def _copy(model: Model) -> Model:
-    """A model that can learn without touching the one it came from."""
-    return Model.from_bytes(model.to_bytes())
-
-
 class SiteModels:
     """The model each worker scores a site's submissions with: the site's
     newest published version, or the base model until it has one."""
@@ -262,7 +257,7 @@ class Learner:
             return 0
         rules = self._settings.sites[site_id].model
         learning = frozen != b"1" and rules.learn
-        model = Model.from_bytes(cast(bytes, weights)) if weights else _copy(base_model())
+        model = Model.from_bytes(cast(bytes, weights)) if weights else base_model().copy()
         excluded = {text(k) for k in await self._redis.smembers(keys.model_excluded)}
         decisions = [
             (text(fields[b"id"]), fields[b"label"] == b"1")

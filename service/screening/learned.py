@@ -45,7 +45,8 @@ def model_signal(
         return ModelSignal(probability, 0.0, ())
     spam = rules.spam_at is not None and probability >= rules.spam_at
     target = abuse.spam_at if spam else abuse.hold_at
-    added = max(0.0, target - score)
+    # A model that may not hold still says why it would have.
+    added = max(0.0, target - score) if rules.holds else 0.0
     # The sum must reach the threshold exactly as the accept script adds it.
     while added and score + added < target:
         added = math.nextafter(added, math.inf)

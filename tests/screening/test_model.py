@@ -400,6 +400,15 @@ def sure(probability: float) -> Model:
     return model
 
 
+HOLDING = ModelRules(holds=True)
+
+
+def test_by_default_the_model_explains_and_holds_nothing() -> None:
+    signal = model_signal(sure(0.93), extract("An", INSULT), ModelRules(), ABUSE, 0.0)
+    assert signal.score_added == 0.0
+    assert signal.reasons[0] == "model:0.93"
+
+
 def test_below_its_threshold_the_model_adds_nothing() -> None:
     signal = model_signal(sure(0.69), extract("An", INSULT), ModelRules(), ABUSE, 0.0)
     assert signal == ModelSignal(pytest.approx(0.69), 0.0, ())
@@ -407,7 +416,7 @@ def test_below_its_threshold_the_model_adds_nothing() -> None:
 
 @pytest.mark.parametrize("score", [0.0, 1.0, 2.0, 2.9, 0.1 + 0.2])
 def test_at_its_threshold_the_model_lifts_the_score_to_hold(score: float) -> None:
-    signal = model_signal(sure(0.93), extract("An", INSULT), ModelRules(), ABUSE, score)
+    signal = model_signal(sure(0.93), extract("An", INSULT), HOLDING, ABUSE, score)
     assert score + signal.score_added >= ABUSE.hold_at
     assert signal.score_added == pytest.approx(ABUSE.hold_at - score)
     assert signal.reasons[0] == "model:0.93"
@@ -417,17 +426,17 @@ def test_at_its_threshold_the_model_lifts_the_score_to_hold(score: float) -> Non
 
 def test_the_model_never_lowers_nor_raises_what_the_rules_held() -> None:
     for score in (3.0, 5.0, 10.0):
-        signal = model_signal(sure(0.99), extract("An", INSULT), ModelRules(), ABUSE, score)
+        signal = model_signal(sure(0.99), extract("An", INSULT), HOLDING, ABUSE, score)
         assert signal.score_added == 0.0
         assert signal.reasons  # still says that it agrees
 
 
 def test_spam_at_files_spam_and_only_when_set() -> None:
-    rules = ModelRules(spam_at=0.95)
+    rules = ModelRules(holds=True, spam_at=0.95)
     features = extract("An", INSULT)
     assert model_signal(sure(0.97), features, rules, ABUSE, 1.0).score_added == 7.0
     assert model_signal(sure(0.9), features, rules, ABUSE, 1.0).score_added == 2.0
-    assert model_signal(sure(0.999), features, ModelRules(), ABUSE, 1.0).score_added == 2.0
+    assert model_signal(sure(0.999), features, HOLDING, ABUSE, 1.0).score_added == 2.0
 
 
 def test_explain_zero_gives_the_probability_alone() -> None:
@@ -450,7 +459,7 @@ def test_combine_adds_the_score_and_reasons_and_recomputes_the_verdict() -> None
 
 
 def test_screen_comment_holds_what_the_model_finds_and_the_rules_miss() -> None:
-    site = Site()
+    site = Site(model=HOLDING)
     body = "Thằng phóng viên viết láo, đầu óc có vấn đề"
     rules = SCREEN.assess("An", body)
     assert rules.verdict == "pass"
@@ -477,4 +486,6 @@ def test_the_model_rules_are_checked() -> None:
         ModelRules(hold_at=0.0)
     with pytest.raises(ValidationError):
         ModelRules(nonsense=1)  # type: ignore[call-arg]
-    assert Site().model == ModelRules(enabled=True, hold_at=0.7, spam_at=None, learn=True)
+    assert Site().model == ModelRules(
+        enabled=True, holds=False, hold_at=0.7, spam_at=None, learn=True
+    )
