@@ -14,8 +14,19 @@ import redis.asyncio as aioredis
 from service.http.state import SERVICES
 from service.moderation.learning import Learner, SiteModels, recommend
 from service.screening.model import base_model, extract
-from tests.helpers import Client, Key, eventually, keys_of, new_key, redis_contents
+from tests.helpers import (
+    Client,
+    Key,
+    eventually,
+    keys_of,
+    mint,
+    new_key,
+    redis_contents,
+    submission,
+)
 from tests.moderation.helpers import submit, url
+from tests.redis_process import RedisProcess
+from tests.store.test_cluster_keys import Monitor
 
 # A word no list and no corpus has: what the model knows of it, it learned here.
 NOVEL = "xquorblat"
@@ -283,3 +294,26 @@ def test_recommended_threshold_holds_at_most_the_share_of_clean_asked() -> None:
         sum(0.5 + p / 200 >= found.threshold for p in range(100)) / 100
     )
     assert recommend(scored, 0.5).recall == 1.0
+
+
+async def test_a_submission_scored_by_the_model_is_still_one_round_trip(
+    make_client: Callable[..., Awaitable[Client]],
+    rds: aioredis.Redis,
+    redis_server: RedisProcess,
+) -> None:
+    """The contract's invariant 2 with the learned model on: the worker scores
+    with the model it holds, so accepting a comment sends Redis one EVALSHA
+    and no other command (what the script runs inside is not a round trip)."""
+    client = await make_client(learn=False, deliver_webhooks=False)
+    [captcha] = await mint(client)
+    monitor = Monitor(redis_server.port)
+    await monitor.start()
+    response = await client.post(
+        "/v1/sites/news/comments", json=submission(captcha, body=f"Ai cần {NOVEL} không?")
+    )
+    assert response.status == 202, await response.text()
+    await monitor.stop()
+    sent = [c.name for c in monitor.commands if c.source != "lua"]
+    assert sent == [b"evalsha"]
+    [comment] = await rds.keys(keys_of(client).comment("*"))
+    assert await rds.hget(comment, "model") is not None
