@@ -24,7 +24,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # Then the package, without dependencies: a regular (not editable) install, so
 # everything the service reads at run time is inside /opt/venv. The package
 # carries its data (pyproject.toml's package-data): the Lua scripts, the
-# widget's static files, the voice clips, and the defaults. service/defaults
+# widget's static files, the voice clips, the base model of the learned
+# screen, and the defaults. service/defaults
 # is a link to the repository's config/ folder; the build follows it, so
 # default.toml and the word lists land in site-packages/service/defaults/,
 # where service/settings.py finds them through importlib.resources. That is

@@ -1,4 +1,4 @@
-"""The `loibinh` command: serve, captcha mint, keys, erase, check-config."""
+"""The `loibinh` command: serve, captcha mint, keys, erase, model, check-config."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from service.metrics import Metrics
 from service.models import ErasureRequest
 from service.moderation.apikeys import ALL_SITES, ROLES, ApiKeyStore
 from service.moderation.erasure import Erasure
+from service.moderation.learning import ModelAdmin, recommend
 from service.moderation.shared import Actor
 from service.settings import ConfigError, Settings, load_settings
 from service.store.connection import open_redis
@@ -61,6 +62,30 @@ def _parser() -> argparse.ArgumentParser:
     erase.add_argument("--site", required=True)
     erase.add_argument("--email", required=True)
 
+    model = commands.add_parser("model", help="a site's learned model")
+    model_commands = model.add_subparsers(dest="model_command", required=True)
+    for name, help_text in (
+        ("status", "version, decisions learned, frozen, excluded keys"),
+        ("reset", "back to the base model; decisions so far are not learned again"),
+        ("freeze", "stop learning from decisions"),
+        ("thaw", "learn from decisions again"),
+        ("exclude", "stop learning from one API key's decisions"),
+        ("include", "learn from one API key's decisions again"),
+        ("recommend", "thresholds from the site's recent decisions"),
+    ):
+        command = model_commands.add_parser(name, help=help_text)
+        command.add_argument("--site", required=True)
+        if name in ("exclude", "include"):
+            command.add_argument("--key", required=True, help="the API key's id")
+        if name == "recommend":
+            command.add_argument(
+                "--clean-held",
+                type=float,
+                default=0.02,
+                help="the share of clean comments the model may hold (default 0.02)",
+            )
+            command.add_argument("--last", type=int, default=2000, help="decisions to look at")
+
     commands.add_parser("check-config", help="validate the configuration and print a summary")
     return parser
 
@@ -86,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_keys(settings, args))
         if args.command == "erase":
             return asyncio.run(_erase(settings, args.site, args.email))
+        if args.command == "model":
+            return asyncio.run(_model(settings, args))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -177,4 +204,34 @@ async def _erase(settings: Settings, site: str, email: str) -> int:
         actor = Actor(key_id="cli", name="command line", admin=True)
         erased = await erasure.erase(site, actor, request.email)
     print(f"erased {erased} comments and every stored trace of the address")
+    return 0
+
+
+async def _model(settings: Settings, args: argparse.Namespace) -> int:
+    site = args.site
+    if site not in settings.sites:
+        print(f"unknown site {site!r}", file=sys.stderr)
+        return 2
+    async with _redis(settings) as (redis, scripts, _):
+        admin = ModelAdmin(redis, scripts, settings.redis.key_prefix)
+        if args.model_command == "recommend":
+            scored = await admin.recent_scores(site, args.last)
+            if not scored:
+                print("no decisions to learn from yet", file=sys.stderr)
+                return 1
+            found = recommend(scored, args.clean_held)
+            print(
+                f"hold_at = {found.threshold:.3f}: holds {found.recall:.1%} of "
+                f"{found.abusive} abusive and {found.clean_held:.1%} of {found.clean} clean "
+                "comments among the recent decisions (the model learned from most of them, "
+                "so expect a little less on new comments)"
+            )
+            return 0
+        if args.model_command == "status":
+            status = await admin.status(site)
+        else:
+            actor = Actor(key_id="cli", name="command line", admin=True)
+            subject = getattr(args, "key", "") or ""
+            status = await admin.act(site, actor, args.model_command, subject)
+    print(json.dumps(status.model_dump(), indent=2))
     return 0

@@ -34,6 +34,7 @@ from service.moderation.bans import Bans
 from service.moderation.decisions import Decisions
 from service.moderation.erasure import Erasure
 from service.moderation.history import History
+from service.moderation.learning import Learner, ModelAdmin, SiteModels
 from service.moderation.queue import Queue
 from service.moderation.reports import Reports
 from service.screening.screen import Screen
@@ -55,6 +56,7 @@ def create_app(
     *,
     refill_captchas: bool = True,
     deliver_webhooks: bool = True,
+    learn: bool = True,
 ) -> web.Application:
     """Build the app. Nothing connects to Redis until the app starts. Tests
     may leave out the background tasks to drive them by hand."""
@@ -77,6 +79,8 @@ def create_app(
         app.cleanup_ctx.append(_captcha_refill)
     if deliver_webhooks:
         app.cleanup_ctx.append(_webhook_delivery)
+    if learn:
+        app.cleanup_ctx.append(_learning)
     app.cleanup_ctx.append(_clock_sync)
     add_routes(app)
     return app
@@ -111,7 +115,12 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         reports=Reports(redis, scripts, prefix),
         erasure=Erasure(redis, scripts, app[KEYRING], prefix),
         outbox=Outbox(redis, scripts, settings),
+        models=SiteModels(redis, prefix, settings.sites),
+        model_admin=ModelAdmin(redis, scripts, prefix),
+        learner=Learner(redis, scripts, settings),
     )
+    with contextlib.suppress(*UNREACHABLE):
+        await app[SERVICES].models.refresh()
     try:
         yield
     finally:
@@ -131,7 +140,9 @@ async def _captcha_gate(app: web.Application) -> AsyncIterator[None]:
         providers.Verifier(session, app[METRICS]),
         app[CLOCK],
     )
-    app[SUBMISSIONS] = Submissions(services.store, app[CAPTCHA_GATE], app[KEYRING], app[SCREENS])
+    app[SUBMISSIONS] = Submissions(
+        services.store, app[CAPTCHA_GATE], app[KEYRING], app[SCREENS], services.models
+    )
     try:
         yield
     finally:
@@ -145,6 +156,17 @@ async def _captcha_refill(app: web.Application) -> AsyncIterator[None]:
 
 async def _webhook_delivery(app: web.Application) -> AsyncIterator[None]:
     async with running(app[SERVICES].outbox.run(), "webhook-delivery"):
+        yield
+
+
+async def _learning(app: web.Application) -> AsyncIterator[None]:
+    """Every worker follows the published model versions; the one that holds
+    the learner's lease also learns."""
+    services = app[SERVICES]
+    async with (
+        running(services.models.run(), "model-versions"),
+        running(services.learner.run(), "learner"),
+    ):
         yield
 
 

@@ -305,7 +305,11 @@ class Paging(BaseModel):
 
 class QueueQuery(Paging):
     state: State = "pending"
-    order: Literal["oldest", "newest"] = "oldest"
+    order: Literal["oldest", "newest", "abusive", "clean"] = Field(
+        default="oldest",
+        description="abusive: most likely abusive first by the learned model; clean: "
+        "most likely clean first (both sort the 1,000 oldest of the state)",
+    )
     after: CommentId | None = None
 
 
@@ -331,6 +335,11 @@ class QueueItem(Model):
     published: bool
     score: float = Field(description="sum of the abuse checks' weights")
     reasons: list[str] = Field(description="reason codes of the abuse checks")
+    model: float | None = Field(
+        default=None,
+        description="the learned model's probability that the comment is abusive, "
+        "as it scored it on arrival (null: the site's model is off)",
+    )
     reports: int
     lease: Lease | None
 
@@ -339,6 +348,11 @@ class QueuePage(Model):
     items: list[QueueItem]
     next: str | None
     counts: dict[str, int]
+    model_hold_at: float | None = Field(
+        default=None,
+        description="the probability at which the site's learned model holds a comment "
+        "(null: the model is off); below it, the model finds a comment clean",
+    )
 
 
 class ClaimRequest(Model):
@@ -481,3 +495,34 @@ class DeadLetter(Model):
 
 class DeadLetters(Model):
     deliveries: list[DeadLetter]
+
+
+ModelAction = Literal["reset", "freeze", "thaw", "exclude", "include"]
+
+
+class ModelStatus(Model):
+    """A site's learned model, as an admin sees it."""
+
+    version: int = Field(description="0: the base model, untouched by this site")
+    learned: int = Field(description="decisions learned since the last reset")
+    frozen: bool = Field(description="learning is stopped: decisions are read, not learned")
+    updated_at: str | None
+    excluded_keys: list[str] = Field(description="API keys whose decisions are not learned")
+    pending: int = Field(description="decisions waiting to be learned (counted up to 10,000)")
+
+
+class ModelRequest(Model):
+    action: ModelAction = Field(
+        description="reset: back to the base model; freeze, thaw: stop or restart "
+        "learning; exclude, include: a key's decisions out of training or back in"
+    )
+    key_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="the key to exclude or include"
+    )
+    reason: Reason = ""
+
+    @model_validator(mode="after")
+    def _key_for_exclusions(self) -> ModelRequest:
+        if (self.action in ("exclude", "include")) != (self.key_id is not None):
+            raise ValueError("key_id goes with exclude and include, and only with them")
+        return self

@@ -91,14 +91,22 @@ def make_client(
 ) -> Callable[..., Awaitable[Client]]:
     """Makes clients of apps built with settings overrides (e.g. another site table)."""
     # The captcha pool is not refilled in the background unless `refill_captchas`;
-    # `deliver_webhooks=False` leaves webhook deliveries waiting in the outbox.
+    # `deliver_webhooks=False` leaves webhook deliveries waiting in the outbox,
+    # `learn=False` the learned model unlearned until a test steps the learner.
 
     async def make(
-        *, refill_captchas: bool = False, deliver_webhooks: bool = True, **overrides: Any
+        *,
+        refill_captchas: bool = False,
+        deliver_webhooks: bool = True,
+        learn: bool = True,
+        **overrides: Any,
     ) -> Client:
         settings = make_settings(**overrides)
         app = create_app(
-            settings, refill_captchas=refill_captchas, deliver_webhooks=deliver_webhooks
+            settings,
+            refill_captchas=refill_captchas,
+            deliver_webhooks=deliver_webhooks,
+            learn=learn,
         )
         return await aiohttp_client(app)
 

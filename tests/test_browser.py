@@ -552,6 +552,45 @@ async def test_dashboard_claims_and_decides_in_bulk(demo: Site, browser: Browser
     await expect(board.get_by_role("status")).to_contain_text("Khóa này không có quyền")
 
 
+async def test_dashboard_sorts_by_the_model_and_approves_the_clean_end(
+    redis_server: RedisProcess, rds: aioredis.Redis, browser: Browser
+) -> None:
+    """A morning's queue, most likely clean first: the comments the learned
+    model finds clean are approved in one action, the advert stays. The
+    rules' thresholds are out of reach, so only the model sorts the queue."""
+    async with serve_demo(
+        redis_server, rds, abuse={"hold_at": 50, "spam_at": 60, "reject_at": 70}
+    ) as demo:
+        await _approve_the_clean_end(demo, browser)
+
+
+async def _approve_the_clean_end(demo: Site, browser: Browser) -> None:
+    advert = (
+        "Vay tiền nhanh không cần thế chấp, lãi suất thấp, liên hệ Zalo 0901234567 ngay hôm nay"
+    )
+    for text in (
+        "Cảm ơn tác giả, bài viết rất hữu ích.",
+        advert,
+        "Mong thành phố sớm sửa con đường này.",
+    ):
+        await post(demo, None, text)
+    token, _ = await demo.app[SERVICES].api_keys.create("Minh", "moderator", ["demo"])
+    board = await browser.new_page(locale="vi-VN")
+    await board.goto(demo.url + "/moderate/")
+    await board.get_by_label("Khóa API").fill(token)
+    await board.keyboard.press("Enter")
+    await expect(board.get_by_role("tab", name="Chờ duyệt (3)")).to_be_visible()
+    await board.get_by_label("Sắp xếp").select_option("clean")
+    items = board.locator(".item")
+    await expect(items.last).to_contain_text("Vay tiền")
+    await expect(items.first).to_contain_text("Mô hình")
+    await shot(board, "dashboard-clean-first")
+    await board.get_by_role("button", name="Duyệt 2 bình luận mô hình cho là sạch").click()
+    await expect(board.get_by_role("status")).to_contain_text("Đã lưu 2 quyết định.")
+    await expect(items).to_have_count(1)
+    await expect(items).to_contain_text("Vay tiền")
+
+
 async def test_widget_embedded_on_another_origin(
     redis_server: RedisProcess, rds: aioredis.Redis, browser: Browser
 ) -> None:

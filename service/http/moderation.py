@@ -17,9 +17,27 @@ def _site(request: web.Request) -> str:
     return request.match_info["site"]
 
 
+async def model_status(request: web.Request) -> web.Response:
+    status = await request.app[SERVICES].model_admin.status(_site(request))
+    return json_response(status.model_dump())
+
+
+async def model_action(request: web.Request) -> web.Response:
+    body = await intake.read_json(
+        request, models.ModelRequest, request.app[SETTINGS].max_body_bytes
+    )
+    status = await request.app[SERVICES].model_admin.act(
+        _site(request), request[ACTOR], body.action, body.key_id or "", body.reason
+    )
+    return json_response(status.model_dump())
+
+
 async def queue(request: web.Request) -> web.Response:
     query = intake.validate(models.QueueQuery, dict(request.query))
-    page = await request.app[SERVICES].queue.page(_site(request), query)
+    site_id = _site(request)
+    page = await request.app[SERVICES].queue.page(site_id, query)
+    rules = request.app[SETTINGS].sites[site_id].model
+    page = page.model_copy(update={"model_hold_at": rules.hold_at if rules.enabled else None})
     return json_response(page.model_dump())
 
 

@@ -87,6 +87,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              role="admin", responses={200: models.DeadLetters}),
     Endpoint("POST", f"{MOD}/webhooks/dead/{{delivery}}/retry", moderation.requeue,
              "Try a dead delivery again", "moderation", role="admin", responses={202: None}),
+    Endpoint("GET", f"{MOD}/model", moderation.model_status,
+             "The site's learned model: version, decisions learned, frozen, excluded keys",
+             "moderation", role="admin", responses={200: models.ModelStatus}),
+    Endpoint("POST", f"{MOD}/model", moderation.model_action,
+             "Reset the learned model, freeze or thaw learning, exclude or include a key",
+             "moderation", role="admin", body=models.ModelRequest,
+             responses={200: models.ModelStatus}),
     # Pages and files for browsers: the widget, the no-JS form, the demo, the dashboard.
     Endpoint("GET", "/widget/v1/{name}", pages.widget_file,
              "The comment widget (loibinh.js) and its styles (loibinh.css)", "pages",

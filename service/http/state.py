@@ -17,6 +17,7 @@ from service.moderation.bans import Bans
 from service.moderation.decisions import Decisions
 from service.moderation.erasure import Erasure
 from service.moderation.history import History
+from service.moderation.learning import Learner, ModelAdmin, SiteModels
 from service.moderation.queue import Queue
 from service.moderation.reports import Reports
 from service.moderation.shared import Actor
@@ -48,6 +49,10 @@ class Services:
     reports: Reports
     erasure: Erasure
     outbox: Outbox
+    # The learned model: what each worker scores with, and what admins do to it.
+    models: SiteModels
+    model_admin: ModelAdmin
+    learner: Learner
 
 
 SETTINGS = web.AppKey("settings", Settings)

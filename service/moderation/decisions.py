@@ -31,6 +31,9 @@ SCRIPT_ACTION = {
 # approve_and_trust also trusts the author; reject_author takes down what of
 # theirs is already published, which a plain reject refuses as a conflict.
 FLAGS = {"approve_and_trust": "trust", "reject_author": "force"}
+# Decisions the training stream keeps for the learner: far more than it ever
+# lags behind, few enough to bound the stream (about 100 bytes an entry).
+TRAINING_MAX = 100_000
 
 
 class Decisions(Part):
@@ -78,6 +81,7 @@ class Decisions(Part):
                     outbox_due=keys.outbox_due,
                     outbox=keys.outbox,
                     strikes=keys.strikes,
+                    training=keys.training,
                     item_keys=tuple(item_keys),
                 ),
                 DecideArgs(
@@ -89,6 +93,7 @@ class Decisions(Part):
                     rejected_targets=site.webhook_targets("comment.rejected"),
                     site=site_id,
                     delivery_base=secrets.token_hex(8),
+                    training_max=TRAINING_MAX,
                     item_args=tuple(item_args),
                 ),
             )

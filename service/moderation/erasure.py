@@ -67,6 +67,7 @@ class Erasure(Part):
                     ban_records=keys.bans,
                     email_limit=keys.rate(SUBMIT_EMAIL, email_hash),
                     strikes=keys.strikes,
+                    model_labels=keys.model_labels,
                     comment_keys=tuple(comment_keys),
                 ),
                 EraseArgs(

@@ -85,6 +85,7 @@ def _queue_item(fields: dict[str, str], lease: models.Lease | None) -> models.Qu
         published=fields.get("visible") == "1",
         score=float(fields.get("score") or 0),
         reasons=[r for r in reasons.split(",") if r],
+        model=float(fields["model"]) if fields.get("model") else None,
         reports=int(fields.get("reports") or 0),
         lease=lease,
     )

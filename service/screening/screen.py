@@ -30,7 +30,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from service.screening.frames import Frame, Spots, default_frames, english_threat, read_sections
-from service.screening.textfold import Folded, fold, fold_term, strip_marks, undoubled
+from service.screening.textfold import (
+    Folded,
+    fold,
+    fold_name,
+    fold_term,
+    strip_marks,
+    undoubled,
+)
 from service.settings import DEFAULTS, AbuseRules
 
 WORDS_DIR = DEFAULTS / "words"
@@ -140,8 +147,6 @@ _DIGIT_WORDS = frozenset(
         "nine",
     ]
 )
-# Words run together in a name ("FuckTheMods") are words.
-_CAMEL = re.compile(r"(?<=[a-zà-ỹ])(?=[A-Z])")
 # A name that is an address or a domain: the author field used as an advert.
 _NAME_LINK = re.compile(
     r"(?:https?://|www\.)|\b[\w-]{2,}\.(?:com|net|org|vn|info|biz|io|me|co|us|ru|cn|online"
@@ -377,9 +382,16 @@ class Screen:
     def assess(
         self, name: str, body: str, honeypot: str = "", signals: Iterable[Signal] = ()
     ) -> Assessment:
+        return self.assess_folded(name, body, honeypot, signals)[0]
+
+    def assess_folded(
+        self, name: str, body: str, honeypot: str = "", signals: Iterable[Signal] = ()
+    ) -> tuple[Assessment, Folded, Folded]:
+        """`assess`, and the name and body as folded for it (fold_name and
+        fold), for the learned model to read without folding them again."""
         found = [Signal("honeypot", HONEYPOT)] if honeypot else []
         found += signals
-        folded_name, folded_body = fold(_CAMEL.sub(" ", name)), fold(body)
+        folded_name, folded_body = fold_name(name), fold(body)
         # What the author says in their own words: the body less what it reports.
         said = folded_body
         if _quotes(body) and _QUOTED.search(body):
@@ -400,13 +412,14 @@ class Screen:
         found += _link_signals(name, body, links, risky, folded_body.plain_runs)
         found += _shape_signals(body, folded_body.plain)
         score = sum(signal.weight for signal in found)
-        return Assessment(
+        assessment = Assessment(
             score,
             tuple(signal.reason for signal in found),
             self._verdict(score),
             links,
             fingerprint(folded_body.plain) if self._fingerprints else b"",
         )
+        return assessment, folded_name, folded_body
 
     def _word_signals(self, folded: Folded, said: Folded) -> list[Signal]:
         """Banned words wherever they are; suspect words in the author's own
@@ -471,14 +484,18 @@ class Screen:
         return self._verdict(score)
 
     def _verdict(self, score: float) -> str:
-        limits = self._thresholds
-        if score >= limits.reject:
-            return "reject"
-        if score >= limits.spam:
-            return "spam"
-        if score >= limits.hold:
-            return "hold"
-        return "pass"
+        return verdict(score, self._thresholds)
+
+
+def verdict(score: float, limits: Thresholds) -> str:
+    """The verdict a score reaches: "reject", "spam", "hold" or "pass"."""
+    if score >= limits.reject:
+        return "reject"
+    if score >= limits.spam:
+        return "spam"
+    if score >= limits.hold:
+        return "hold"
+    return "pass"
 
 
 @lru_cache(maxsize=256)

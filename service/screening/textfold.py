@@ -47,6 +47,8 @@ _HAS_LOOKALIKE = re.compile(f"[{_LOOKALIKES}]")
 # The symbol comes first, so the engine skips ahead to one; the letter
 # before it is checked only there.
 _IN_WORD_SYMBOL = re.compile(r"[!$@](?<=[^\W\d_][!$@])(?=[^\W\d_])")
+# Words run together in a name ("FuckTheMods") are words.
+_CAMEL = re.compile(r"(?<=[a-zà-ỹ])(?=[A-Z])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,12 @@ def fold(text: str) -> Folded:
         base = _DOTTED.sub(_undotted, base)
     marked, runs = _tokens(base)
     return Folded(marked, tuple(map(_plain, marked)), runs, tuple(map(_plain, runs)))
+
+
+def fold_name(name: str) -> Folded:
+    """An author's name folded as a text is, with the words it runs
+    together ("FuckTheMods") apart."""
+    return fold(_CAMEL.sub(" ", name))
 
 
 def _undotted(match: re.Match[str]) -> str:

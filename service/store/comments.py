@@ -152,7 +152,10 @@ class CommentStore:
         idempotency_hash: str | None,
         assessment: Assessment,
         form: FormCheck,
+        model: float | None = None,
     ) -> Stored:
+        """`model` is the learned model's probability, kept with the comment
+        so that the queue can be sorted by it."""
         keys = self.keys(site_id)
         created_ms = now_ms()
         comment_id = new_comment_id(created_ms)
@@ -224,6 +227,7 @@ class CommentStore:
                 escalate_after=escalate_after,
                 escalate_window_ms=escalate_window_ms,
                 escalate_on_abuse=escalate_on_abuse,
+                model_probability="" if model is None else f"{model:.4f}",
                 limit_args=limits,
             ),
         )

@@ -26,6 +26,12 @@ class GlobalKeys:
         """Set of every API key id, for `loibinh keys list`."""
         return f"{self.prefix}:{{keys}}:all"
 
+    @property
+    def learner_lease(self) -> str:
+        """String: the worker that holds the learner (its id), with the lease
+        as TTL, so that one process in a deployment trains at a time."""
+        return f"{self.prefix}:{{learner}}:lease"
+
 
 @dataclass(frozen=True, slots=True)
 class SiteKeys:
@@ -191,3 +197,27 @@ class SiteKeys:
     def outbox_dead(self) -> str:
         """Sorted set delivery id -> when it was given up, for admins to see."""
         return f"{self._base}:wh:dead"
+
+    @property
+    def training(self) -> str:
+        """Stream: every decision a moderator or admin made (comment id,
+        label, key id), in order, for the learner. Ids and labels only:
+        the learner reads the text from the comment itself."""
+        return f"{self._base}:train"
+
+    @property
+    def model(self) -> str:
+        """Hash: the site's learned model (weights), its version, the last
+        training entry learned, whether learning is frozen, and counts."""
+        return f"{self._base}:model"
+
+    @property
+    def model_labels(self) -> str:
+        """Hash comment id -> the label the model learned for it, so that a
+        reversed decision is corrected rather than learned twice."""
+        return f"{self._base}:model:labels"
+
+    @property
+    def model_excluded(self) -> str:
+        """Set of API key ids whose decisions the model does not learn from."""
+        return f"{self._base}:model:excluded"

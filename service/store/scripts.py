@@ -40,6 +40,8 @@ _LIBRARIES: dict[str, tuple[str, ...]] = {
     "erase": ("clock", "events"),
     "outbox_take": ("clock",),
     "outbox_settle": ("clock",),
+    "model_publish": (),
+    "model_admin": ("clock", "events"),
 }
 _NAMES = tuple(_LIBRARIES)
 
@@ -150,6 +152,8 @@ class Scripts:
     erase: Script[sig.EraseKeys, sig.EraseArgs]
     outbox_take: Script[sig.OutboxTakeKeys, sig.OutboxTakeArgs]
     outbox_settle: Script[sig.OutboxSettleKeys, sig.OutboxSettleArgs]
+    model_publish: Script[sig.ModelPublishKeys, sig.ModelPublishArgs]
+    model_admin: Script[sig.ModelAdminKeys, sig.ModelAdminArgs]
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

@@ -83,6 +83,7 @@ class AcceptArgs:
     escalate_after: int  # failures that escalate (0: never)
     escalate_window_ms: int
     escalate_on_abuse: int  # 1 if a spam or reject verdict escalates
+    model_probability: str  # the learned model's, or '' when the site's model is off
     limit_args: RateLimits
 
 
@@ -200,6 +201,7 @@ class DecideKeys:
     outbox_due: str
     outbox: str
     strikes: str
+    training: str
     item_keys: tuple[str, ...]  # 4 per item: comment, thread ids, thread public, history
 
 
@@ -213,6 +215,7 @@ class DecideArgs:
     rejected_targets: str
     site: str
     delivery_base: str
+    training_max: int
     item_args: tuple[str, ...]  # 4 per item: id, action, reason, flag ('trust', 'force' or '')
 
 
@@ -283,6 +286,7 @@ class EraseKeys:
     ban_records: str
     email_limit: str
     strikes: str
+    model_labels: str
     # 5 per comment (comment, thread ids, thread public, history, reporters),
     # then the rate-limit keys and captcha failures of the comments' addresses
     comment_keys: tuple[str, ...]
@@ -326,6 +330,40 @@ class OutboxSettleArgs:
     entry: Text
 
 
+@dataclass(frozen=True, slots=True)
+class ModelPublishKeys:
+    model: str
+    labels: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPublishArgs:
+    expected_version: int
+    weights: bytes  # b"" when the batch taught nothing
+    last_id: str
+    learned: int
+    updated_ms: int
+    label_pairs: tuple[str, ...]  # comment id, label ("1" abusive, "0" clean), and so on
+
+
+@dataclass(frozen=True, slots=True)
+class ModelAdminKeys:
+    model: str
+    labels: str
+    training: str
+    excluded: str
+    audit: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelAdminArgs:
+    action: str  # reset, freeze, thaw, exclude, include
+    subject: str  # the key id to exclude or include, else ''
+    key_id: str
+    moderator: str
+    reason: str
+
+
 # Each script's name (its .lua file) and the structures of its KEYS and ARGV.
 SIGNATURES: dict[str, tuple[type, type]] = {
     "accept": (AcceptKeys, AcceptArgs),
@@ -343,4 +381,6 @@ SIGNATURES: dict[str, tuple[type, type]] = {
     "erase": (EraseKeys, EraseArgs),
     "outbox_take": (OutboxTakeKeys, OutboxTakeArgs),
     "outbox_settle": (OutboxSettleKeys, OutboxSettleArgs),
+    "model_publish": (ModelPublishKeys, ModelPublishArgs),
+    "model_admin": (ModelAdminKeys, ModelAdminArgs),
 }

@@ -1,8 +1,9 @@
 """The submission use case: a comment read from a request (JSON or a plain
 form, by the HTTP layer) taken through every check in the order they must
 run: the limits that apply once the body names an email and a thread, the
-form token, the captcha (over HTTP for a third party), the text's screening,
-then the one accept script call that charges, checks and stores atomically.
+form token, the captcha (over HTTP for a third party), the text's screening
+(the rules and the site's learned model), then the one accept script call
+that charges, checks and stores atomically.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from service.captcha.gate import CaptchaGate
 from service.clock import now_ms
 from service.keyring import Keyring
 from service.models import Submission
+from service.moderation.learning import SiteModels
 from service.screening import formtoken
+from service.screening.learned import screen_comment
 from service.screening.screen import Screen
 from service.settings import Site
 from service.store.comments import CommentStore, Stored, Subject
@@ -37,11 +40,13 @@ class Submissions:
         gate: CaptchaGate,
         keyring: Keyring,
         screens: dict[str, Screen],
+        models: SiteModels,
     ) -> None:
         self._store = store
         self._gate = gate
         self._keyring = keyring
         self._screens = screens
+        self._models = models
 
     def first_limits(self, site_id: str, site: Site, client: Client) -> RateLimits:
         """The limits known before the body is read: the address and the site."""
@@ -71,9 +76,17 @@ class Submissions:
             client.ip_hash,
             idempotency_key is not None,
         )
-        assessment = self._screens[site_id].assess(
-            submission.author.name, submission.body, submission.website, form.signals
+        # The rules and the site's learned model, as this worker holds it: no Redis call.
+        screened = screen_comment(
+            self._screens[site_id],
+            self._models.current(site_id),
+            site,
+            submission.author.name,
+            submission.body,
+            submission.website,
+            form.signals,
         )
+        probability = screened.signal.probability if screened.signal else None
         idempotency_hash = (
             keyring.idempotency_hash(site_id, client.ip_hash, idempotency_key)
             if idempotency_key
@@ -87,6 +100,7 @@ class Submissions:
             meter.limits,
             captcha,
             idempotency_hash,
-            assessment,
+            screened.assessment,
             form,
+            probability,
         )

@@ -42,6 +42,8 @@ EXPECTED_ROLES = {
     "POST /erasures": "admin",
     "GET /webhooks/dead": "admin",
     "POST /webhooks/dead/{delivery}/retry": "admin",
+    "GET /model": "admin",
+    "POST /model": "admin",
 }
 # What each route answers when the key is good.
 SUCCESS = {
@@ -55,6 +57,8 @@ SUCCESS = {
     "POST /erasures": 200,
     "GET /webhooks/dead": 200,
     "POST /webhooks/dead/{delivery}/retry": 202,
+    "GET /model": 200,
+    "POST /model": 200,
 }
 DEAD_DELIVERY = "dead-delivery-1"
 
@@ -65,6 +69,7 @@ def route_body(endpoint: Endpoint, comment_id: str) -> Any:
         "/decisions": {"decisions": [{"id": comment_id, "action": "approve", "reason": ""}]},
         "/bans": {"email": "troll@example.vn", "reason": "tests"},
         "/erasures": {"email": "gone@example.vn"},
+        "/model": {"action": "freeze", "reason": "tests"},
     }.get(suffix(endpoint))
 
 

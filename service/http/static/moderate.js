@@ -15,7 +15,8 @@
       done: "Đã lưu {n} quyết định.", conflict: "{id}: {detail}", error: "Lỗi: {detail}", unreachable: "Không kết nối được máy chủ.",
       help: "Phím tắt: j/k di chuyển, x chọn, a duyệt, r từ chối, s spam, b cấm tác giả.", lang: "English",
       at: "Thời điểm", who: "Người kiểm duyệt", action: "Hành động", comment: "Bình luận", why: "Lý do",
-      loading: "Đang tải…"
+      loading: "Đang tải…", order: "Sắp xếp", oldest: "Cũ nhất", newest: "Mới nhất",
+      abusive: "Dễ vi phạm nhất", clean: "Sạch nhất", model: "Mô hình", approveShown: "Duyệt {n} bình luận mô hình cho là sạch"
     },
     en: {
       title: "Comment moderation", site: "Site", key: "API key", signIn: "Sign in",
@@ -29,7 +30,8 @@
       done: "Decisions saved: {n}.", conflict: "{id}: {detail}", error: "Error: {detail}", unreachable: "Could not reach the server.",
       help: "Shortcuts: j/k move, x select, a approve, r reject, s spam, b ban the author.", lang: "Tiếng Việt",
       at: "When", who: "Moderator", action: "Action", comment: "Comment", why: "Reason",
-      loading: "Loading…"
+      loading: "Loading…", order: "Order", oldest: "Oldest", newest: "Newest",
+      abusive: "Most likely abusive", clean: "Most likely clean", model: "Model", approveShown: "Approve the {n} the model finds clean"
     }
   };
   var STATES = ["pending", "reported", "approved", "rejected", "spam"];
@@ -38,7 +40,7 @@
   var app = document.getElementById("app");
   var lang = store.getItem("lb-lang") || ((navigator.language || "").slice(0, 2) === "vi" ? "vi" : "en");
   var t = S[lang];
-  var state = { tab: "pending", items: [], current: 0, next: null, counts: {} };
+  var state = { tab: "pending", order: "oldest", items: [], current: 0, next: null, counts: {}, holdAt: null };
   var ui = {};
 
   function h(tag, props) {
@@ -137,8 +139,19 @@
       state.items.forEach(function (it) { it.box.checked = ui.all.checked; });
     } });
     ui.claim = h("button", { type: "button", id: "claim", text: t.claim, onclick: claim });
+    // The learned model's order: the clean end can be approved in one action.
+    ui.order = h("select", { id: "order", "aria-label": t.order, onchange: function () {
+      state.order = ui.order.value; load(false);
+    } });
+    ["oldest", "newest", "abusive", "clean"].forEach(function (o) {
+      ui.order.append(h("option", { value: o, text: t[o], selected: o === state.order }));
+    });
+    ui.approveShown = h("button", { type: "button", id: "approve-shown", hidden: true, onclick: function () {
+      state.items.forEach(function (it) { it.box.checked = false; });
+      decide("approve", cleanEnd());
+    } });
     ui.tools = h("div", { class: "tools" },
-      h("label", { class: "inline" }, ui.all, " " + t.selectAll), ui.claim, ui.reason,
+      h("label", { class: "inline" }, ui.all, " " + t.selectAll), ui.claim, ui.order, ui.approveShown, ui.reason,
       h("button", { type: "button", "data-action": "approve", text: t.approve + " (a)", onclick: function () { decide("approve"); } }),
       h("button", { type: "button", "data-action": "reject", text: t.reject + " (r)", onclick: function () { decide("reject"); } }),
       h("button", { type: "button", "data-action": "spam", text: t.markSpam + " (s)", onclick: function () { decide("spam"); } }));
@@ -175,9 +188,11 @@
     try {
       if (state.tab === "audit") await loadAudit(more);
       else {
-        var page = await api("GET", "/queue?limit=50&state=" + state.tab + (more && state.next ? "&after=" + state.next : ""));
+        var page = await api("GET", "/queue?limit=50&state=" + state.tab + "&order=" + state.order +
+          (more && state.next ? "&after=" + state.next : ""));
         state.counts = page.counts;
         state.next = page.next;
+        state.holdAt = page.model_hold_at;
         page.items.forEach(addItem);
         paintTabs();
       }
@@ -187,7 +202,21 @@
     ui.panel.removeAttribute("aria-busy");
     ui.more.hidden = !state.next;
     if (!ui.list.children.length) ui.list.append(h("li", { class: "empty", text: t.empty }));
+    paintApproveShown();
     focusItem(state.current, false);
+  }
+
+  // The shown comments the model finds clean: below the site's threshold.
+  function cleanEnd() {
+    return state.items.filter(function (it) {
+      return state.holdAt !== null && it.model !== null && it.model < state.holdAt;
+    });
+  }
+
+  function paintApproveShown() {
+    var open = state.tab === "pending" || state.tab === "reported", n = cleanEnd().length;
+    ui.approveShown.hidden = !(open && state.order === "clean" && n);
+    ui.approveShown.textContent = fmt(t.approveShown, { n: n });
   }
 
   async function loadAudit(more) {
@@ -209,6 +238,8 @@
     var meta = h("dl", { class: "meta" },
       h("dt", { text: t.score }), h("dd", { class: it.score >= 3 ? "score high" : "score", text: String(it.score) }),
       h("dt", { text: t.reasons }), h("dd", { text: it.reasons.join(", ") || "–" }),
+      it.model === null ? null : h("dt", { text: t.model }),
+      it.model === null ? null : h("dd", { class: "model", text: Math.round(it.model * 100) + " %" }),
       h("dt", { text: t.thread }), h("dd", { text: it.thread }),
       it.reports ? h("dt", { text: t.reports }) : null, it.reports ? h("dd", { text: String(it.reports) }) : null);
     it.el = h("li", { class: "item", tabindex: "-1", id: "i-" + it.id, "data-id": it.id,
@@ -269,6 +300,7 @@
       paintTabs();
     } catch (e) { /* the counts refresh on the next load */ }
     if (!state.items.length) ui.list.replaceChildren(h("li", { class: "empty", text: t.empty }));
+    paintApproveShown();
     focusItem(at, true);
   }
 

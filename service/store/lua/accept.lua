@@ -61,7 +61,8 @@ local spent_ttl_ms = ARGV[29]
 local escalate_after = ARGV[30]  -- failures that escalate (0: never)
 local escalate_window_ms = ARGV[31]
 local escalate_on_abuse = ARGV[32]  -- '1' if spam or reject escalates
-local limit_args = 33  -- ARGV[33..]: count, then emission/burst pairs
+local model_probability = ARGV[33]  -- the learned model's, or '' when it is off
+local limit_args = 34  -- ARGV[34..]: count, then emission/burst pairs
 local now = now_ms()
 
 -- A call that reaches Redis after its client gave up (Redis was frozen, say)
@@ -241,6 +242,9 @@ redis.call('HSET', comment,
   'email', email, 'body', body, 'ip_hash', ip_hash, 'email_hash', email_hash,
   'created_at', created_ms, 'status', status, 'visible', visible, 'public', public_json,
   'reasons', reasons, 'score', score, 'reports', 0)
+if model_probability ~= '' then
+  redis.call('HSET', comment, 'model', model_probability)
+end
 redis.call('ZADD', queue, 0, id)
 redis.call('SADD', author_comments, id)
 if not banned and (status == 'rejected' or status == 'spam') then

@@ -14,7 +14,8 @@ local audit = KEYS[10]
 local outbox_due = KEYS[11]
 local outbox = KEYS[12]
 local strikes = KEYS[13]
-local item_keys = 14  -- KEYS[14..]: 4 per item: comment, thread ids, thread public, history
+local training = KEYS[14]  -- the decisions the learned model learns from
+local item_keys = 15  -- KEYS[15..]: 4 per item: comment, thread ids, thread public, history
 local key_id = ARGV[1]
 local moderator = ARGV[2]
 local admin = ARGV[3]
@@ -23,7 +24,8 @@ local approved_targets = ARGV[5]
 local rejected_targets = ARGV[6]
 local site = ARGV[7]
 local delivery_base = ARGV[8]
-local item_args = 9  -- ARGV[9..]: 4 per item: id, action, reason, and a flag:
+local training_max = ARGV[9]  -- entries the training stream keeps, about
+local item_args = 10  -- ARGV[10..]: 4 per item: id, action, reason, and a flag:
 -- 'trust' (trust the author too) or 'force' (a published comment may be
 -- taken down: "reject everything of this author") or ''
 local queues = {pending = pending_queue, reported = reported_queue, approved = approved_queue,
@@ -80,6 +82,10 @@ for i = 1, tonumber(items) do
       fields[#fields + 1] = '0'
     end
     redis.call('HSET', comment, unpack(fields))
+    -- A person's decision is a labelled example for the site's model; the
+    -- screening's own verdicts never are (they would teach it its mistakes).
+    redis.call('XADD', training, 'MAXLEN', '~', training_max, '*',
+      'id', id, 'label', target == 'approved' and '0' or '1', 'key', key_id)
     local verb = action
     if trust then verb = 'approve-and-trust' end
     audit_add(audit, now, key_id, moderator, verb, id, reason)

@@ -20,7 +20,8 @@ local email_ban = KEYS[15]
 local ban_records = KEYS[16]
 local email_limit = KEYS[17]
 local strikes = KEYS[18]
-local comment_keys = 19  -- KEYS[19..]: 5 per comment: comment, thread ids, thread
+local model_labels = KEYS[19]  -- what the learned model learned of each comment
+local comment_keys = 20  -- KEYS[20..]: 5 per comment: comment, thread ids, thread
 -- public, history, reporters; then the rate-limit keys and captcha failure
 -- counts of the comments' addresses
 local email_hash = ARGV[1]
@@ -45,6 +46,7 @@ for i = 1, n do
     redis.call('ZREM', queue, id)
   end
   redis.call('ZREM', lease_expiries, id)
+  redis.call('HDEL', model_labels, id)
   redis.call('HDEL', lease_owners, id)
   redis.call('ZREM', KEYS[k + 1], id)
   redis.call('HDEL', KEYS[k + 2], id)

@@ -1,0 +1,100 @@
+"""The learned model as one more signal beside the rules: its probability,
+the score it adds and the reasons a moderator reads, and the assessment with
+them in it. Nothing here touches the store: the accept script receives the
+combined score and reasons as it receives the rules' alone.
+
+The model never lowers what the rules found; it lifts the score to the
+site's hold threshold (`abuse.hold_at`) when its probability reaches its own
+(`model.hold_at`), and to the spam threshold only if the site sets
+`model.spam_at`. So with the model a comment is held when the rules or the
+model would hold it, and filed as spam or rejected as the rules alone would
+(unless `model.spam_at` says otherwise).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from service.screening.model import Features, Model, extract_folded
+from service.screening.screen import Assessment, Screen, Signal, Thresholds, verdict
+from service.settings import AbuseRules, ModelRules, Site
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSignal:
+    """What the model says of a comment: its probability of abuse, the
+    score it adds to the rules' (0 below its threshold), and the reasons:
+    `model:0.93` and `model+:<feature>` for the features that raised it
+    most, or none below its threshold."""
+
+    probability: float
+    score_added: float
+    reasons: tuple[str, ...]
+
+
+def model_signal(
+    model: Model, features: Features, rules: ModelRules, abuse: AbuseRules, score: float = 0.0
+) -> ModelSignal:
+    """The model's signal for a comment whose rules scored `score`: at
+    `rules.hold_at` or above, enough to lift it to `abuse.hold_at` (at
+    `rules.spam_at`, if set, to `abuse.spam_at`), never more."""
+    probability = model.probability(features)
+    if probability < rules.hold_at:
+        return ModelSignal(probability, 0.0, ())
+    spam = rules.spam_at is not None and probability >= rules.spam_at
+    target = abuse.spam_at if spam else abuse.hold_at
+    # A model that may not hold still says why it would have.
+    added = max(0.0, target - score) if rules.holds else 0.0
+    # The sum must reach the threshold exactly as the accept script adds it.
+    while added and score + added < target:
+        added = math.nextafter(added, math.inf)
+    named = (f"model+:{name}" for name in model.explain(features, rules.explain))
+    return ModelSignal(probability, added, (f"model:{probability:.2f}", *named))
+
+
+def combine(assessment: Assessment, signal: ModelSignal, abuse: AbuseRules) -> Assessment:
+    """The rules' assessment with the model's score and reasons added and
+    the verdict recomputed with the site's thresholds."""
+    if not signal.reasons and not signal.score_added:
+        return assessment
+    score = assessment.score + signal.score_added
+    thresholds = Thresholds(abuse.hold_at, abuse.spam_at, abuse.reject_at)
+    return replace(
+        assessment,
+        score=score,
+        reasons=assessment.reasons + signal.reasons,
+        verdict=verdict(score, thresholds),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """A comment screened by the rules and the model: the combined
+    assessment, the rules' own, and the model's features and signal (None
+    when the site has no model, or has turned it off)."""
+
+    assessment: Assessment
+    rules: Assessment
+    features: Features | None
+    signal: ModelSignal | None
+
+
+def screen_comment(
+    screen: Screen,
+    model: Model | None,
+    site: Site,
+    name: str,
+    body: str,
+    honeypot: str = "",
+    signals: Iterable[Signal] = (),
+) -> Screened:
+    """Screen a comment with the site's rules and, if it has one and it is
+    enabled, its model, folding the text once for both."""
+    rules, folded_name, folded_body = screen.assess_folded(name, body, honeypot, signals)
+    if model is None or not site.model.enabled:
+        return Screened(rules, rules, None, None)
+    features = extract_folded(folded_name, folded_body)
+    signal = model_signal(model, features, site.model, site.abuse, rules.score)
+    return Screened(combine(rules, signal, site.abuse), rules, features, signal)

@@ -1,0 +1,486 @@
+"""The learned screen: a logistic regression over hashed features of a
+comment's folded text, one per site, trained online from the moderators'
+decisions.
+
+A comment becomes hundreds of features (`extract`; about 750 for 200
+characters): the character 3- to 5-grams of its body, folded as the rules
+fold it (textfold.py: "đ.m", "nguuu" and "đ\u200bm" are the words they hide)
+and without diacritics, so that a word typed without its marks shares its
+n-grams; its words, with their diacritics ("ngủ" is not "ngu"), and word
+pairs; and the author's name, its n-grams and words, in a space of its own.
+Each feature is hashed into one of 2**18 slots, with a hash that is the same
+in every process (a polynomial over code points computed with numpy over the
+whole text at once, and CRC-32 for words), and valued 1/sqrt(n) for the n
+features of its space (at least `NORM_FLOOR`), so that a long comment weighs
+no more than a short one and a two-word one is not trusted as if it were
+long.
+
+The model (`Model`) keeps a float32 weight per slot; its probability is the
+logistic of the weights' sum over the comment's features (and a bias, kept
+at 0). It learns one decision at a time (`learn`: an implicit AdaGrad step
+of log loss with a light L2), and takes one back (`unlearn`) when a
+moderator reverses it.
+
+Stored data holds no text: `Features.to_bytes` keeps the hashed slots and
+their values only; the names that explain a score (`explain`) live in the
+worker's memory while the comment is screened.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import struct
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import numpy.typing as npt
+
+from service.screening.textfold import Folded, fold, fold_name, strip_marks
+
+Slots = npt.NDArray[np.uint32]
+Values = npt.NDArray[np.float32]
+
+# 2**18 slots: a float32 weight and a float32 AdaGrad sum each, so 2 MiB a
+# model (1 MiB without the sums, which only learning needs). A comment of
+# 200-400 characters has 700-1,300 features: few of them share a slot.
+DIMENSION_BITS = 18
+DIMENSION = 1 << DIMENSION_BITS
+# Character n-grams of the body and of the name, spaces included ("_ngu_").
+NGRAMS = (3, 4, 5)
+# A space's features are worth 1/sqrt(max(n, NORM_FLOOR)) each, and the
+# name's half that: "Hay quá!" is too short to say much, and a name is
+# mostly the author's own (chosen by cross-validation on the corpora).
+NORM_FLOOR = 50
+NAME_SCALE = 0.5
+# Learning, chosen on the corpora (docs/screening.md, "The learned model"):
+# AdaGrad's step for a site's decisions; the base model's, a quarter of it,
+# since the base reads each corpus item BASE_EPOCHS times and a site its
+# own text once, and its own text is what a site learns from best; the sum
+# a slot starts from, so that its first step is not the whole rate whatever
+# the gradient; the L2 pull on the weights a step touches.
+LEARNING_RATE = 2.0
+BASE_LEARNING_RATE = 0.5
+BASE_EPOCHS = 20
+ADAGRAD_START = 0.1
+L2 = 1e-4
+
+# h(s) = s[0] + s[1] * P + s[2] * P**2 + ... mod 2**32, over code points,
+# then Fibonacci hashing: the top bits of h * _SPREAD pick the slot.
+_P = 0x01000193
+_POWERS = tuple(np.uint32(pow(_P, k, 1 << 32)) for k in range(max(NGRAMS)))
+_SPREAD = np.uint32(0x9E3779B1)
+_SHIFT = np.uint32(32 - DIMENSION_BITS)
+# Seeds keep the spaces apart: a pair is not a word, the name is not the body.
+_PAIR = np.uint32(0x85EBCA77)
+_NAME_SEED = np.uint32(0xC2B2AE3D)
+
+
+class _Hashes(dict[str, int]):
+    """CRC-32 of words, each computed once: readers reuse the same few
+    thousand words, and a dict lookup (in C, through map) costs a tenth of
+    hashing one. Bounded: past `size` words, new ones are hashed each time."""
+
+    def __init__(self, seed: int, size: int) -> None:
+        super().__init__()
+        self._seed, self._size = seed, size
+
+    def __missing__(self, word: str) -> int:
+        value = zlib.crc32(word.encode(), self._seed)
+        if len(self) < self._size:
+            self[word] = value
+        return value
+
+
+_WORD_HASHES = _Hashes(0, 65536)
+_NAME_WORD_HASHES = _Hashes(0x5BD1E995, 16384)
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """What a comment's features were hashed from, to name them: the text
+    of the n-grams (the body, then the name, each between spaces), the
+    body's and the name's words, and how many features each group holds."""
+
+    text: str
+    body_size: int
+    words: tuple[str, ...]
+    names: tuple[str, ...]
+    body_grams: int
+    name_grams: int
+
+    def name(self, position: int) -> str:
+        if position < self.body_grams:
+            return "ngram:" + self._gram(position, 0, self.body_size)
+        position -= self.body_grams
+        words = self.words
+        if position < len(words):
+            return "word:" + words[position]
+        position -= len(words)
+        if position < len(words) - 1:
+            return f"word:{words[position]} {words[position + 1]}"
+        position -= max(0, len(words) - 1)
+        if position < self.name_grams:
+            return "name:" + self._gram(position, self.body_size, len(self.text))
+        return "name:" + self.names[position - self.name_grams]
+
+    def _gram(self, position: int, start: int, end: int) -> str:
+        for n in NGRAMS:
+            count = max(0, end - start - n + 1)
+            if position < count:
+                return self.text[start + position : start + position + n].replace(" ", "_")
+            position -= count
+        raise IndexError(position)
+
+
+class Features:
+    """A comment's hashed features: the slots (`indices`, which may repeat)
+    and their values. Freshly extracted, it also knows the text each came
+    from, to explain a score; read back from bytes, it does not."""
+
+    __slots__ = ("_source", "indices", "values")
+
+    def __init__(self, indices: Slots, values: Values, source: _Source | None = None) -> None:
+        self.indices = indices
+        self.values = values
+        self._source = source
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def name(self, slot: int) -> str:
+        """The readable name of the first feature hashed to `slot`
+        ("ngram:_ngu_", "word:não tôm", "name:…"), or "slot:<n>" when the
+        text is not known (features read back from bytes)."""
+        hits = np.flatnonzero(self.indices == slot)
+        if self._source is None or not len(hits):
+            return f"slot:{slot}"
+        return self._source.name(int(hits[0]))
+
+    def merged(self) -> tuple[Slots, Values]:
+        """Each slot once, with the sum of its values, in slot order."""
+        slots, inverse = np.unique(self.indices, return_inverse=True)
+        values = np.bincount(inverse, weights=self.values, minlength=len(slots))
+        return slots.astype(np.uint32), values.astype(np.float32)
+
+    def to_bytes(self) -> bytes:
+        """The slots and their values only: no text, so no name, email or
+        address (docs/screening.md says what hashed slots still tell). An
+        12-byte header, then 5 bytes a distinct slot: 3 for the slot, a
+        float16 for its value."""
+        slots, values = self.merged()
+        header = _FEATURES.pack(_FEATURES_MAGIC, DIMENSION_BITS, len(slots))
+        low = slots.astype("<u4").view(np.uint8).reshape(-1, 4)[:, :3]
+        return header + low.tobytes() + values.astype("<f2").tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Features:
+        if len(data) < _FEATURES.size:
+            raise ValueError("not features: too short")
+        magic, bits, count = _FEATURES.unpack_from(data)
+        if magic != _FEATURES_MAGIC or bits != DIMENSION_BITS:
+            raise ValueError("not features of this model's kind and dimension")
+        if len(data) != _FEATURES.size + 5 * count:
+            raise ValueError("features of the wrong length")
+        slots = np.zeros((count, 4), np.uint8)
+        slots[:, :3] = np.frombuffer(data, np.uint8, 3 * count, _FEATURES.size).reshape(-1, 3)
+        values = np.frombuffer(data, "<f2", count, _FEATURES.size + 3 * count)
+        return cls(slots.view("<u4").ravel().astype(np.uint32), values.astype(np.float32))
+
+
+_FEATURES_MAGIC = b"LBF1"
+_FEATURES = struct.Struct("<4sBxxxI")
+
+
+def extract(name: str, body: str) -> Features:
+    """The features of a comment: its body's character n-grams, words and
+    word pairs, and its author's name in a space of its own."""
+    return extract_folded(fold_name(name), fold(body))
+
+
+def extract_folded(name: Folded, body: Folded) -> Features:
+    """`extract` of a name and a body already folded (fold_name and fold:
+    Screen.assess_folded gives both)."""
+    words, names = body.marked, name.marked
+    body_text = " " + " ".join(body.plain) + " "
+    text = f"{body_text} {' '.join(names)} " if names else body_text
+    codes = np.frombuffer(text.encode("utf-32-le"), "<u4").astype(np.uint32, copy=False)
+    body_size = len(body_text)
+    # Every n-gram at once: h_n[i] = h_(n-1)[i] + codes[i + n - 1] * P**(n - 1).
+    grams: list[Slots] = []
+    named: list[Slots] = []
+    hashes = codes
+    for n in range(1, max(NGRAMS) + 1):
+        if n > 1:
+            hashes = hashes[:-1] + codes[n - 1 :] * _POWERS[n - 1]
+        if n in NGRAMS:
+            grams.append(hashes[: max(0, body_size - n + 1)])
+            named.append(hashes[body_size:])
+    body_grams = sum(map(len, grams))
+    name_grams = sum(map(len, named)) if names else 0
+    word_hashes = np.fromiter(map(_WORD_HASHES.__getitem__, words), np.uint32, len(words))
+    grams += (word_hashes, word_hashes[:-1] * _PAIR + word_hashes[1:])
+    if names:
+        grams += named
+        grams.append(np.fromiter(map(_NAME_WORD_HASHES.__getitem__, names), np.uint32, len(names)))
+    hashed = np.concatenate(grams)
+    counts = (body_grams, max(0, 2 * len(words) - 1), name_grams + len(names))
+    if name_grams:
+        hashed[counts[0] + counts[1] : counts[0] + counts[1] + name_grams] += _NAME_SEED
+    norms = [1 / math.sqrt(max(n, NORM_FLOOR)) for n in counts]
+    norms[2] *= NAME_SCALE
+    return Features(
+        (hashed * _SPREAD) >> _SHIFT,
+        np.repeat(np.array(norms, np.float32), counts),
+        _Source(text, body_size, words, names, body_grams, name_grams),
+    )
+
+
+class Model:
+    """A site's learned screen: a float32 weight per slot, their AdaGrad
+    sums of squared gradients, a bias, and a version: the steps taken since
+    the base model (0 is the base model itself).
+
+    The bias stays where it was made (0: even odds): the model learns only
+    weights, so that a comment it knows nothing of (two words, another
+    language) scores 0.5 and is held by the rules alone, never by the
+    model. A learnt bias came out at +2 on the corpora (a corpus comment is
+    abuse unless common words say otherwise) and held a tenth of the
+    English comments to a model that had read only Vietnamese.
+    """
+
+    __slots__ = ("bias", "sums", "version", "weights")
+
+    def __init__(
+        self,
+        weights: Values | None = None,
+        sums: Values | None = None,
+        bias: float = 0.0,
+        version: int = 0,
+    ) -> None:
+        self.weights = np.zeros(DIMENSION, np.float32) if weights is None else weights
+        # None: a model read without its sums, which can score but not learn.
+        self.sums = sums
+        self.bias = bias
+        self.version = version
+
+    @classmethod
+    def empty(cls) -> Model:
+        """A model that knows nothing (every comment 0.5), ready to learn."""
+        return cls(sums=np.full(DIMENSION, ADAGRAD_START, np.float32))
+
+    def copy(self) -> Model:
+        """A model of its own, writable, that learns without changing this one."""
+        sums = None if self.sums is None else self.sums.copy()
+        return Model(self.weights.copy(), sums, self.bias, self.version)
+
+    def logit(self, features: Features) -> float:
+        return self.bias + float(np.dot(self.weights.take(features.indices), features.values))
+
+    def probability(self, features: Features) -> float:
+        """How likely the model finds the comment abusive, in [0, 1]."""
+        return _sigmoid(self.logit(features))
+
+    def explain(self, features: Features, k: int = 3) -> list[str]:
+        """The k features that pushed the score up most, readable
+        ("ngram:_ngu_", "word:não tôm", "name:…"). A feature whose text is
+        inside one already named, or holds it, is not named again: "_ngu",
+        "ngu_" and "word:ngu" are one reason."""
+        slots, values = features.merged()
+        pushes = self.weights.take(slots) * values
+        found: list[str] = []
+        said: list[tuple[bool, str]] = []
+        for i in np.argsort(-pushes, kind="stable")[: 10 * k]:
+            if len(found) == k or pushes[i] <= 0:
+                break
+            name = features.name(int(slots[i]))
+            kind, _, text = name.partition(":")
+            about = (kind == "name", strip_marks(text.replace("_", " ").strip()))
+            if any(
+                about[0] == named and (about[1] in other or other in about[1])
+                for named, other in said
+            ):
+                continue
+            found.append(name)
+            said.append(about)
+        return found
+
+    def learn(
+        self, features: Features, label: bool, weight: float = 1.0, *, rate: float = LEARNING_RATE
+    ) -> None:
+        """One step of log loss towards `label` (True: abusive), `weight`
+        times as strong as one decision: AdaGrad, with the L2 pull on the
+        weights the step touches, taken implicitly (with the gradient where
+        the step lands, not where it starts), so that no step overshoots
+        however large, and `unlearn` can take it back exactly."""
+        if weight <= 0:
+            raise ValueError("a decision's weight is positive")
+        sums = self._sums()
+        step = _Step(self, sums, features, rate)
+        target = float(label)
+
+        # The landing logit falls as the error grows, so f(error) =
+        # (sigmoid(landing) - label) * weight - error falls too: one root,
+        # between -weight and 0 (abusive) or 0 and weight (clean), found by
+        # regula falsi (the Illinois variant) in a few evaluations.
+        def f(error: float) -> float:
+            return (_sigmoid(step.landing(error)) - target) * weight - error
+
+        low, high = (-weight, 0.0) if label else (0.0, weight)
+        f_low, f_high = f(low), f(high)
+        error, side = low, 0
+        for _ in range(_MAX_ITERATIONS):
+            if f_low == f_high:
+                break
+            error = high - f_high * (high - low) / (f_high - f_low)
+            f_error = f(error)
+            if abs(f_error) < _TOLERANCE * weight:
+                break
+            if f_error > 0:
+                low, f_low = error, f_error
+                if side == -1:
+                    f_high /= 2
+                side = -1
+            else:
+                high, f_high = error, f_error
+                if side == 1:
+                    f_low /= 2
+                side = 1
+        step.take(self, sums, error)
+        self.version += 1
+
+    def unlearn(
+        self, features: Features, label: bool, weight: float = 1.0, *, rate: float = LEARNING_RATE
+    ) -> None:
+        """Take back `learn(features, label, weight)`: exactly when it was
+        the last step, and otherwise the step that would have brought the
+        model where it is now from that example. A reversed decision is
+        `unlearn` of the old label, then `learn` of the new one."""
+        if weight <= 0:
+            raise ValueError("a decision's weight is positive")
+        sums = self._sums()
+        # The step's error was the gradient where it landed: here.
+        error = (self.probability(features) - float(label)) * weight
+        slots, values = features.merged()
+        root = np.sqrt(sums[slots].astype(np.float64))
+        before = (self.weights[slots] + rate * error * values / root) / (1 - rate * L2 / root)
+        grad = error * values + L2 * before
+        self.weights[slots] = before
+        sums[slots] = np.maximum(sums[slots] - grad * grad, ADAGRAD_START)
+        self.version += 1
+
+    def _sums(self) -> Values:
+        if self.sums is None:
+            raise ValueError("this model was read without its AdaGrad sums: it cannot learn")
+        return self.sums
+
+    def to_bytes(self, with_sums: bool = True) -> bytes:
+        """A 24-byte header (kind, dimension, version, bias), the weights as
+        raw little-endian float32, then the sums, which a worker that only
+        scores does without: 2,097,176 bytes with them, 1,048,600 without."""
+        flags = _WITH_SUMS if with_sums and self.sums is not None else 0
+        header = _MODEL.pack(_MODEL_MAGIC, DIMENSION_BITS, flags, self.version, self.bias)
+        parts = [header, self.weights.astype("<f4").tobytes()]
+        if flags and self.sums is not None:
+            parts.append(self.sums.astype("<f4").tobytes())
+        return b"".join(parts)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Model:
+        if len(data) < _MODEL.size:
+            raise ValueError("not a model: too short")
+        magic, bits, flags, version, bias = _MODEL.unpack_from(data)
+        if magic != _MODEL_MAGIC or bits != DIMENSION_BITS:
+            raise ValueError("not a model of this kind and dimension")
+        arrays = 2 if flags & _WITH_SUMS else 1
+        if len(data) != _MODEL.size + 4 * DIMENSION * arrays:
+            raise ValueError("a model of the wrong length")
+        weights = np.frombuffer(data, "<f4", DIMENSION, _MODEL.size).astype(np.float32)
+        sums = None
+        if arrays == 2:
+            sums = np.frombuffer(data, "<f4", DIMENSION, _MODEL.size + 4 * DIMENSION)
+            sums = sums.astype(np.float32)
+        return cls(weights, sums, bias, version)
+
+
+# A step's error is found to within this share of the decision's weight.
+_TOLERANCE = 1e-12
+_MAX_ITERATIONS = 100
+
+
+class _Step:
+    """One implicit AdaGrad step of a model on a comment's features: where
+    it lands for a given error, and taking it."""
+
+    __slots__ = ("bias", "rate", "slots", "sums", "values", "weights")
+
+    def __init__(self, model: Model, sums: Values, features: Features, rate: float) -> None:
+        self.slots, values = features.merged()
+        self.values = values.astype(np.float64)
+        self.weights = model.weights[self.slots].astype(np.float64)
+        self.sums = sums[self.slots].astype(np.float64)
+        self.bias, self.rate = model.bias, rate
+
+    def _moved(self, error: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        grad = error * self.values + L2 * self.weights
+        sums = self.sums + grad * grad
+        return self.weights - self.rate * grad / np.sqrt(sums), sums
+
+    def landing(self, error: float) -> float:
+        """The logit after a step of this error."""
+        return self.bias + float(np.dot(self._moved(error)[0], self.values))
+
+    def take(self, model: Model, sums: Values, error: float) -> None:
+        model.weights[self.slots], sums[self.slots] = self._moved(error)
+
+
+_MODEL_MAGIC = b"LBM1"
+_MODEL = struct.Struct("<4sBBxxQd")
+_WITH_SUMS = 1
+BASE_MODEL_FILE = "base_model.bin"
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1 / (1 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1 + e)
+
+
+def train(
+    examples: Sequence[tuple[Features, bool]],
+    epochs: int = BASE_EPOCHS,
+    rate: float = BASE_LEARNING_RATE,
+    seed: int = 0,
+) -> Model:
+    """A model learnt from nothing on labelled examples, `epochs` times in
+    an order shuffled anew each time (the same for the same seed): how the
+    base model is built (scripts/train-base-model.py)."""
+    model = Model.empty()
+    order = list(range(len(examples)))
+    shuffle = random.Random(seed).shuffle
+    for _ in range(epochs):
+        shuffle(order)
+        for i in order:
+            features, label = examples[i]
+            model.learn(features, label, rate=rate)
+    model.version = 0
+    return model
+
+
+@cache
+def base_model() -> Model:
+    """The model every site starts from, trained on the project's labelled
+    corpora by scripts/train-base-model.py and shipped with the package.
+    Loaded once and shared: read-only (learning on it raises); a site
+    learns on a `copy()`."""
+    data = (resources.files("service.screening") / BASE_MODEL_FILE).read_bytes()
+    model = Model.from_bytes(data)
+    model.weights.flags.writeable = False
+    if model.sums is not None:
+        model.sums.flags.writeable = False
+    return model
