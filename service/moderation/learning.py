@@ -265,6 +265,7 @@ class Learner:
             if learning and text(fields[b"key"]) not in excluded
         ]
         labels: dict[str, bool] = {}
+        taught = 0  # decisions learned, a corrected one included
         if decisions:
             ids = [comment_id for comment_id, _ in decisions]
             async with self._redis.pipeline(transaction=False) as pipe:
@@ -272,25 +273,29 @@ class Learner:
                     pipe.hmget(keys.comment(comment_id), "name", "body")
                 pipe.hmget(keys.model_labels, ids)
                 *texts, learned_before = await pipe.execute()
-            for (comment_id, label), (name, body), before in zip(
-                decisions, texts, learned_before, strict=True
-            ):
+            known = {
+                comment_id: before == b"1"
+                for comment_id, before in zip(ids, learned_before, strict=True)
+                if before is not None
+            }
+            for (comment_id, label), (name, body) in zip(decisions, texts, strict=True):
                 if body is None:
                     continue  # erased since: nothing left to learn from
                 features = extract(text(name or b""), text(body))
-                if before is not None:
-                    if (before == b"1") == label:
+                if comment_id in known:
+                    if known[comment_id] == label:
                         continue  # the same decision again teaches nothing new
-                    model.unlearn(features, before == b"1")
+                    model.unlearn(features, known[comment_id])
                 model.learn(features, label)
-                labels[comment_id] = label
+                taught += 1
+                labels[comment_id] = known[comment_id] = label
         new_version = await self._scripts.model_publish(
             ModelPublishKeys(keys.model, keys.model_labels),
             ModelPublishArgs(
                 expected_version=int(version or 0),
                 weights=model.to_bytes() if labels else b"",
                 last_id=text(entries[-1][0]),
-                learned=len(labels),
+                learned=taught,
                 updated_ms=now_ms(),
                 label_pairs=tuple(
                     x for cid, lab in labels.items() for x in (cid, "1" if lab else "0")

@@ -146,6 +146,21 @@ async def test_a_reversed_decision_is_corrected_not_learned_twice(
     assert int(await rds.hget(keys.model, "learned")) == 12  # 6 learned, then 6 relabelled
 
 
+async def test_a_decision_reversed_before_the_learner_runs_is_learned_once_as_it_ended(
+    newsroom: tuple[Client, Key, Learner, SiteModels], rds: aioredis.Redis
+) -> None:
+    """Both decisions in one batch: the second corrects the first in memory,
+    so what is published is the comment learned once, with its last label."""
+    client, key, learner, _ = newsroom
+    keys = keys_of(client)
+    [comment] = await submit_each(client, SPAM_BODIES[:1], "ads@example.vn")
+    await decide_all(client, key, [comment], "approve")
+    await decide_all(client, key, [comment], "reject_author")
+    assert await learner.step("news") == 2
+    assert await rds.hget(keys.model_labels, comment) == b"1"
+    assert int(await rds.hget(keys.model, "learned")) == 2  # learned, then corrected
+
+
 async def test_reset_returns_to_the_base_model_and_forgets_the_past(
     newsroom: tuple[Client, Key, Learner, SiteModels], rds: aioredis.Redis
 ) -> None:
