@@ -12,10 +12,11 @@ from aiohttp import web
 from service.captcha.gate import challenge_of
 from service.errors import StoreUnavailable
 from service.http import assets, intake, page_html
+from service.http.metering import metered
 from service.http.request import client_of, site_of
-from service.http.state import RATE_METER, SERVICES, SETTINGS
+from service.http.state import SERVICES, SETTINGS
 from service.models import COMMENT_ID, ImageChallenge, ThreadPath
-from service.store.ratelimit import Meter, RateLimited, captcha_limits
+from service.store.ratelimit import RateLimited, captcha_limits
 
 DEMO_SITE = "demo"
 DEMO_THREAD = "ca-mau-2022-08-12"
@@ -56,20 +57,18 @@ async def thread_form(request: web.Request) -> web.Response:
     captcha = app[SERVICES].captcha
     client = client_of(request, site_id)
     limits = captcha_limits(app[SERVICES].store.keys(site_id), site, client.ip_hash)
-    meter = Meter(limits)
-    request[RATE_METER] = meter
     challenge: ImageChallenge | None = None
     form_token: str | None = None
     status, wait = 200, 0
     headers: dict[str, str] = {}
     try:
-        issued = await captcha.issue(site_id, limits)
-        meter.usage = issued.usage
+        async with metered(request, limits) as meter:
+            issued = await captcha.issue(site_id, limits)
+            meter.usage = issued.usage
         challenge = challenge_of(site_id, issued)
         form_token = issued.form_token
         items, _ = await app[SERVICES].store.thread_page(site_id, thread, None, FORM_PAGE_COMMENTS)
     except RateLimited as exc:
-        meter.report(exc.usage)
         status, wait, items = 429, exc.retry_after, []
     except StoreUnavailable:
         status, wait, items = 503, app[SETTINGS].retry_after_seconds, []
