@@ -236,6 +236,10 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
         # Never tuned on: before the fourth round 73.3 % and 2.4 %, after it
         # 76.3 % and 2.4 %.
         ("heldout-4.jsonl", 0.74, 0.03),
+        # Written blind for the learned model, never tuned on: measured once,
+        # 70.7 % and 2.5 % (heldout-5), 74.4 % and 3.9 % (heldout-6).
+        ("heldout-5.jsonl", 0.70, 0.03),
+        ("heldout-6.jsonl", 0.74, 0.04),
     ],
 )
 def test_the_corpus_is_sorted_no_worse_than_measured(
