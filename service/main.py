@@ -18,6 +18,7 @@ from service.http.routes import add_routes
 from service.http.state import (
     CAPTCHA_GATE,
     CLOCK,
+    DRAINING,
     KEYRING,
     METRICS,
     SCREENS,
@@ -68,6 +69,7 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
+    app[DRAINING] = asyncio.Event()
     app[KEYRING] = Keyring.from_secret(settings.secret)
     # Word lists are read and compiled once, at start.
     app[SCREENS] = {
@@ -114,7 +116,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         bans=Bans(redis, scripts, app[KEYRING], prefix),
         reports=Reports(redis, scripts, prefix),
         erasure=Erasure(redis, scripts, app[KEYRING], prefix),
-        outbox=Outbox(redis, scripts, settings),
+        outbox=Outbox(redis, scripts, settings, app[METRICS]),
         models=SiteModels(redis, prefix, settings.sites),
         model_admin=ModelAdmin(redis, scripts, prefix),
         learner=Learner(redis, scripts, settings),
