@@ -33,11 +33,12 @@ from service.moderation.apikeys import ApiKeyStore
 from service.moderation.audit import AuditLog
 from service.moderation.bans import Bans
 from service.moderation.decisions import Decisions
-from service.moderation.erasure import Erasure
+from service.moderation.erasure import DiskPurge, Erasure
 from service.moderation.history import History
 from service.moderation.learning import Learner, ModelAdmin, SiteModels
 from service.moderation.queue import Queue
 from service.moderation.reports import Reports
+from service.moderation.signins import SignInGuard
 from service.screening.screen import Screen
 from service.settings import Settings, load_settings
 from service.store.comments import CommentStore
@@ -115,7 +116,8 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         audit=AuditLog(redis, scripts, prefix),
         bans=Bans(redis, scripts, app[KEYRING], prefix),
         reports=Reports(redis, scripts, prefix),
-        erasure=Erasure(redis, scripts, app[KEYRING], prefix),
+        erasure=Erasure(redis, scripts, app[KEYRING], prefix, DiskPurge(redis)),
+        signins=SignInGuard(redis, prefix, settings.signin),
         outbox=Outbox(redis, scripts, settings, app[METRICS]),
         models=SiteModels(redis, prefix, settings.sites),
         model_admin=ModelAdmin(redis, scripts, prefix),

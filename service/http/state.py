@@ -22,6 +22,7 @@ from service.moderation.learning import Learner, ModelAdmin, SiteModels
 from service.moderation.queue import Queue
 from service.moderation.reports import Reports
 from service.moderation.shared import Actor
+from service.moderation.signins import SignInGuard
 from service.screening.screen import Screen
 from service.settings import Settings
 from service.store.comments import CommentStore
@@ -49,6 +50,7 @@ class Services:
     bans: Bans
     reports: Reports
     erasure: Erasure
+    signins: SignInGuard
     outbox: Outbox
     # The learned model: what each worker scores with, and what admins do to it.
     models: SiteModels
