@@ -31,7 +31,9 @@ from tests.helpers import (
     Supervisor,
     alive,
     approve,
+    bearer,
     cli_env,
+    decide,
     eventually,
     expect_problem,
     mint,
@@ -40,6 +42,7 @@ from tests.helpers import (
     scrape,
     settings_for,
     submission,
+    submit_ok,
 )
 from tests.redis_process import RedisProcess
 
@@ -96,6 +99,55 @@ async def test_shutdown_closes_the_redis_connections(aiohttp_client: Callable[..
 
 
 # --- metrics ------------------------------------------------------------------------------
+
+
+async def test_metrics_of_the_queue_and_decisions(client: Client) -> None:
+    admin = await bearer(client)
+    ids = [await submit_ok(client, body=f"Bình luận {i}.") for i in range(3)]
+    await decide(client, admin, ids[0], "approve")
+    await decide(client, admin, ids[1], "reject")
+    conflict = await client.post(
+        "/v1/sites/news/moderation/decisions",
+        json={"decisions": [{"id": ids[1], "action": "approve"}]},
+        headers=admin,
+    )
+    assert (await conflict.json())["results"][0]["outcome"] == "conflict"
+    found = await scrape(client)
+    depths = {lab["state"]: v for n, lab, v in found if n == "loibinh_queue_depth"}
+    assert depths == {"pending": 1, "reported": 0, "approved": 1, "rejected": 1, "spam": 0}
+    decisions = {
+        (lab["action"], lab["outcome"]): v
+        for n, lab, v in found
+        if n == "loibinh_moderation_decisions_total" and lab["site"] == "news"
+    }
+    assert sum(decisions.values()) == 3
+    assert decisions[("approve", "approved")] == 1
+    assert decisions[("reject", "rejected")] == 1
+    assert decisions[("approve", "conflict")] == 1
+    names = {n for n, _, _ in found}
+    assert {"process_resident_memory_bytes", "python_info"} <= names
+
+
+async def test_metrics_of_redis_errors_and_failovers(aiohttp_client: Callable[..., Any]) -> None:
+    with RedisProcess() as server:
+        client = await aiohttp_client(
+            create_app(
+                settings_for(server.url, timeout=0.5, connect_timeout=0.5), refill_captchas=False
+            )
+        )
+        assert (await client.get("/readyz")).status == 200
+        server.stop()
+        assert (await client.get("/readyz")).status == 503
+        assert (await client.post("/v1/sites/news/captchas")).status == 503
+        server.start()
+        await eventually(
+            lambda: client.get("/readyz"), "Redis back", until=lambda r: r.status == 200, within=10
+        )
+        found = await scrape(client)
+    errors = {lab["route"]: v for n, lab, v in found if n == "loibinh_redis_errors_total"}
+    assert errors == {"/v1/sites/{site}/captchas": 1}
+    [failovers] = [v for n, _, v in found if n == "loibinh_redis_failovers_total"]
+    assert failovers == 1
 
 
 async def test_metrics(client: Client, redis_server: RedisProcess) -> None:
