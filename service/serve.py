@@ -27,11 +27,11 @@ import time
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+import orjson
 from aiohttp import web
 
-from service import logs
 from service.http import public
-from service.http.protocol import ServiceRunner
+from service.http.protocol import ACCESS, AccessLogger, ServiceRunner
 from service.http.state import DRAINING, METRICS, METRICS_ONLY, SERVICES, SETTINGS
 from service.lifeline import die_with_parent
 from service.main import create_app
@@ -39,10 +39,54 @@ from service.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
+TEXT_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"
+# Attributes every LogRecord has; anything else on a record was passed in
+# `extra=` and belongs in the JSON object.
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time (RFC 3339, UTC), level, logger, message,
+    process id, what the call passed in `extra=`, and the traceback if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "pid": record.process,
+        }
+        for name, value in record.__dict__.items():
+            if name not in _STANDARD and not name.startswith("_"):
+                entry[name] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+def configure_logging(settings: Settings) -> None:
+    """The root logger as the settings ask, replacing whatever was there (a
+    worker process starts with none, the supervisor may have set one)."""
+    handler = logging.StreamHandler()
+    if settings.log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    # The access log is an INFO line per request: it follows the access_log
+    # switch, not the service's level.
+    ACCESS.setLevel(logging.INFO if settings.access_log else logging.WARNING)
+
 
 def run_worker(overrides: dict[str, Any]) -> None:
     settings = load_settings(**overrides)
-    logs.configure(settings)
+    configure_logging(settings)
     try:
         import uvloop
 
@@ -66,8 +110,8 @@ async def serve_app(app: web.Application, settings: Settings) -> None:
     runner = ServiceRunner(
         app,
         handle_signals=False,
-        access_log_class=logs.AccessLogger,
-        access_log=logs.ACCESS,
+        access_log_class=AccessLogger,
+        access_log=ACCESS,
         shutdown_timeout=settings.shutdown_seconds,
     )
     await runner.setup()
@@ -112,7 +156,7 @@ def _metrics_app(app: web.Application) -> web.Application:
 
 def serve(overrides: dict[str, Any]) -> int:
     settings = load_settings(**overrides)  # fail here, once, on a bad configuration
-    logs.configure(settings)
+    configure_logging(settings)
     if settings.workers == 1:
         run_worker(overrides)
         return 0

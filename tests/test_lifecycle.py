@@ -101,6 +101,9 @@ async def test_a_worker_killed_outright_leaves_no_render_process(
         lambda: [pid for pid in left if alive(pid)],
         "the killed worker's children to exit",
         until=lambda living: not living,
+        # A renderer still starting dies only once its initializer runs,
+        # which takes a while on a loaded machine.
+        within=30,
     )
     # The supervisor starts a new worker.
     await eventually(
@@ -117,6 +120,7 @@ async def test_a_worker_killed_outright_leaves_no_render_process(
         lambda: [pid for pid in everything if alive(pid)],
         "every worker and renderer to exit with the supervisor",
         until=lambda living: not living,
+        within=30,
     )
 
 

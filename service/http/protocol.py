@@ -1,25 +1,30 @@
-"""Below the app: requests that aiohttp cannot even parse (an over-long
-header or request line, a malformed header) never reach a handler or the
-edge middleware. aiohttp answers those itself, in plain text that echoes the
-offending bytes back; here they get a problem document like every other
-error, which names the request id and echoes nothing.
+"""Below the app, where `loibinh serve` runs it (`ServiceRunner`).
 
-`ServiceRunner` is the AppRunner `loibinh serve` uses; it swaps in a
-request handler that answers parse errors this way."""
+Requests that aiohttp cannot even parse (an over-long header or request
+line, a malformed header) never reach a handler or the edge middleware.
+aiohttp answers those itself, in plain text that echoes the offending bytes
+back; here they get a problem document like every other error, which names
+the request id and echoes nothing.
+
+The access log (`AccessLogger`) writes a line per request answered."""
 
 from __future__ import annotations
 
 import logging
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 from aiohttp.http_exceptions import LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
 
 from service.http import problems
 from service.http.middlewares import new_request_id
 
 log = logging.getLogger(__name__)
+# The access log: INFO lines, on when settings.access_log is (serve.py).
+ACCESS = logging.getLogger("loibinh.access")
 
 
 class _ProblemRequestHandler(RequestHandler):
@@ -67,3 +72,30 @@ class ServiceRunner(web.AppRunner):
         # subclass only changes which handler each connection gets.
         server.__class__ = _ProblemServer
         return server
+
+
+class AccessLogger(AbstractAccessLogger):
+    """A line per request answered, with the request id the edge middleware
+    gave the answer (the one the client sees in X-Request-Id). The client's
+    address is left out: the service keeps addresses only as keyed hashes."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        self.logger.info(
+            "%s %s %d %.1f ms",
+            request.method,
+            request.path,
+            response.status,
+            time * 1000,
+            extra={
+                "request_id": response.headers.get("X-Request-Id", ""),
+                "method": request.method,
+                "path": request.path,
+                "status": response.status,
+                "duration_ms": round(time * 1000, 3),
+                "bytes": response.body_length,
+            },
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
