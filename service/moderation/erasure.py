@@ -67,6 +67,11 @@ class DiskPurge:
 
     async def _rewrite(self) -> None:
         info = await self._redis.info("persistence")
+        if "aof_enabled" not in info:
+            # A client that answers per node (Cluster): each shard's files
+            # need their own rewrite, which this single connection cannot ask for.
+            log.warning("Redis answered INFO per node: rewrite each shard's files after erasures")
+            return
         aof = bool(int(info.get("aof_enabled", 0)))
         try:
             save = await self._redis.config_get("save")
