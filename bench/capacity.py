@@ -13,6 +13,12 @@ bench/results/capacity.json, every run included. Redis memory per stored
 comment is the growth of `used_memory` over the submissions, divided by
 the comments accepted, the rate-limit keys of their emails included.
 
+The baseline, in the same run: bench/ceiling.py (a bare aiohttp handler that
+parses the same JSON with pydantic and does one EVALSHA) with one worker,
+given the same submissions and measured the same way. Its CPU per request
+on an idle machine is known (docs/benchmarks.md), so its figure here says
+how much the machine's load inflated every figure of the run.
+
     .venv/bin/python bench/capacity.py
 """
 
@@ -39,7 +45,15 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from driver import CpuMeter, context, mint, reset, wait_ready, wrk  # noqa: E402
+from driver import (  # noqa: E402
+    CpuMeter,
+    context,
+    fake_captchas,
+    mint,
+    reset,
+    wait_ready,
+    wrk,
+)
 
 from service.captcha import render  # noqa: E402
 from service.store.keyschema import SiteKeys  # noqa: E402
@@ -145,7 +159,7 @@ def main() -> int:
     results: dict[str, Any] = {"context": context(), "runs": {}}
     with tempfile.TemporaryDirectory(prefix="loibinh-capacity-") as tmp_name:
         tmp = Path(tmp_name)
-        redis_port, port = free_port(), free_port()
+        redis_port, port, ceiling_port = free_port(), free_port(), free_port()
         redis_process = subprocess.Popen(
             ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--dir", tmp_name,
              "--save", "", "--appendonly", "no", "--loglevel", "warning"],
@@ -173,15 +187,28 @@ def main() -> int:
             stdout=subprocess.DEVNULL,
             stderr=(tmp / "service.log").open("w"),
         )
+        ceiling = subprocess.Popen(
+            [sys.executable, str(HERE / "ceiling.py"), "--port", str(ceiling_port),
+             "--workers", "1", "--redis-url", f"redis://127.0.0.1:{redis_port}/0"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
         try:
             base = f"http://127.0.0.1:{port}"
             wait_ready(f"{base}/readyz")
+            wait_ready(f"http://127.0.0.1:{ceiling_port}/healthz")
             r = redis.Redis(port=redis_port)
             time.sleep(3)  # the first pool render at start, out of the way
             meter = CpuMeter({"service": service.pid, "redis": redis_process.pid})
+            ceiling_meter = CpuMeter({"service": ceiling.pid, "redis": redis_process.pid})
             post_thread(base, mint(20, READS, tmp / "thread.txt"), 20)
             (tmp / "post.lua").write_text(POST_LUA)
-            runs: dict[str, list[dict[str, Any]]] = {"submit": [], "read": [], "captcha": []}
+            runs: dict[str, list[dict[str, Any]]] = {
+                "submit": [],
+                "read": [],
+                "captcha": [],
+                "ceiling": [],
+            }
             memory: list[float] = []
             for repeat in range(REPEATS):
                 log(f"round {repeat + 1} of {REPEATS}")
@@ -200,6 +227,21 @@ def main() -> int:
                 run |= {"accepted": accepted, "statuses": result["statuses"]}
                 run |= per_core(run, accepted)
                 runs["submit"].append(run)
+                # The baseline: the bare handler, the same bodies.
+                run = {}
+                fakes = fake_captchas(int(8000 * SECONDS), tmp / "fakes.txt")
+                with ceiling_meter.measure(run):
+                    result = wrk(
+                        f"http://127.0.0.1:{ceiling_port}/v1/sites/{SITE}/comments",
+                        fakes,
+                        SECONDS,
+                        1,
+                        CONNECTIONS,
+                        "ceiling",
+                    )
+                run["statuses"] = result["statuses"]
+                run |= per_core(run, int(result["statuses"].get("202", 0)))
+                runs["ceiling"].append(run)
                 # Reads of the 20-comment thread, as an article page asks (no ETag).
                 run = {}
                 with meter.measure(run):
@@ -222,6 +264,8 @@ def main() -> int:
                 for name, each in runs.items():
                     log(f"  {name}: {json.dumps(each[-1])}")
         finally:
+            ceiling.terminate()
+            ceiling.wait(30)
             service.terminate()
             service.wait(30)
             redis_process.terminate()
