@@ -1,8 +1,17 @@
 # syntax=docker/dockerfile:1
 # loibinh: a builder stage makes the virtual environment, a slim runtime stage
 # runs it as a non-root user. `docker compose up --build` uses this file.
+#
+# Reproducible: the base image is pinned by digest (a tag moves, a digest
+# does not), and every Python package comes from requirements.lock, each
+# checked against its hash. To move to a newer base (security fixes), look up
+# the tag's current digest and replace it here, in one commit:
+#   docker buildx imagetools inspect python:3.11-slim   # the "Digest:" line
+# (or `crane digest python:3.11-slim`, or `skopeo inspect`). The digest is
+# that of the multi-platform index, so it builds on amd64 and arm64 alike.
+# To move the packages: `make lock` (docs/deployment.md).
 
-ARG PYTHON_IMAGE=python:3.11-slim
+ARG PYTHON_IMAGE=python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
 
 # --- builder ------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS builder
@@ -13,13 +22,11 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 
-# Dependencies first, from pyproject.toml alone, so that this layer is reused
-# until the dependency list itself changes, not rebuilt on every source edit.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
- && pip install --upgrade pip \
- && pip install -r /tmp/requirements.txt
+# Dependencies first, from the lock alone, so that this layer is reused until
+# the lock itself changes, not rebuilt on every source edit. --require-hashes:
+# a package whose file does not match its recorded hash fails the build.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
 
 # Then the package, without dependencies: a regular (not editable) install, so
 # everything the service reads at run time is inside /opt/venv. The package
@@ -32,7 +39,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # why config/ is copied here (and let in by .dockerignore) although the
 # runtime stage has no source tree at all.
 # (pyproject.toml names README.md as the long description: the build needs it.)
-COPY README.md ./
+COPY pyproject.toml README.md ./
 COPY service/ service/
 COPY config/ config/
 RUN pip install --no-deps . \

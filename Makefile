@@ -1,20 +1,34 @@
-# make install | run | test | lint | format | bench | voices | docs
+# make install | run | test | lint | format | bench | voices | docs | lock | manifests
 # Each target installs what it needs first, so a fresh clone needs only make.
 
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The service's dependencies, pinned with their hashes: what the container
+# image installs, and what every development and CI environment runs too.
+LOCK := requirements.lock
 
-.PHONY: install run test lint format bench voices docs all redis-server chromium
+.PHONY: install run test lint format bench voices docs all redis-server chromium kubectl lock manifests
 
 all: lint test
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,docs]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	# The development and docs tools on top, without moving a locked package
+	# (the same pins, without hashes: pip cannot hash an editable install).
+	grep -E '^[A-Za-z0-9]' $(LOCK) | sed 's/ *\\$$//' > $(VENV)/constraints.txt
+	$(BIN)/pip install --quiet -c $(VENV)/constraints.txt -e '.[dev,docs]'
 	touch $(STAMP)
+
+# Pin the dependencies of pyproject.toml again, at their newest allowed
+# versions, with the hashes of every platform's files.
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links --upgrade \
+		--output-file $(LOCK) pyproject.toml
 
 # The tests and `make run` start their own redis-server; fetch it if missing.
 redis-server:
@@ -24,12 +38,20 @@ redis-server:
 chromium:
 	@test -x /usr/bin/chromium || scripts/install-chromium.sh
 
+# tests/test_deploy.py renders the Kubernetes manifests with `kubectl kustomize`.
+kubectl:
+	@command -v kubectl >/dev/null 2>&1 || scripts/install-kubectl.sh
+
+# The Kubernetes manifests of deploy/kubernetes/, rendered, to read or apply.
+manifests: kubectl
+	kubectl kustomize deploy/kubernetes/overlays/example
+
 install: $(STAMP) redis-server
 
 run: install
 	scripts/run-dev.sh
 
-test: install chromium
+test: install chromium kubectl
 	$(BIN)/pytest
 
 lint: install

@@ -20,7 +20,7 @@ from service.keyring import Keyring
 from service.metrics import Metrics
 from service.models import ErasureRequest
 from service.moderation.apikeys import ALL_SITES, ROLES, ApiKeyStore
-from service.moderation.erasure import Erasure
+from service.moderation.erasure import DiskPurge, Erasure
 from service.moderation.learning import ModelAdmin, recommend
 from service.moderation.shared import Actor
 from service.settings import ConfigError, Settings, load_settings
@@ -200,7 +200,7 @@ async def _erase(settings: Settings, site: str, email: str) -> int:
         print(f"not an email address: {exc.errors()[0]['msg']}", file=sys.stderr)
         return 2
     async with _redis(settings) as (redis, scripts, keyring):
-        erasure = Erasure(redis, scripts, keyring, settings.redis.key_prefix)
+        erasure = Erasure(redis, scripts, keyring, settings.redis.key_prefix, DiskPurge(redis))
         actor = Actor(key_id="cli", name="command line", admin=True)
         erased = await erasure.erase(site, actor, request.email)
     print(f"erased {erased} comments and every stored trace of the address")

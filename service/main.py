@@ -18,6 +18,7 @@ from service.http.routes import add_routes
 from service.http.state import (
     CAPTCHA_GATE,
     CLOCK,
+    DRAINING,
     KEYRING,
     METRICS,
     SCREENS,
@@ -32,11 +33,12 @@ from service.moderation.apikeys import ApiKeyStore
 from service.moderation.audit import AuditLog
 from service.moderation.bans import Bans
 from service.moderation.decisions import Decisions
-from service.moderation.erasure import Erasure
+from service.moderation.erasure import DiskPurge, Erasure
 from service.moderation.history import History
 from service.moderation.learning import Learner, ModelAdmin, SiteModels
 from service.moderation.queue import Queue
 from service.moderation.reports import Reports
+from service.moderation.signins import SignInGuard
 from service.screening.screen import Screen
 from service.settings import Settings, load_settings
 from service.store.comments import CommentStore
@@ -68,6 +70,7 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
+    app[DRAINING] = asyncio.Event()
     app[KEYRING] = Keyring.from_secret(settings.secret)
     # Word lists are read and compiled once, at start.
     app[SCREENS] = {
@@ -113,8 +116,9 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         audit=AuditLog(redis, scripts, prefix),
         bans=Bans(redis, scripts, app[KEYRING], prefix),
         reports=Reports(redis, scripts, prefix),
-        erasure=Erasure(redis, scripts, app[KEYRING], prefix),
-        outbox=Outbox(redis, scripts, settings),
+        erasure=Erasure(redis, scripts, app[KEYRING], prefix, DiskPurge(redis)),
+        signins=SignInGuard(redis, prefix, settings.signin),
+        outbox=Outbox(redis, scripts, settings, app[METRICS]),
         models=SiteModels(redis, prefix, settings.sites),
         model_admin=ModelAdmin(redis, scripts, prefix),
         learner=Learner(redis, scripts, settings),

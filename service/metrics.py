@@ -9,6 +9,9 @@ from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -97,6 +100,53 @@ class Metrics:
             registry=r,
         )
 
+        # Operations: the moderation backlog, what moderators and webhooks
+        # did, and how Redis behaved.
+        self.queue_depth = Gauge(
+            "loibinh_queue_depth",
+            "Comments in each moderation state, read from Redis at each scrape",
+            ["site", "state"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.decisions = Counter(
+            "loibinh_moderation_decisions",
+            "Moderation decisions by action and outcome, as each item's result reports them",
+            ["site", "action", "outcome"],
+            registry=r,
+        )
+        self.webhook_deliveries = Counter(
+            "loibinh_webhook_deliveries",
+            "Webhook delivery attempts by outcome: delivered, retry (failed, tried again "
+            "later) or dead (failed for the last time: a dead letter)",
+            ["site", "outcome"],
+            registry=r,
+        )
+        self.redis_errors = Counter(
+            "loibinh_redis_errors",
+            "Requests answered 503 because Redis could not be reached or timed out",
+            ["route"],
+            registry=r,
+        )
+        self.redis_failovers = Counter(
+            "loibinh_redis_failovers",
+            "Times readiness found Redis back after finding it unreachable: a failover "
+            "on Sentinel or Cluster, a restart on a single Redis",
+            registry=r,
+        )
+        self.draining = Gauge(
+            "loibinh_draining",
+            "1 from SIGTERM until the process exits: readiness answers 503 meanwhile",
+            registry=r,
+            multiprocess_mode="max",
+        )
+        # The process and the Python runtime: memory, CPU, file descriptors,
+        # garbage collections. With several workers these describe the worker
+        # that answers the scrape (prometheus-client cannot sum them).
+        for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+            r.register(collector)
+        self._redis_down = False
+
         # Children by label values, cached: labels() costs more than inc().
         self._answered: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._submitted: dict[tuple[str, str, str], Any] = {}
@@ -123,9 +173,17 @@ class Metrics:
             child = self._submitted[key] = self.submissions.labels(site, outcome, reason)
         child.inc()
 
+    def redis_reachable(self, reachable: bool) -> None:
+        """What readiness found; Redis found back after an outage counts as a failover."""
+        if reachable and self._redis_down:
+            self.redis_failovers.inc()
+        self._redis_down = not reachable
+
     def exposition(self) -> tuple[bytes, str]:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+                registry.register(collector)
             return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -285,7 +285,7 @@ class Problem(Model):
 
 
 class Health(Model):
-    status: Literal["ok", "unavailable"]
+    status: Literal["ok", "unavailable", "draining"]
     checks: dict[str, str] = {}
 
 

@@ -437,6 +437,16 @@ class NetworkSettings(Strict):
     ipv6_prefix: Annotated[int, Field(ge=32, le=128)] = 64
 
 
+class SignInSettings(Strict):
+    # Failed moderation sign-ins (an unknown or revoked API key) a client may make in a window;
+    # past them every sign-in of that client, right key or not, gets 429 `rate-limited` until
+    # the window, which starts at the first failure, is over. IPv6 clients count by
+    # `network.ipv6_prefix`.
+    max_failures: Annotated[int, Field(ge=1, le=10_000)] = 10
+    # Seconds a client's failed sign-ins are counted for.
+    window_seconds: Annotated[float, Field(gt=0, le=86400)] = 600.0
+
+
 class RedisSettings(Strict):
     # `redis://`, `rediss://` or `unix://`.
     url: str = "redis://127.0.0.1:6379/0"
@@ -481,6 +491,22 @@ class Settings(BaseSettings):
     public_cache_seconds: Annotated[int, Field(ge=0, le=86400)] = 10
     # Level of the service's log.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # `text` for people, `json` for a log collector: one JSON object a line, with the request id
+    # where there is one ([Logs](operations.md#logs)).
+    log_format: Literal["text", "json"] = "text"
+    # A log line per request answered (method, path, status, duration, request id), in the
+    # `loibinh.access` logger.
+    access_log: bool = False
+    # Seconds between SIGTERM and closing the listening socket, while `/readyz` already answers
+    # 503 so that load balancers stop sending; requests in flight then get `shutdown_seconds` more.
+    drain_seconds: Annotated[float, Field(ge=0, le=300)] = 0.0
+    # Seconds that requests in flight get to finish once the socket is closed.
+    shutdown_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    # Serve `/metrics` on this port of `metrics_host` instead of the service's own port (where it
+    # then answers 404). Unset: `/metrics` is on the service's port.
+    metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    # The address `metrics_port` listens on: loopback keeps it private to the host or pod.
+    metrics_host: str = "127.0.0.1"
     # The Redis connection.
     redis: RedisSettings = RedisSettings()
     # The pools of pre-rendered image challenges, for every site.
@@ -489,6 +515,8 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     # Who the client is: trusted proxies and IPv6 prefixes.
     network: NetworkSettings = NetworkSettings()
+    # How many wrong API keys one client may try.
+    signin: SignInSettings = SignInSettings()
     # One table per site, `[sites.<id>]`; the id is lower-case letters, digits and `-` and appears
     # in every URL. `config/default.toml` defines the demo site.
     sites: dict[str, Site] = {}

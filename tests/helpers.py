@@ -10,6 +10,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ from typing import Any, TypeVar, cast
 import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client.parser import text_string_to_metric_families
 
 from service.clock import now_ms
 from service.http import problems
@@ -33,6 +35,7 @@ from service.moderation.shared import Actor
 from service.screening import formtoken
 from service.settings import Settings, load_settings
 from service.store.keyschema import SiteKeys
+from tests.redis_process import free_port
 
 Client = TestClient[web.Request, web.Application]
 
@@ -424,3 +427,107 @@ def run_cli(
     return subprocess.run(
         [str(LOIBINH), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+# --- metrics ----------------------------------------------------------------------------------
+
+
+def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
+    return [
+        (sample.name, sample.labels, sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    ]
+
+
+async def scrape(client: Client) -> list[tuple[str, dict[str, str], float]]:
+    response = await client.get("/metrics")
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/plain; version=")
+    return samples(await response.text())
+
+
+# --- processes, as /proc shows them -----------------------------------------------------------
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name is in parentheses and may contain spaces.
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+class Supervisor:
+    """`loibinh serve --workers N` as a subprocess that the test owns, with
+    small captcha pools (so that render processes start at once) and any
+    more settings as environment variables."""
+
+    def __init__(
+        self, redis_url: str, metrics_dir: Path, workers: int = 2, **settings: str
+    ) -> None:
+        self.port = free_port()
+        self.metrics_dir = metrics_dir
+        env = cli_env(
+            **{
+                "LOIBINH_MODE": "production",
+                "LOIBINH_SECRET_KEY": TEST_SECRET,
+                "LOIBINH_REDIS__URL": redis_url,
+                "LOIBINH_PORT": str(self.port),
+                "LOIBINH_CAPTCHA__POOL_SIZE": "2",
+                "LOIBINH_CAPTCHA__POOL_LOW_WATER": "1",
+                "LOIBINH_CAPTCHA__RENDER_BATCH": "2",
+                "LOIBINH_LOG_LEVEL": "WARNING",
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            }
+            | settings
+        )
+        self.process = subprocess.Popen(
+            [str(LOIBINH), "serve", "--workers", str(workers)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self.workers: list[int] = []
+
+    def find_workers(self) -> list[int]:
+        self.workers = [
+            pid for pid in children_of(self.process.pid) if "spawn_main" in cmdline(pid)
+        ]
+        return self.workers
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                for pid in self.find_workers():
+                    os.kill(pid, signal.SIGKILL)
+                self.process.kill()
+                self.process.wait(5)
+        if self.process.stderr is not None:
+            self.process.stderr.close()

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from html import escape
@@ -19,7 +18,6 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from prometheus_client.parser import text_string_to_metric_families
 
 from service.http import problems
 from service.http.state import SERVICES
@@ -28,19 +26,25 @@ from service.main import create_app
 from service.settings import Settings
 from service.store.keyschema import SiteKeys
 from tests.helpers import (
-    LOIBINH,
     TEST_SECRET,
     Client,
+    Supervisor,
+    alive,
     approve,
+    bearer,
     cli_env,
+    decide,
     eventually,
     expect_problem,
     mint,
     run_cli,
+    samples,
+    scrape,
     settings_for,
     submission,
+    submit_ok,
 )
-from tests.redis_process import RedisProcess, free_port
+from tests.redis_process import RedisProcess
 
 # --- health and readiness ----------------------------------------------------------------
 
@@ -97,19 +101,53 @@ async def test_shutdown_closes_the_redis_connections(aiohttp_client: Callable[..
 # --- metrics ------------------------------------------------------------------------------
 
 
-def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
-    return [
-        (sample.name, sample.labels, sample.value)
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    ]
+async def test_metrics_of_the_queue_and_decisions(client: Client) -> None:
+    admin = await bearer(client)
+    ids = [await submit_ok(client, body=f"Bình luận {i}.") for i in range(3)]
+    await decide(client, admin, ids[0], "approve")
+    await decide(client, admin, ids[1], "reject")
+    conflict = await client.post(
+        "/v1/sites/news/moderation/decisions",
+        json={"decisions": [{"id": ids[1], "action": "approve"}]},
+        headers=admin,
+    )
+    assert (await conflict.json())["results"][0]["outcome"] == "conflict"
+    found = await scrape(client)
+    depths = {lab["state"]: v for n, lab, v in found if n == "loibinh_queue_depth"}
+    assert depths == {"pending": 1, "reported": 0, "approved": 1, "rejected": 1, "spam": 0}
+    decisions = {
+        (lab["action"], lab["outcome"]): v
+        for n, lab, v in found
+        if n == "loibinh_moderation_decisions_total" and lab["site"] == "news"
+    }
+    assert sum(decisions.values()) == 3
+    assert decisions[("approve", "approved")] == 1
+    assert decisions[("reject", "rejected")] == 1
+    assert decisions[("approve", "conflict")] == 1
+    names = {n for n, _, _ in found}
+    assert {"process_resident_memory_bytes", "python_info"} <= names
 
 
-async def scrape(client: Client) -> list[tuple[str, dict[str, str], float]]:
-    response = await client.get("/metrics")
-    assert response.status == 200
-    assert response.headers["Content-Type"].startswith("text/plain; version=")
-    return samples(await response.text())
+async def test_metrics_of_redis_errors_and_failovers(aiohttp_client: Callable[..., Any]) -> None:
+    with RedisProcess() as server:
+        client = await aiohttp_client(
+            create_app(
+                settings_for(server.url, timeout=0.5, connect_timeout=0.5), refill_captchas=False
+            )
+        )
+        assert (await client.get("/readyz")).status == 200
+        server.stop()
+        assert (await client.get("/readyz")).status == 503
+        assert (await client.post("/v1/sites/news/captchas")).status == 503
+        server.start()
+        await eventually(
+            lambda: client.get("/readyz"), "Redis back", until=lambda r: r.status == 200, within=10
+        )
+        found = await scrape(client)
+    errors = {lab["route"]: v for n, lab, v in found if n == "loibinh_redis_errors_total"}
+    assert errors == {"/v1/sites/{site}/captchas": 1}
+    [failovers] = [v for n, _, v in found if n == "loibinh_redis_failovers_total"]
+    assert failovers == 1
 
 
 async def test_metrics(client: Client, redis_server: RedisProcess) -> None:
@@ -551,82 +589,6 @@ def test_cli_check_config_refuses_a_missing_secret() -> None:
     result = run_cli("check-config", env=cli_env())
     assert result.returncode == 2
     assert "secret_key" in result.stderr
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name is in parentheses and may contain spaces.
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-class Supervisor:
-    """`loibinh serve --workers 2` as a subprocess that this test owns."""
-
-    def __init__(self, redis_url: str, metrics_dir: Path) -> None:
-        self.port = free_port()
-        self.metrics_dir = metrics_dir
-        env = cli_env(
-            LOIBINH_MODE="production",
-            LOIBINH_SECRET_KEY=TEST_SECRET,
-            LOIBINH_REDIS__URL=redis_url,
-            LOIBINH_PORT=str(self.port),
-            LOIBINH_CAPTCHA__POOL_SIZE="2",
-            LOIBINH_CAPTCHA__POOL_LOW_WATER="1",
-            LOIBINH_CAPTCHA__RENDER_BATCH="2",
-            LOIBINH_LOG_LEVEL="WARNING",
-            PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
-        )
-        self.process = subprocess.Popen(
-            [str(LOIBINH), "serve", "--workers", "2"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        self.workers: list[int] = []
-
-    def find_workers(self) -> list[int]:
-        self.workers = [
-            pid for pid in children_of(self.process.pid) if "spawn_main" in cmdline(pid)
-        ]
-        return self.workers
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                for pid in self.find_workers():
-                    os.kill(pid, signal.SIGKILL)
-                self.process.kill()
-                self.process.wait(5)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
 
 
 @pytest.fixture

@@ -197,11 +197,12 @@ class CaptchaService:
         # spawn, not fork: forking a process with a running event loop and
         # open sockets would hand those to the renderer. Niced: rendering is
         # background work, and on a busy machine the request path comes first.
+        # Each render process dies with this one (render.start_renderer).
         executor = ProcessPoolExecutor(
             self._settings.captcha.render_processes,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=os.nice,
-            initargs=(RENDER_NICENESS,),
+            initializer=render.start_renderer,
+            initargs=(os.getpid(), RENDER_NICENESS),
         )
         executor.submit(int).result()  # the processes start on the first job
         return executor

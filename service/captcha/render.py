@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import secrets
 from functools import cache
 
@@ -14,10 +15,19 @@ from captcha.image import ImageCaptcha
 
 from service.captcha import audio
 from service.keyring import Keyring
+from service.lifeline import die_with_parent
 
 # No 0/O, 1/I/L: characters a reader cannot tell apart in a distorted image.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 LENGTH = 5
+
+
+def start_renderer(parent: int, niceness: int) -> None:
+    """First thing in a render process: die with the worker that started it
+    (a worker killed outright would otherwise orphan it), and step back
+    behind the request path (`niceness` is added to the worker's)."""
+    die_with_parent(parent)
+    os.nice(niceness)
 
 
 def new_answer() -> str:

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from service.errors import Forbidden, Unauthorized, UnknownSite
 from service.http.endpoint import Handler
+from service.http.request import signin_client
 from service.http.state import ACTOR, SERVICES, SETTINGS
 from service.moderation.apikeys import ROLES, Role
 from service.moderation.shared import Actor
@@ -43,8 +44,12 @@ async def _require(request: web.Request, role: Role) -> Actor:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send Authorization: Bearer <api key>")
-    key = await request.app[SERVICES].api_keys.authenticate(token.strip())
+    services = request.app[SERVICES]
+    client = signin_client(request)
+    await services.signins.check(client)
+    key = await services.api_keys.authenticate(token.strip())
     if key is None:
+        await services.signins.failed(client)
         raise Unauthorized("the API key is unknown or revoked")
     site_id = request.match_info["site"]
     if not key.covers(site_id):

@@ -8,7 +8,10 @@ cannot be forged to escape a limit.
 
 Addresses are then bucketed: IPv4 exactly, IPv6 by its network prefix (a
 home or phone gets a whole /64 and could otherwise walk through it), and
-IPv4 carried inside IPv6 (IPv4-mapped, NAT64) as that IPv4 address.
+IPv4 carried inside IPv6 (IPv4-mapped, NAT64, 6to4, Teredo) as that IPv4
+address: a 6to4 host owns a whole /48 and a Teredo client can pick any of
+65,536 ports and flags, so bucketing those by prefix would hand one IPv4
+host thousands of buckets.
 """
 
 from __future__ import annotations
@@ -76,6 +79,10 @@ def bucket(address: Address | None, ipv6_prefix: int) -> str:
             return str(address.ipv4_mapped)
         if address in NAT64:
             return str(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if address.sixtofour is not None:  # 2002:AABB:CCDD::/48 carries A.B.C.D
+            return str(address.sixtofour)
+        if address.teredo is not None:  # 2001::/32: (server, client), client unobfuscated
+            return str(address.teredo[1])
         return str(ipaddress.ip_network(f"{address}/{ipv6_prefix}", strict=False))
     return str(address)
 

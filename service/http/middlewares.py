@@ -26,6 +26,11 @@ _ID_PREFIX = secrets.token_hex(4)
 _ID_COUNTER = itertools.count()
 
 
+def new_request_id() -> str:
+    """An id for a request that brought none (or an unusable one)."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFF:08x}"
+
+
 def _from_http(exc: web.HTTPException) -> errors.LoibinhError | None:
     if isinstance(exc, web.HTTPNotFound):
         return errors.NotFound("no resource at this URL")
@@ -40,17 +45,15 @@ def _from_http(exc: web.HTTPException) -> errors.LoibinhError | None:
 async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.perf_counter()
     supplied = request.headers.get("X-Request-Id", "")
-    request_id = (
-        supplied
-        if _REQUEST_ID.match(supplied)
-        else f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFF:08x}"
-    )
+    request_id = supplied if _REQUEST_ID.match(supplied) else new_request_id()
     settings = request.app[SETTINGS]
     response: web.StreamResponse
     try:
         response = await handler(request)
     except errors.LoibinhError as exc:
         response = problems.from_error(exc, settings.retry_after_seconds)
+        if isinstance(exc, errors.StoreUnavailable):
+            request.app[METRICS].redis_errors.labels(_route_name(request)).inc()
     except web.HTTPException as exc:
         mapped = _from_http(exc)
         if mapped is None:
@@ -69,9 +72,12 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     if meter is not None:
         response.headers.update(meter.headers())
     cors.add_headers(request, response)
-    route = request.match_info.route.resource
-    name = route.canonical if route is not None else "unmatched"
     request.app[METRICS].answered(
-        name, request.method, response.status, time.perf_counter() - started
+        _route_name(request), request.method, response.status, time.perf_counter() - started
     )
     return response
+
+
+def _route_name(request: web.Request) -> str:
+    route = request.match_info.route.resource
+    return route.canonical if route is not None else "unmatched"

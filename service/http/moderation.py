@@ -10,7 +10,7 @@ from service import models
 from service.errors import UnknownComment
 from service.http import intake
 from service.http.request import json_response
-from service.http.state import ACTOR, SERVICES, SETTINGS
+from service.http.state import ACTOR, METRICS, SERVICES, SETTINGS
 
 
 def _site(request: web.Request) -> str:
@@ -58,6 +58,8 @@ async def decide(request: web.Request) -> web.Response:
     results = await request.app[SERVICES].decisions.decide(
         site_id, settings.sites[site_id], actor, body.decisions
     )
+    for result in results:
+        request.app[METRICS].decisions.labels(site_id, result.action, result.outcome).inc()
     return json_response(models.DecisionsResponse(results=results).model_dump())
 
 

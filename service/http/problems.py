@@ -47,6 +47,20 @@ CATALOGUE = {
             "a new challenge, which comes with a new token, and submit again.",
         ),
         ProblemType(
+            "malformed-request",
+            400,
+            "The request is not well-formed HTTP",
+            "The request line or a header could not be parsed. Nothing was read past it, "
+            "and the connection is closed.",
+        ),
+        ProblemType(
+            "headers-too-large",
+            431,
+            "A header is too long",
+            "The request line or a header field is longer than the service accepts "
+            "(8,190 bytes). Nothing was read past it, and the connection is closed.",
+        ),
+        ProblemType(
             "unauthorized",
             401,
             "An API key is required",

@@ -20,7 +20,15 @@ from service.errors import (
 from service.http import intake, problems
 from service.http.metering import metered, peek
 from service.http.request import client_of, json_response, site_of
-from service.http.state import CAPTCHA_GATE, METRICS, SERVICES, SETTINGS, SUBMISSIONS
+from service.http.state import (
+    CAPTCHA_GATE,
+    DRAINING,
+    METRICS,
+    METRICS_ONLY,
+    SERVICES,
+    SETTINGS,
+    SUBMISSIONS,
+)
 from service.models import (
     CAPTCHA_ID,
     COMMENT_ID,
@@ -204,6 +212,14 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     checks: dict[str, str] = {}
+    retry_after = {"Retry-After": str(request.app[SETTINGS].retry_after_seconds)}
+    if request.app[DRAINING].is_set():
+        # Shutting down (SIGTERM): out of the load balancer first, while the
+        # requests already sent here are still answered.
+        checks["process"] = "shutting down"
+        return json_response(
+            Health(status="draining", checks=checks).model_dump(), 503, retry_after
+        )
     try:
         await services.redis.ping()
         checks["redis"] = "ok"
@@ -215,14 +231,27 @@ async def readyz(request: web.Request) -> web.Response:
             await services.scripts.load(services.redis)
             checks["scripts"] = "reloaded"
     except UNREACHABLE as exc:
+        request.app[METRICS].redis_reachable(False)
         checks["redis"] = f"unreachable: {type(exc).__name__}"
-        headers = {"Retry-After": str(request.app[SETTINGS].retry_after_seconds)}
-        return json_response(Health(status="unavailable", checks=checks).model_dump(), 503, headers)
+        return json_response(
+            Health(status="unavailable", checks=checks).model_dump(), 503, retry_after
+        )
+    request.app[METRICS].redis_reachable(True)
     return json_response(Health(status="ok", checks=checks).model_dump())
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body, content_type = request.app[METRICS].exposition()
+    if request.app[SETTINGS].metrics_port is not None and not request.app.get(METRICS_ONLY):
+        raise web.HTTPNotFound()  # served on its own port (serve.py)
+    registry = request.app[METRICS]
+    services = request.app[SERVICES]
+    try:
+        for site_id in request.app[SETTINGS].sites:
+            for state, count in (await services.queue.counts(site_id)).items():
+                registry.queue_depth.labels(site_id, state).set(count)
+    except LoibinhError as exc:  # Redis unreachable: the other metrics still matter most then
+        log.warning("queue depths not read for the metrics: %s", exc)
+    body, content_type = registry.exposition()
     response = web.Response(body=body)
     response.headers["Content-Type"] = content_type
     return response

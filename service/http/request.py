@@ -33,17 +33,33 @@ def client_of(request: web.Request, site_id: str) -> Client:
     """The client's address as rate limits and keyed hashes see it (IPv4
     exactly, IPv6 by its network prefix), hashed for the site, and as a
     captcha provider is told it (the address itself, or None)."""
+    bucket, remote = _client_address(request)
+    return Client(request.app[KEYRING].ip_hash(site_id, bucket), remote)
+
+
+# The keyed hashes of addresses are per site; sign-ins are counted across
+# sites (a key covers several), under a scope of their own.
+SIGN_IN_SCOPE = "(sign-in)"
+
+
+def signin_client(request: web.Request) -> str:
+    """The client's address as failed sign-ins are counted (keyed hash)."""
+    bucket, _ = _client_address(request)
+    return request.app[KEYRING].ip_hash(SIGN_IN_SCOPE, bucket)
+
+
+def _client_address(request: web.Request) -> tuple[str, str | None]:
+    """The address's bucket (clientip.bucket), and the address itself."""
     network = request.app[SETTINGS].network
     peer = request.remote
     if not network.trusted_proxies and peer and ":" not in peer:
         # An IPv4 peer and no proxy to believe: nothing to work out.
-        return Client(request.app[KEYRING].ip_hash(site_id, peer), peer)
+        return peer, peer
     address = clientip.resolve(
         peer,
         request.headers.get("Forwarded"),
         request.headers.get("X-Forwarded-For"),
         network.trusted_proxies,
     )
-    bucket = clientip.bucket(address, network.ipv6_prefix)
     remote = str(address) if address is not None else None
-    return Client(request.app[KEYRING].ip_hash(site_id, bucket), remote)
+    return clientip.bucket(address, network.ipv6_prefix), remote

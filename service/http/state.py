@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -21,6 +22,7 @@ from service.moderation.learning import Learner, ModelAdmin, SiteModels
 from service.moderation.queue import Queue
 from service.moderation.reports import Reports
 from service.moderation.shared import Actor
+from service.moderation.signins import SignInGuard
 from service.screening.screen import Screen
 from service.settings import Settings
 from service.store.comments import CommentStore
@@ -48,6 +50,7 @@ class Services:
     bans: Bans
     reports: Reports
     erasure: Erasure
+    signins: SignInGuard
     outbox: Outbox
     # The learned model: what each worker scores with, and what admins do to it.
     models: SiteModels
@@ -63,6 +66,11 @@ SCREENS = web.AppKey("screens", dict[str, Screen])
 SERVICES = web.AppKey("services", Services)
 CAPTCHA_GATE = web.AppKey("captcha_gate", CaptchaGate)
 SUBMISSIONS = web.AppKey("submissions", Submissions)
+# Set on SIGTERM (serve.py): readiness answers 503 from then on, so that load
+# balancers stop sending before the listening socket closes.
+DRAINING = web.AppKey("draining", asyncio.Event)
+# The app that serves /metrics alone on its own port (settings.metrics_port).
+METRICS_ONLY = web.AppKey("metrics_only", bool)
 
 RATE_METER = web.RequestKey("rate_meter", Meter)
 # Who acts on a route the table gives a role: set by the role check

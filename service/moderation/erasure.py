@@ -1,10 +1,16 @@
 """Erasure: every comment of an email address removed, with every trace of
-the address (its bans, rate limits, trust, webhook deliveries waiting)."""
+the address (its bans, rate limits, trust, webhook deliveries waiting), from
+Redis's memory and then from its files on disk (DiskPurge)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from service.keyring import Keyring
 from service.moderation.shared import Actor, Part
@@ -14,14 +20,116 @@ from service.store.ratelimit import ADDRESS_POLICIES, SUBMIT_EMAIL
 from service.store.scripts import Scripts
 from service.store.signatures import EraseArgs, EraseKeys
 
+log = logging.getLogger(__name__)
+
 # Erasure retries if the author posts while their comments are being erased.
 ERASE_ATTEMPTS = 5
+# How long an erasure waits for Redis to rewrite its files; a rewrite still
+# running then goes on in Redis, and the erasure answers anyway (logged).
+DISK_PURGE_SECONDS = 60.0
+_POLL_SECONDS = 0.05
+
+
+class DiskPurge:
+    """Rewrites Redis's files so that erased data leaves the disk too.
+
+    Deleting a key removes it from memory, but the append-only file still
+    holds the commands that wrote it, and an RDB snapshot the values, until
+    Redis rewrites them from memory. So after an erasure: BGREWRITEAOF if
+    the append-only file is on, BGSAVE if snapshots are configured, and
+    wait for both. Erasures in a burst share rewrites: one that finished
+    before a rewrite started is covered by it, so callers queue behind the
+    running rewrite and at most one more starts for all of them."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._lock = asyncio.Lock()
+        self._erased = 0  # erasures done in memory, counted
+        self._purged = 0  # of those, the ones a finished rewrite covers
+
+    async def purge(self) -> None:
+        """After an erasure in memory: wait until it is off the disk too."""
+        self._erased += 1
+        mine = self._erased
+        try:
+            async with asyncio.timeout(DISK_PURGE_SECONDS), self._lock:
+                if self._purged >= mine:
+                    return  # a rewrite that started after this erasure covered it
+                covered = self._erased
+                await self._rewrite()
+                self._purged = covered
+        except TimeoutError:
+            log.warning(
+                "Redis has not finished rewriting its files after %s s; the erased data "
+                "leaves the disk when it does",
+                DISK_PURGE_SECONDS,
+            )
+
+    async def _rewrite(self) -> None:
+        info = await self._redis.info("persistence")
+        if "aof_enabled" not in info:
+            # A client that answers per node (Cluster): each shard's files
+            # need their own rewrite, which this single connection cannot ask for.
+            log.warning("Redis answered INFO per node: rewrite each shard's files after erasures")
+            return
+        aof = bool(int(info.get("aof_enabled", 0)))
+        try:
+            save = await self._redis.config_get("save")
+            rdb = bool(str(save.get("save", "")).strip())
+        except ResponseError:  # CONFIG renamed or refused (managed Redis)
+            rdb = False
+            log.warning("cannot tell whether Redis writes RDB snapshots (CONFIG GET refused)")
+        if aof:
+            await self._background(
+                "BGREWRITEAOF",
+                "aof_rewrite_in_progress",
+                "aof_rewrites",
+                "aof_last_bgrewrite_status",
+            )
+        if rdb:
+            await self._background(
+                "BGSAVE", "rdb_bgsave_in_progress", "rdb_saves", "rdb_last_bgsave_status"
+            )
+
+    async def _background(self, command: str, running: str, done: str, outcome: str) -> None:
+        """Start `command` once nothing else is rewriting (a rewrite already
+        running may have started before the erasure), and wait for it."""
+        while True:
+            info = await self._redis.info("persistence")
+            busy = int(info.get("aof_rewrite_in_progress", 0)) or int(
+                info.get("rdb_bgsave_in_progress", 0)
+            )
+            if not busy and not int(info.get("aof_rewrite_scheduled", 0)):
+                break
+            await asyncio.sleep(_POLL_SECONDS)
+        before = int(info.get(done, 0))
+        started = time.time()
+        await (self._redis.bgrewriteaof() if command == "BGREWRITEAOF" else self._redis.bgsave())
+        while True:
+            await asyncio.sleep(_POLL_SECONDS)
+            info = await self._redis.info("persistence")
+            if int(info.get(running, 0)) or int(info.get("aof_rewrite_scheduled", 0)):
+                continue
+            # Redis 7 counts rewrites and saves; older ones only time the last save.
+            finished = (
+                int(info[done]) > before
+                if done in info
+                else int(info.get("rdb_last_save_time", 0)) >= int(started)
+            )
+            if finished:
+                break
+        status = str(info.get(outcome, "ok"))
+        if status != "ok":
+            log.error("Redis's %s failed (%s): erased data may remain on disk", command, status)
 
 
 class Erasure(Part):
-    def __init__(self, redis: Redis, scripts: Scripts, keyring: Keyring, prefix: str) -> None:
+    def __init__(
+        self, redis: Redis, scripts: Scripts, keyring: Keyring, prefix: str, disk: DiskPurge
+    ) -> None:
         super().__init__(redis, scripts, prefix)
         self._keyring = keyring
+        self._disk = disk
 
     @translate_errors
     async def erase(self, site_id: str, actor: Actor, email: str) -> int:
@@ -81,6 +189,7 @@ class Erasure(Part):
                 ),
             )
             if text(result[0]) == "erased":
+                await self._disk.purge()
                 return int(result[1])
         raise RuntimeError("the author kept posting while their comments were being erased")
 

@@ -35,15 +35,23 @@ class Queue(Part):
             )
         more = len(ids) > query.limit
         items = await self._items(keys, [text(i) for i in ids[: query.limit]])
+        return models.QueuePage(
+            items=items,
+            next=items[-1].id if more and items else None,
+            counts=await self._counts(keys),
+        )
+
+    @translate_errors
+    async def counts(self, site_id: str) -> dict[str, int]:
+        """How many comments each moderation state holds."""
+        return await self._counts(self.keys(site_id))
+
+    async def _counts(self, keys: SiteKeys) -> dict[str, int]:
         async with self._redis.pipeline(transaction=False) as pipe:
             for state in STATES:
                 pipe.zcard(keys.queue(state))
             counts = await pipe.execute()
-        return models.QueuePage(
-            items=items,
-            next=items[-1].id if more and items else None,
-            counts=dict(zip(STATES, (int(c) for c in counts), strict=True)),
-        )
+        return dict(zip(STATES, (int(c) for c in counts), strict=True))
 
     async def _by_model(self, keys: SiteKeys, queue: str, query: models.QueueQuery) -> list[bytes]:
         """A page of the queue sorted by the learned model's probability, most

@@ -26,6 +26,11 @@ class GlobalKeys:
         """Set of every API key id, for `loibinh keys list`."""
         return f"{self.prefix}:{{keys}}:all"
 
+    def signin_failures(self, client_hash: str) -> str:
+        """String: failed moderation sign-ins of one client address (keyed
+        hash), expiring with the window that its first failure started."""
+        return f"{self.prefix}:{{signin}}:f:{client_hash}"
+
     @property
     def learner_lease(self) -> str:
         """String: the worker that holds the learner (its id), with the lease

@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 
 from service import models
 from service.background import checkpoint
+from service.metrics import Metrics
 from service.settings import Settings, Webhook
 from service.store.connection import UNREACHABLE, text, translate_errors
 from service.store.keyschema import SiteKeys
@@ -56,10 +57,13 @@ def backoff_ms(attempts: int, base_seconds: float, max_seconds: float) -> int:
 
 
 class Outbox:
-    def __init__(self, redis: Redis, scripts: Scripts, settings: Settings) -> None:
+    def __init__(
+        self, redis: Redis, scripts: Scripts, settings: Settings, metrics: Metrics
+    ) -> None:
         self._redis = redis
         self._scripts = scripts
         self._settings = settings
+        self._metrics = metrics
 
     def _keys(self, site_id: str) -> SiteKeys:
         return SiteKeys(self._settings.redis.key_prefix, site_id)
@@ -154,6 +158,7 @@ class Outbox:
             OutboxSettleKeys(keys.outbox_due, keys.outbox, keys.outbox_dead),
             OutboxSettleArgs(delivery_id, outcome, delay_ms, orjson.dumps(entry)),
         )
+        self._metrics.webhook_deliveries.labels(keys.site, outcome).inc()
 
     @translate_errors
     async def dead_letters(self, site_id: str) -> models.DeadLetters:

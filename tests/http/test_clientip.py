@@ -49,6 +49,13 @@ def test_resolve(
         ("2001:db8:cafe:1:ffff::1", "2001:db8:cafe:1::/64"),  # same /64, same subject
         ("::ffff:198.51.100.4", "198.51.100.4"),
         ("64:ff9b::c000:201", "192.0.2.1"),  # NAT64 carries 192.0.2.1
+        # 6to4: 2002:c000:0201::/48 is 192.0.2.1's, whatever its subnet and host
+        ("2002:c000:201::1", "192.0.2.1"),
+        ("2002:c000:201:ffff:1234::9", "192.0.2.1"),
+        # Teredo: the client's address is stored inverted in the last 32 bits
+        # (3fff:fdfe is ~c000:0201); port and flags, free to pick, change nothing
+        ("2001:0:4136:e378:8000:63bf:3fff:fdfe", "192.0.2.1"),
+        ("2001:0:4136:e378:0:1:3fff:fdfe", "192.0.2.1"),
     ],
 )
 def test_bucket(address: str, subject: str) -> None:

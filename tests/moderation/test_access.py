@@ -260,3 +260,41 @@ async def test_a_key_covering_two_sites_works_on_both_and_no_other(world: World)
     just_news = await new_key(client, "moderator", ("news",))
     response = await client.get(url("/queue", "sport"), headers=just_news.headers)
     await expect_problem(response, 403, "forbidden")
+
+
+# --- failed sign-ins --------------------------------------------------------------------------
+
+
+async def test_failed_sign_ins_are_limited_per_client(
+    make_client: Callable[..., Awaitable[Client]], rds: aioredis.Redis
+) -> None:
+    """Wrong keys from one client: 401 up to the limit, then 429 for every
+    sign-in of that client, a right key included, while another client
+    (behind the trusted proxy) still signs in."""
+    client = await make_client(
+        signin={"max_failures": 3, "window_seconds": 600},
+        network={"trusted_proxies": ["127.0.0.1/32"]},
+    )
+    key = await new_key(client, "moderator")
+    wrong = "lbk_0123456789ab_" + "x" * 32
+    guesser = {"X-Forwarded-For": "203.0.113.9"}
+    queue = "/v1/sites/news/moderation/queue"
+    for _ in range(3):
+        response = await client.get(queue, headers={**guesser, "Authorization": f"Bearer {wrong}"})
+        await expect_problem(response, 401, "unauthorized")
+    for token in (wrong, key.token):
+        response = await client.get(queue, headers={**guesser, "Authorization": f"Bearer {token}"})
+        body = await expect_problem(response, 429, "rate-limited")
+        assert "failed sign-ins" in body["detail"]
+        assert 0 < int(response.headers["Retry-After"]) <= 600
+    # The same address on IPv6's terms: another client, unaffected.
+    other = {"X-Forwarded-For": "2001:db8::7", **key.headers}
+    assert (await client.get(queue, headers=other)).status == 200
+    # A right key counts no failure: a moderator signing in all day is never stopped.
+    for _ in range(5):
+        assert (await client.get(queue, headers=other)).status == 200
+    # What Redis holds is a keyed hash of the address, never the address.
+    names = [k.decode() async for k in rds.scan_iter(match="*signin*")]
+    assert len(names) == 1
+    assert "203.0.113.9" not in names[0]
+    assert await rds.ttl(names[0]) > 0

@@ -5,15 +5,17 @@ its parts and the author's name nowhere."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import unicodedata
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
 from service.http.state import KEYRING, SERVICES
+from service.main import create_app
 from service.store.ratelimit import SUBMIT_IP
 from tests.helpers import (
     Client,
@@ -21,15 +23,18 @@ from tests.helpers import (
     author,
     bearer,
     decide,
+    eventually,
     keys_of,
     mint,
     new_key,
     public_ids,
     redis_contents,
+    settings_for,
     site,
     submission,
     submit_ok,
 )
+from tests.redis_process import RedisProcess
 
 MOD = "/v1/sites/news/moderation"
 # The author to erase: as typed in the form, and as the service stores it
@@ -263,3 +268,115 @@ async def test_the_command_line_refuses_a_bad_email(client, rds, cli, email) -> 
     assert "erased" not in done.stdout
     email_hash = client.app[KEYRING].email_hash("news", EMAIL_STORED)
     assert await rds.scard(keys_of(client).author(email_hash)) == 1
+
+
+# ------------------------------------------------------------- on disk
+
+
+class PersistentRedis(RedisProcess):
+    """A redis-server of this test's own that writes everything to disk: the
+    append-only file on, RDB snapshots configured, and no compression, so
+    that a search of the files finds a value if it is there."""
+
+    def __init__(self) -> None:
+        super().__init__(appendonly=True)
+
+    def server_args(self) -> list[str]:
+        args = super().server_args()
+        args[args.index("--save") + 1] = "3600 1"
+        return [*args, "--rdbcompression", "no", "--aof-use-rdb-preamble", "yes"]
+
+    def files(self) -> dict[str, bytes]:
+        """The AOF and RDB files, by name, as they are on disk now."""
+        return {
+            str(path.relative_to(self.dir)): path.read_bytes()
+            for path in sorted(self.dir.rglob("*"))
+            if path.is_file() and (path.suffix in (".aof", ".rdb"))
+        }
+
+
+def disk_leaks(files: dict[str, bytes], email_hash: str) -> list[str]:
+    found = []
+    for name, blob in files.items():
+        lowered = blob.lower()
+        for what, variants in needles(email_hash).items():
+            if what != "email hash" and any(v.lower() in lowered for v in variants):
+                found.append(f"{what} in {name}")
+    return sorted(set(found))
+
+
+async def info(rds: aioredis.Redis, field: str) -> int:
+    return int((await rds.info("persistence"))[field])
+
+
+@pytest.fixture
+async def persistent() -> AsyncIterator[tuple[PersistentRedis, aioredis.Redis]]:
+    with PersistentRedis() as server:
+        connection = aioredis.Redis.from_url(server.url)
+        try:
+            yield server, connection
+        finally:
+            await connection.aclose()
+
+
+async def disk_client(
+    aiohttp_client: Callable[..., Awaitable[Client]], server: PersistentRedis
+) -> Client:
+    hook = {"name": "cms", "url": LOOPBACK_HOOK, "secret": "s" * 32}
+    settings = settings_for(server.url, sites={"news": site(webhooks=[hook], reports_threshold=1)})
+    return await aiohttp_client(create_app(settings, refill_captchas=False, deliver_webhooks=False))
+
+
+async def test_erasure_leaves_nothing_in_the_aof_or_rdb_files(aiohttp_client, persistent) -> None:
+    server, rds = persistent
+    client = await disk_client(aiohttp_client, server)
+    scenario = await populate(client)
+    # A snapshot taken now holds the author too.
+    saves = await info(rds, "rdb_saves")
+    await rds.bgsave()
+
+    async def saved() -> bool:
+        return await info(rds, "rdb_saves") > saves and not await info(
+            rds, "rdb_bgsave_in_progress"
+        )
+
+    await eventually(saved, "the snapshot", within=30)
+    email_hash = client.app[KEYRING].email_hash("news", EMAIL_STORED)
+    before = disk_leaks(server.files(), email_hash)
+    # The search sees what it looks for, in both kinds of file.
+    assert any(".aof" in line for line in before), before
+    assert any(".rdb" in line for line in before), before
+
+    response = await client.post(
+        f"{MOD}/erasures", json={"email": EMAIL_TYPED}, headers=scenario["admin"]
+    )
+    assert response.status == 200, await response.text()
+    # The answer comes once the files are rewritten: nothing to wait for here.
+    files = server.files()
+    assert disk_leaks(files, email_hash) == [], sorted(files)
+    # The other author's comment is still on disk: the files were rewritten, not emptied.
+    assert any(OTHER_NAME.encode() in blob for blob in files.values())
+    await assert_erased(client, rds, scenario)
+
+
+async def test_a_burst_of_erasures_shares_rewrites(aiohttp_client, persistent) -> None:
+    server, rds = persistent
+    client = await disk_client(aiohttp_client, server)
+    admin = await bearer(client)
+    emails = [f"burst.{i}@erase-me.example.vn" for i in range(6)]
+    for email in emails:
+        await submit_ok(client, author=author(email, "Người Vội Vàng"))
+    rewrites, saves = await info(rds, "aof_rewrites"), await info(rds, "rdb_saves")
+
+    async def erase(email: str) -> int:
+        response = await client.post(f"{MOD}/erasures", json={"email": email}, headers=admin)
+        assert response.status == 200, await response.text()
+        return int((await response.json())["erased_comments"])
+
+    assert await asyncio.gather(*(erase(e) for e in emails)) == [1] * len(emails)
+    # The first erasure's rewrite, then one more for all that came during it.
+    assert 1 <= await info(rds, "aof_rewrites") - rewrites <= 2
+    assert 1 <= await info(rds, "rdb_saves") - saves <= 2
+    blobs = b"".join(server.files().values())
+    assert b"erase-me.example.vn" not in blobs
+    assert "Người Vội Vàng".encode() not in blobs

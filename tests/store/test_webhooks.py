@@ -29,6 +29,7 @@ from tests.helpers import (
     eventually,
     keys_of,
     local_server,
+    scrape,
     site,
     submit_ok,
 )
@@ -500,3 +501,26 @@ async def test_stopping_the_service_closes_its_redis_connections(
         # Should the service leak them, close them here so that the leak fails
         # this test alone rather than the whole run at garbage collection.
         await client.app[SERVICES].redis.connection_pool.aclose()
+
+
+async def test_deliveries_are_counted_in_the_metrics(webhook_settings, start, receiver) -> None:
+    """Each attempt's outcome: retried after a failure, delivered, or dead."""
+    receiver.answer = lambda tries: 500 if tries <= 2 else 200
+    client = await start(webhook_settings(max_attempts=3))
+    await submit_ok(client)
+
+    async def counted() -> dict[str, float]:
+        return {
+            labels["outcome"]: value
+            for name, labels, value in await scrape(client)
+            if name == "loibinh_webhook_deliveries_total" and labels["site"] == "news"
+        }
+
+    assert await eventually(
+        counted, "the delivery", until=lambda c: "delivered" in c, within=WAIT_SECONDS
+    ) == {"retry": 2, "delivered": 1}
+    receiver.answer = lambda tries: 500
+    await submit_ok(client, author=author("an@example.vn", "An"))
+    assert await eventually(
+        counted, "the dead letter", until=lambda c: "dead" in c, within=WAIT_SECONDS
+    ) == {"retry": 4, "delivered": 1, "dead": 1}
