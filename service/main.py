@@ -28,6 +28,8 @@ from service.http.state import (
 )
 from service.keyring import Keyring
 from service.metrics import Metrics
+from service.migration.export import Export
+from service.migration.importer import Importer
 from service.moderation.apikeys import ApiKeyStore
 from service.moderation.audit import AuditLog
 from service.moderation.bans import Bans
@@ -101,6 +103,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     app[CLOCK] = clock
     captcha = CaptchaService(redis, scripts, app[KEYRING], settings, app[METRICS])
     prefix = settings.redis.key_prefix
+    bans = Bans(redis, scripts, app[KEYRING], prefix)
     app[SERVICES] = Services(
         redis=redis,
         scripts=scripts,
@@ -111,13 +114,15 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         decisions=Decisions(redis, scripts, prefix),
         history=History(redis, scripts, prefix),
         audit=AuditLog(redis, scripts, prefix),
-        bans=Bans(redis, scripts, app[KEYRING], prefix),
+        bans=bans,
         reports=Reports(redis, scripts, prefix),
         erasure=Erasure(redis, scripts, app[KEYRING], prefix),
         outbox=Outbox(redis, scripts, settings),
         models=SiteModels(redis, prefix, settings.sites),
         model_admin=ModelAdmin(redis, scripts, prefix),
         learner=Learner(redis, scripts, settings),
+        imports=Importer(redis, scripts, app[KEYRING], prefix, app[SCREENS]),
+        export=Export(redis, scripts, app[KEYRING], prefix, bans),
     )
     with contextlib.suppress(*UNREACHABLE):
         await app[SERVICES].models.refresh()
