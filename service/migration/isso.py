@@ -15,6 +15,8 @@ from service.migration.records import Item, Progress, SourceComment, SourceThrea
 from service.migration.threads import ThreadMap
 
 MODES: dict[int, State] = {1: "approved", 2: "pending", 4: "rejected"}
+# Isso blanks a deleted comment that has replies, and keeps its row.
+DELETED = "[deleted in Isso]"
 
 
 def read(path: Path, threads: ThreadMap, progress: Progress) -> Iterator[Item]:
@@ -53,7 +55,7 @@ def _rows(database: sqlite3.Connection, threads: ThreadMap, progress: Progress) 
             parent=None if parent is None else str(parent),
             name=author or "",
             email=email or "",
-            body=text or "",
+            body=text or (DELETED if mode == 4 else ""),
             created_ms=int(created * 1000),
             state=MODES[mode],
             place=where,
