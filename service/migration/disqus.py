@@ -21,13 +21,7 @@ DSQ_ID = "{http://disqus.com/disqus-internals}id"
 
 
 def read(path: Path, threads: ThreadMap, progress: Progress) -> Iterator[Item]:
-    root_checked = False
-    for element in records(path, frozenset({"thread", "post"}), 1, progress):
-        if not root_checked:
-            root = element.getparent()
-            if root is None or etree.QName(root).localname != "disqus":
-                raise InvalidImport(f"{path.name}: not a Disqus export (no <disqus> root)")
-            root_checked = True
+    for element in records(path, "disqus", frozenset({"thread", "post"}), 1, progress):
         kind = etree.QName(element).localname
         source_id = element.get(DSQ_ID)
         where = place(element, f"{kind} dsq:id={source_id}")

@@ -32,14 +32,7 @@ NO_DATE = "0000-00-00 00:00:00"
 
 
 def read(path: Path, threads: ThreadMap, progress: Progress) -> Iterator[Item]:
-    root_checked = False
-    for item in records(path, frozenset({"item"}), 2, progress):
-        if not root_checked:
-            channel = item.getparent()
-            rss = channel.getparent() if channel is not None else None
-            if rss is None or etree.QName(rss).localname != "rss":
-                raise InvalidImport(f"{path.name}: not a WordPress export (no <rss> root)")
-            root_checked = True
+    for item in records(path, "rss", frozenset({"item"}), 2, progress):
         comments = item.findall("{*}comment")
         if not comments:
             continue

@@ -33,10 +33,10 @@ class _Counted:
 
 
 def records(
-    path: Path, names: frozenset[str], depth: int, progress: Progress
+    path: Path, root: str, names: frozenset[str], depth: int, progress: Progress
 ) -> Iterator[etree._Element]:
-    """Each element at `depth` (the root is 0) whose local name is in
-    `names`, whole, in document order."""
+    """Each element at `depth` (the root, whose local name must be `root`,
+    is 0) whose local name is in `names`, whole, in document order."""
     try:
         raw = path.open("rb")
     except OSError as exc:
@@ -58,6 +58,12 @@ def records(
             for event, element in events:
                 if event == "start":
                     level += 1
+                    if level == 0 and etree.QName(element).localname != root:
+                        raise InvalidImport(
+                            f"{path.name} line {element.sourceline}: the document is "
+                            f"<{etree.QName(element).localname}>, not <{root}>: "
+                            "is this the right format?"
+                        )
                     continue
                 if level == depth:
                     if etree.QName(element).localname in names:

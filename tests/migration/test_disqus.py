@@ -105,7 +105,7 @@ async def test_drop_removed_leaves_out_spam_and_deleted_and_lifts_their_replies(
     report = await import_file(client, admin, "disqus", DISQUS, drop_removed="true")
     assert (report["imported"], report["dropped"], report["removed"]) == (5, 2, 0)
     comments = await thread(client, "ca-mau-2022-08-12")
-    first, reply, late = comments
+    _, reply, late = comments
     # Its parent (deleted) was dropped: it now answers the deleted one's parent.
     assert late["parent_id"] == reply["id"]
     for state in ("spam", "rejected"):

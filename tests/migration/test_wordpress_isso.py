@@ -112,5 +112,5 @@ async def test_isso_drop_removed_lifts_the_replies_of_deleted_comments(
     client = await make_client()
     report = await _isso(client, isso_database(tmp_path), drop_removed=True)
     assert (report.imported, report.dropped) == (5, 1)
-    first, reply, answer = await thread(client, "ca-mau-2022-08-12")
+    _, reply, answer = await thread(client, "ca-mau-2022-08-12")
     assert answer["parent_id"] == reply["id"]
