@@ -193,7 +193,7 @@ class Importer:
                     keys.history(comment.id),
                     keys.fingerprints(bucket),
                 ]
-                item_args += _args(comment, email_hash, fingerprint)
+                item_args += _args(source, comment, email_hash, fingerprint)
             result = await self._scripts.import_batch(
                 ImportKeys(
                     import_map=keys.imported(source),
@@ -224,7 +224,9 @@ class Importer:
             progress.advance(len(batch))
 
 
-def _args(comment: Staged, email_hash: str, fingerprint: bytes) -> list[str | bytes | int]:
+def _args(
+    source: str, comment: Staged, email_hash: str, fingerprint: bytes
+) -> list[str | bytes | int]:
     return [
         comment.source_id,
         comment.id,
@@ -239,6 +241,7 @@ def _args(comment: Staged, email_hash: str, fingerprint: bytes) -> list[str | by
         "1" if comment.visible else "0",
         public_json(comment.id, comment.parent_id, comment.name, comment.body, comment.created_ms),
         fingerprint,
+        f"imported:{source}" if comment.reasons is None else comment.reasons,
     ]
 
 

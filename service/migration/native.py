@@ -46,4 +46,5 @@ def read(path: Path, threads: ThreadMap, progress: Progress) -> Iterator[Item]:
                 place=where,
                 own_id=record.id,
                 published=record.published,
+                reasons=",".join(record.reasons),
             )

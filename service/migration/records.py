@@ -38,6 +38,9 @@ class SourceComment:
     # Shown in its thread: by default when approved or reported; a loibinh
     # export says so itself (a post-moderated comment is shown while pending).
     published: bool | None = None
+    # Why it was held or flagged (comma-separated), as a loibinh export
+    # says; None for the other formats, whose comments say `imported:<format>`.
+    reasons: str | None = None
 
     @property
     def visible(self) -> bool:

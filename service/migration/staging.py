@@ -20,7 +20,8 @@ CREATE TABLE threads (ref TEXT PRIMARY KEY, thread TEXT NOT NULL, place TEXT NOT
 CREATE TABLE comments (
   source TEXT PRIMARY KEY, thread_ref TEXT NOT NULL, parent TEXT, name TEXT NOT NULL,
   email TEXT NOT NULL, body TEXT NOT NULL, created_ms INTEGER NOT NULL, state TEXT NOT NULL,
-  visible INTEGER NOT NULL, place TEXT NOT NULL, id TEXT NOT NULL, parent_id TEXT,
+  visible INTEGER NOT NULL, reasons TEXT, place TEXT NOT NULL, id TEXT NOT NULL,
+  parent_id TEXT,
   done INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX comments_parent ON comments (parent);
 -- Parents imported by an earlier run: their comment ids and threads.
@@ -47,6 +48,7 @@ class Staged:
     created_ms: int
     state: str
     visible: bool
+    reasons: str | None
 
 
 Check = Callable[[SourceComment], SourceComment]
@@ -92,7 +94,7 @@ class Staging:
         try:
             self._db.execute(
                 "INSERT INTO comments (source, thread_ref, parent, name, email, body, created_ms,"
-                " state, visible, place, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " state, visible, reasons, place, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     comment.source_id,
                     comment.thread_ref,
@@ -103,6 +105,7 @@ class Staging:
                     comment.created_ms,
                     comment.state,
                     int(comment.visible),
+                    comment.reasons,
                     comment.place,
                     comment.own_id or new_comment_id(comment.created_ms),
                 ),
@@ -207,7 +210,7 @@ class Staging:
         """What is left to store, oldest first, in batches."""
         rows = self._db.execute(
             "SELECT c.source, c.id, t.thread, c.parent_id, c.name, c.email, c.body,"
-            " c.created_ms, c.state, c.visible FROM comments c JOIN threads t"
+            " c.created_ms, c.state, c.visible, c.reasons FROM comments c JOIN threads t"
             " ON t.ref = c.thread_ref WHERE c.done = 0 ORDER BY c.created_ms, c.id"
         )
         while chunk := rows.fetchmany(batch):
@@ -221,7 +224,17 @@ class Staging:
 
 
 def _staged(row: tuple[Any, ...]) -> Staged:
-    source_id, comment_id, thread, parent_id, name, email, body, created, state, visible = row
+    source_id, comment_id, thread, parent_id, name, email, body, created, state, visible, why = row
     return Staged(
-        source_id, comment_id, thread, parent_id, name, email, body, created, state, bool(visible)
+        source_id,
+        comment_id,
+        thread,
+        parent_id,
+        name,
+        email,
+        body,
+        created,
+        state,
+        bool(visible),
+        why,
     )

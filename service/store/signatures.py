@@ -385,7 +385,7 @@ class ImportArgs:
     moderator: str
     fingerprint_window_s: int
     items: int
-    item_args: tuple[Text | int, ...]  # 13 per item
+    item_args: tuple[Text | int, ...]  # 14 per item
 
 
 # Each script's name (its .lua file) and the structures of its KEYS and ARGV.

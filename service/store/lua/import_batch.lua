@@ -21,23 +21,23 @@ local key_id = ARGV[2]
 local moderator = ARGV[3]
 local fingerprint_window_s = ARGV[4]
 local items = ARGV[5]
-local item_args = 6  -- ARGV[6..]: 13 per item: source id, id, thread, parent id,
+local item_args = 6  -- ARGV[6..]: 14 per item: source id, id, thread, parent id,
 -- name, email, email hash (or ''), body, created (ms), status, visible ('1' or
--- '0'), public JSON, and the text fingerprint ('' when too old for the
--- duplicate window)
+-- '0'), public JSON, the text fingerprint ('' when too old for the duplicate
+-- window), and its reasons
 local queues = {pending = pending_queue, reported = reported_queue, approved = approved_queue,
                 rejected = rejected_queue, spam = spam_queue}
 local now = now_ms()
 local imported, skipped = 0, 0
 
 for i = 1, tonumber(items) do
-  local k, a = item_keys + 6 * (i - 1), item_args + 13 * (i - 1)
+  local k, a = item_keys + 6 * (i - 1), item_args + 14 * (i - 1)
   local comment, thread_ids, thread_public = KEYS[k], KEYS[k + 1], KEYS[k + 2]
   local author_comments, history, window = KEYS[k + 3], KEYS[k + 4], KEYS[k + 5]
   local source_id, id, thread, parent_id = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local name, email, email_hash, body = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7]
   local created_ms, status, visible = ARGV[a + 8], ARGV[a + 9], ARGV[a + 10]
-  local public_json, text_fingerprint = ARGV[a + 11], ARGV[a + 12]
+  local public_json, text_fingerprint, reasons = ARGV[a + 11], ARGV[a + 12], ARGV[a + 13]
   -- Imported before, or (a loibinh export read back into its own site) there already.
   if redis.call('HEXISTS', import_map, source_id) == 1 or redis.call('EXISTS', comment) == 1 then
     skipped = skipped + 1
@@ -47,7 +47,7 @@ for i = 1, tonumber(items) do
       'id', id, 'thread', thread, 'parent_id', parent_id, 'name', name,
       'email', email, 'body', body, 'ip_hash', '', 'email_hash', email_hash,
       'created_at', created_ms, 'status', status, 'visible', visible, 'public', public_json,
-      'reasons', 'imported:' .. source, 'score', 0, 'reports', 0)
+      'reasons', reasons, 'score', 0, 'reports', 0)
     redis.call('ZADD', queues[status], 0, id)
     if visible == '1' then
       redis.call('ZADD', thread_ids, 0, id)
