@@ -454,8 +454,7 @@ async def test_import_and_export_keys_on_a_cluster_node(
     await monitor.stop()
     with node.client() as direct:
         counts = check_commands(direct, monitor.commands)
-        assert counts.get(b"evalsha", 0) >= 3, counts
+        # One batch each: the second run found everything imported already.
+        assert counts.get(b"evalsha", 0) == 2, counts
         # The recent comment's fingerprint went into its duplicate window.
-        assert any(
-            c.args[0].lower() == b"expire" and b":dup:" in c.args[1] for c in monitor.commands
-        )
+        assert any(c.name == b"expire" and b":dup:" in c.args[1] for c in monitor.commands)
