@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
+from tqdm import tqdm
 
 from service.captcha.pool import CaptchaService
 from service.clock import rfc3339
@@ -285,16 +286,14 @@ class _TerminalProgress:
     def __init__(self) -> None:
         self._bar: Any = None
 
-    def start(self, what: str, total: int) -> None:
-        from tqdm import tqdm
-
+    def start(self, what: str, total: int, unit: str = "comments") -> None:
         self.close()
-        unit = "B" if what == "reading" and total > 0 else "comments"
+        in_bytes = unit == "bytes"
         self._bar = tqdm(
             total=total,
             desc=what,
-            unit=unit if unit == "B" else " comments",
-            unit_scale=unit == "B",
+            unit="B" if in_bytes else f" {unit}",
+            unit_scale=in_bytes,
             disable=not sys.stderr.isatty(),
             leave=False,
         )

@@ -21,7 +21,7 @@ def read(path: Path, threads: ThreadMap, progress: Progress) -> Iterator[Item]:
     except OSError as exc:
         raise InvalidImport(f"cannot open {path.name}: {exc.strerror}") from None
     with lines:
-        progress.start("reading", path.stat().st_size)
+        progress.start("reading", path.stat().st_size, "bytes")
         for number, line in enumerate(lines, 1):
             progress.advance(len(line))
             if not line.strip():

@@ -55,13 +55,13 @@ Item = SourceThread | SourceComment
 class Progress(Protocol):
     """Told how far a long import has got (the command line draws a bar)."""
 
-    def start(self, what: str, total: int) -> None: ...
+    def start(self, what: str, total: int, unit: str = "comments") -> None: ...
 
     def advance(self, amount: int) -> None: ...
 
 
 class NoProgress:
-    def start(self, what: str, total: int) -> None:
+    def start(self, what: str, total: int, unit: str = "comments") -> None:
         pass
 
     def advance(self, amount: int) -> None:

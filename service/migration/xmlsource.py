@@ -42,7 +42,7 @@ def records(
     except OSError as exc:
         raise InvalidImport(f"cannot open {path.name}: {exc.strerror}") from None
     with raw:
-        progress.start("reading", os.fstat(raw.fileno()).st_size)
+        progress.start("reading", os.fstat(raw.fileno()).st_size, "bytes")
         events = etree.iterparse(
             _Counted(raw, progress),
             events=("start", "end"),
