@@ -30,9 +30,11 @@ POST = (
 )
 TEXT = "Nước lên nhanh quá, mong bà con miền Tây an toàn và sớm ổn định cuộc sống. " * 6
 
-# Reads and stages a file as an import does, then prints its peak memory (KiB).
+# Reads and stages a file as an import does, then prints its peak memory
+# (KiB): VmHWM, this process's own high-water mark. (ru_maxrss would not do:
+# it carries the forking parent's size across exec.)
 READ_AND_STAGE = """
-import resource, sys
+import re, sys
 from pathlib import Path
 from service.migration import disqus
 from service.migration.records import NoProgress
@@ -42,7 +44,8 @@ staging = Staging(Path(sys.argv[2]))
 read = staging.fill(disqus.read(Path(sys.argv[1]), ThreadMap(), NoProgress()), lambda c: c)
 staging.check_threads()
 staging.check_parents()
-print(read, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+status = Path("/proc/self/status").read_text()
+print(read, re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1))
 """
 
 
