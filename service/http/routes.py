@@ -99,7 +99,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "Import a Disqus, WordPress, Isso or loibinh export sent as the body "
              "(at most import_max_bytes)", "moderation", role="admin",
              query=models.ImportQuery, responses={200: models.ImportReport},
-             problems=(413, 422, 503)),
+             problems=(413, 422, 503),
+             upload="the export file as the source wrote it (Isso: its SQLite database)"),
     Endpoint("GET", f"{MOD}/export", migration.export_site,
              "Every comment of the site as JSON lines (application/x-ndjson)", "moderation",
              role="admin", responses={200: None}, problems=(503,)),
