@@ -11,11 +11,16 @@ import struct
 import subprocess
 import sys
 import termios
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
-from tests.helpers import LOIBINH, ROOT, TEST_SECRET, cli_env
+from service.http.state import SERVICES, SETTINGS
+from service.migration.importer import ImportOptions
+from service.moderation.shared import Actor
+from tests.helpers import LOIBINH, ROOT, TEST_SECRET, Client, cli_env, keys_of
 
 HEAD = (
     '<?xml version="1.0" encoding="utf-8"?>\n'
@@ -24,10 +29,11 @@ HEAD = (
 )
 POST = (
     '  <post dsq:id="{n}"><message><![CDATA[<p>Bình luận số {n}: {text}</p>]]></message>'
-    "<createdAt>2022-08-12T08:15:00Z</createdAt><isDeleted>false</isDeleted>"
+    "<createdAt>{created}</createdAt><isDeleted>false</isDeleted>"
     "<isSpam>false</isSpam><author><email>doc-gia-{m}@example.vn</email>"
     '<name>Độc giả {m}</name></author><thread dsq:id="1" />{parent}</post>\n'
 )
+START = datetime(2022, 8, 12, 8, 15, tzinfo=UTC)
 TEXT = "Nước lên nhanh quá, mong bà con miền Tây an toàn và sớm ổn định cuộc sống. " * 6
 
 # Reads and stages a file as an import does, then prints its peak memory
@@ -54,7 +60,8 @@ def disqus_file(path: Path, posts: int) -> Path:
         out.write(HEAD)
         for n in range(1, posts + 1):
             parent = f'<parent dsq:id="{n - 1}" />' if n % 3 == 0 else ""
-            out.write(POST.format(n=n, m=n % 500, text=TEXT, parent=parent))
+            created = (START + timedelta(seconds=n)).isoformat()
+            out.write(POST.format(n=n, m=n % 500, text=TEXT, parent=parent, created=created))
         out.write("</disqus>\n")
     return path
 
@@ -126,3 +133,29 @@ def test_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
         os.close(controller)
     assert b"reading" in seen and b"%|" in seen, seen
     assert b"not well-formed XML" in seen
+
+
+async def test_a_file_of_many_batches_imports_whole_and_once(
+    client: Client, rds: aioredis.Redis, tmp_path: Path
+) -> None:
+    """More comments than one script call or one look-up takes: every one
+    stored, every third a reply to the one before, and a second run finds
+    them all."""
+    source = disqus_file(tmp_path / "many.xml", 1_300)
+    services, site_settings = client.app[SERVICES], client.app[SETTINGS].sites["news"]
+    actor = Actor("tests", "tests", True)
+    first = await services.imports.run(
+        "news", site_settings, "disqus", source, ImportOptions(), actor
+    )
+    assert (first.imported, first.published) == (1_300, 1_300)
+    comments = await rds.zcard(keys_of(client).thread("bai-lon"))
+    assert comments == 1_300
+    before = await rds.dbsize()
+    again = await services.imports.run(
+        "news", site_settings, "disqus", source, ImportOptions(), actor
+    )
+    assert (again.imported, again.already_imported) == (0, 1_300)
+    assert await rds.dbsize() == before
+    page = await client.get("/v1/sites/news/threads/bai-lon/comments", params={"limit": "3"})
+    one, two, three = (await page.json())["comments"]
+    assert three["parent_id"] == two["id"] and one["parent_id"] is None
