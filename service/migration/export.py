@@ -49,21 +49,27 @@ class Export(Part):
     async def site(self, site_id: str) -> AsyncIterator[bytes]:
         """Each comment of the site as one JSON line, a state at a time,
         oldest first within it; a page of ids at a time, whatever the site's size."""
-        keys = self.keys(site_id)
         for state in STATES:
             after = "-"
             while True:
-                ids = await self._page(keys.queue(state), after)
+                ids, items = await self._page(site_id, state, after)
                 if not ids:
                     break
-                for item in await self._items(keys, ids):
+                for item in items:
                     yield orjson.dumps(exported(item).model_dump()) + b"\n"
                 after = "(" + ids[-1]
 
     @translate_errors
-    async def _page(self, queue: str, after: str) -> list[str]:
-        found = await self._redis.zrange(queue, after, "+", bylex=True, offset=0, num=PAGE)
-        return [text(i) for i in found]
+    async def _page(
+        self, site_id: str, state: models.State, after: str
+    ) -> tuple[list[str], list[models.QueueItem]]:
+        """A page of a state's ids after the cursor, and their comments."""
+        keys = self.keys(site_id)
+        found = await self._redis.zrange(
+            keys.queue(state), after, "+", bylex=True, offset=0, num=PAGE
+        )
+        ids = [text(i) for i in found]
+        return ids, await self._items(keys, ids)
 
     @translate_errors
     async def subject(self, site_id: str, email: str) -> models.SubjectAccess:
