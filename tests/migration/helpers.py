@@ -53,7 +53,3 @@ async def thread(client: Client, thread_id: str, site_id: str = "news") -> list[
     assert data["next"] is None
     comments: list[dict[str, Any]] = data["comments"]
     return comments
-
-
-def by_name(comments: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {c["author"]["name"]: c for c in comments}

@@ -159,7 +159,8 @@ local w = {}
 for n in string.gmatch(weights, '%S+') do w[#w + 1] = tonumber(n) end
 local bands, current_records = {}, {}
 if text_fingerprint ~= '' then
-  local exact, values = string.sub(text_fingerprint, 33, 36), nil
+  local exact = string.sub(text_fingerprint, 33, 36)
+  local values
   bands, values = fingerprint_bands(text_fingerprint)
   local need = w[5]
   local found, compared = nil, {}
