@@ -1,4 +1,5 @@
-"""The `loibinh` command: serve, captcha mint, keys, erase, model, check-config."""
+"""The `loibinh` command: serve, captcha mint, keys, erase, import, export, model,
+check-config."""
 
 from __future__ import annotations
 
@@ -8,24 +9,34 @@ import contextlib
 import json
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
+from tqdm import tqdm
 
 from service.captcha.pool import CaptchaService
 from service.clock import rfc3339
-from service.errors import StoreUnavailable
+from service.errors import InvalidImport, StoreUnavailable
 from service.keyring import Keyring
 from service.metrics import Metrics
-from service.models import ErasureRequest
+from service.migration.export import Export
+from service.migration.importer import READERS, Importer, ImportOptions
+from service.migration.threads import ThreadMap
+from service.models import ErasureRequest, SubjectAccessRequest
 from service.moderation.apikeys import ALL_SITES, ROLES, ApiKeyStore
+from service.moderation.bans import Bans
 from service.moderation.erasure import DiskPurge, Erasure
 from service.moderation.learning import ModelAdmin, recommend
 from service.moderation.shared import Actor
+from service.screening.screen import Screen
 from service.settings import ConfigError, Settings, load_settings
 from service.store.connection import open_redis
 from service.store.scripts import Scripts
+
+# Who the audit log and the comments' histories say acted from the command line.
+CLI_ACTOR = Actor(key_id="cli", name="command line", admin=True)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,6 +72,33 @@ def _parser() -> argparse.ArgumentParser:
     erase = commands.add_parser("erase", help="erase every comment and trace of an email")
     erase.add_argument("--site", required=True)
     erase.add_argument("--email", required=True)
+
+    moving_in = commands.add_parser(
+        "import", help="import comments from a Disqus, WordPress, Isso or loibinh export"
+    )
+    moving_in.add_argument("--site", required=True)
+    moving_in.add_argument("--format", choices=tuple(READERS), required=True)
+    moving_in.add_argument(
+        "--threads",
+        type=Path,
+        help="a CSV file of `source link or identifier,thread id` rows, for threads the "
+        "default rule does not name as the site does (docs/migration.md)",
+    )
+    moving_in.add_argument(
+        "--drop-removed",
+        action="store_true",
+        help="leave out spam and deleted comments instead of keeping them as such",
+    )
+    moving_in.add_argument("file", type=Path, help="the export file (Isso: its SQLite database)")
+
+    moving_out = commands.add_parser(
+        "export", help="a site's comments as JSON lines, or one reader's data (--email)"
+    )
+    moving_out.add_argument("--site", required=True)
+    moving_out.add_argument(
+        "--email", help="the subject-access export of this address instead, as JSON"
+    )
+    moving_out.add_argument("--output", type=Path, help="write here instead of standard output")
 
     model = commands.add_parser("model", help="a site's learned model")
     model_commands = model.add_subparsers(dest="model_command", required=True)
@@ -113,9 +151,16 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_erase(settings, args.site, args.email))
         if args.command == "model":
             return asyncio.run(_model(settings, args))
+        if args.command == "import":
+            return asyncio.run(_import(settings, args))
+        if args.command == "export":
+            return asyncio.run(_export(settings, args))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except InvalidImport as exc:
+        print(f"nothing imported: {exc.detail}", file=sys.stderr)
+        return 1
     except StoreUnavailable as exc:
         print(f"cannot reach Redis: {exc}", file=sys.stderr)
         return 1
@@ -201,8 +246,7 @@ async def _erase(settings: Settings, site: str, email: str) -> int:
         return 2
     async with _redis(settings) as (redis, scripts, keyring):
         erasure = Erasure(redis, scripts, keyring, settings.redis.key_prefix, DiskPurge(redis))
-        actor = Actor(key_id="cli", name="command line", admin=True)
-        erased = await erasure.erase(site, actor, request.email)
+        erased = await erasure.erase(site, CLI_ACTOR, request.email)
     print(f"erased {erased} comments and every stored trace of the address")
     return 0
 
@@ -230,8 +274,92 @@ async def _model(settings: Settings, args: argparse.Namespace) -> int:
         if args.model_command == "status":
             status = await admin.status(site)
         else:
-            actor = Actor(key_id="cli", name="command line", admin=True)
             subject = getattr(args, "key", "") or ""
-            status = await admin.act(site, actor, args.model_command, subject)
+            status = await admin.act(site, CLI_ACTOR, args.model_command, subject)
     print(json.dumps(status.model_dump(), indent=2))
+    return 0
+
+
+class _TerminalProgress:
+    """A progress bar on standard error when it is a terminal; silent otherwise."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def start(self, what: str, total: int, unit: str = "comments") -> None:
+        self.close()
+        in_bytes = unit == "bytes"
+        self._bar = tqdm(
+            total=total,
+            desc=what,
+            unit="B" if in_bytes else f" {unit}",
+            unit_scale=in_bytes,
+            disable=not sys.stderr.isatty(),
+            leave=False,
+        )
+
+    def advance(self, amount: int) -> None:
+        if self._bar is not None:
+            self._bar.update(amount)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+async def _import(settings: Settings, args: argparse.Namespace) -> int:
+    site = settings.sites.get(args.site)
+    if site is None:
+        print(f"unknown site {args.site!r}", file=sys.stderr)
+        return 2
+    threads = ThreadMap.from_file(args.threads) if args.threads else ThreadMap()
+    options = ImportOptions(threads=threads, drop_removed=args.drop_removed)
+    progress = _TerminalProgress()
+    async with _redis(settings) as (redis, scripts, keyring):
+        importer = Importer(
+            redis,
+            scripts,
+            keyring,
+            settings.redis.key_prefix,
+            {args.site: Screen.for_rules(site.abuse)},
+        )
+        try:
+            report = await importer.run(
+                args.site, site, args.format, args.file, options, CLI_ACTOR, progress
+            )
+        finally:
+            progress.close()
+    print(json.dumps(report.model_dump(), indent=2))
+    return 0
+
+
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    if args.site not in settings.sites:
+        print(f"unknown site {args.site!r}", file=sys.stderr)
+        return 2
+    email = None
+    if args.email is not None:
+        try:
+            email = SubjectAccessRequest(email=args.email).email
+        except ValidationError as exc:
+            print(f"not an email address: {exc.errors()[0]['msg']}", file=sys.stderr)
+            return 2
+    out = args.output.open("wb") if args.output else sys.stdout.buffer
+    try:
+        async with _redis(settings) as (redis, scripts, keyring):
+            prefix = settings.redis.key_prefix
+            export = Export(redis, scripts, keyring, prefix, Bans(redis, scripts, keyring, prefix))
+            if email is not None:
+                found = await export.subject(args.site, email)
+                out.write(json.dumps(found.model_dump(), indent=2, ensure_ascii=False).encode())
+                out.write(b"\n")
+            else:
+                async for line in export.site(args.site):
+                    out.write(line)
+    finally:
+        if args.output:
+            out.close()
+        else:
+            out.flush()
     return 0

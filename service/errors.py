@@ -96,3 +96,9 @@ class Banned(LoibinhError):
 
 class UnknownComment(LoibinhError):
     pass
+
+
+class InvalidImport(LoibinhError):
+    """A file to import that cannot be read as its format says, or whose
+    content loibinh cannot take; the detail names the line or record.
+    Nothing of the file was stored."""

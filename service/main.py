@@ -29,6 +29,8 @@ from service.http.state import (
 )
 from service.keyring import Keyring
 from service.metrics import Metrics
+from service.migration.export import Export
+from service.migration.importer import Importer
 from service.moderation.apikeys import ApiKeyStore
 from service.moderation.audit import AuditLog
 from service.moderation.bans import Bans
@@ -104,6 +106,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     app[CLOCK] = clock
     captcha = CaptchaService(redis, scripts, app[KEYRING], settings, app[METRICS])
     prefix = settings.redis.key_prefix
+    bans = Bans(redis, scripts, app[KEYRING], prefix)
     app[SERVICES] = Services(
         redis=redis,
         scripts=scripts,
@@ -114,7 +117,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         decisions=Decisions(redis, scripts, prefix),
         history=History(redis, scripts, prefix),
         audit=AuditLog(redis, scripts, prefix),
-        bans=Bans(redis, scripts, app[KEYRING], prefix),
+        bans=bans,
         reports=Reports(redis, scripts, prefix),
         erasure=Erasure(redis, scripts, app[KEYRING], prefix, DiskPurge(redis)),
         signins=SignInGuard(redis, prefix, settings.signin),
@@ -122,6 +125,8 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         models=SiteModels(redis, prefix, settings.sites),
         model_admin=ModelAdmin(redis, scripts, prefix),
         learner=Learner(redis, scripts, settings),
+        imports=Importer(redis, scripts, app[KEYRING], prefix, app[SCREENS]),
+        export=Export(redis, scripts, app[KEYRING], prefix, bans),
     )
     with contextlib.suppress(*UNREACHABLE):
         await app[SERVICES].models.refresh()

@@ -526,3 +526,61 @@ class ModelRequest(Model):
         if (self.action in ("exclude", "include")) != (self.key_id is not None):
             raise ValueError("key_id goes with exclude and include, and only with them")
         return self
+
+
+ImportFormat = Literal["disqus", "wordpress", "isso", "loibinh"]
+
+
+class ImportQuery(Model):
+    format: ImportFormat = Field(description="what the body is: the source's export file")
+    drop_removed: bool = Field(
+        default=False,
+        description="leave out spam and deleted comments instead of keeping them as such",
+    )
+
+
+class ImportReport(Model):
+    """What an import did; a second run of the same file reports everything
+    as already imported."""
+
+    format: ImportFormat
+    read: int = Field(description="comments read from the file")
+    imported: int = Field(description="comments stored by this run")
+    already_imported: int = Field(description="comments an earlier run stored, left as they are")
+    dropped: int = Field(description="spam and deleted comments left out (drop_removed)")
+    published: int = Field(description="of those imported, shown in their threads")
+    queued: int = Field(description="of those imported, waiting for a moderator")
+    removed: int = Field(description="of those imported, kept as rejected or spam")
+    threads: int = Field(description="loibinh threads the file's comments went to")
+
+
+class ExportedComment(Model):
+    """One line of a site's export (JSON lines; docs/migration.md), which
+    `loibinh import --format loibinh` reads back."""
+
+    id: CommentId
+    thread: ThreadId
+    parent_id: CommentId | None
+    author: ModeratedAuthor = Field(description="the email is '' when the source had none")
+    body: str = Field(description="plain text, as the author wrote it")
+    created_at: str = Field(description="RFC 3339, UTC")
+    status: State
+    published: bool = Field(description="shown in its thread")
+    reasons: list[str] = Field(default_factory=list, description="why it was held or flagged")
+    reports: int = 0
+
+
+class SubjectAccessRequest(Model):
+    email: Email
+
+
+class SubjectAccess(Model):
+    """Everything the site holds of one email address (GDPR article 15): the
+    other half of an erasure."""
+
+    email: str
+    comments: list[ExportedComment]
+    bans: list[Ban]
+    trusted: bool = Field(description="published at once in first-comment mode")
+    trusted_always: bool = Field(description="a moderator chose to trust this author")
+    strikes: int = Field(description="comments of theirs rejected or filed as spam")

@@ -485,6 +485,9 @@ class Settings(BaseSettings):
     secret_key_file: Path | None = None
     # Largest request body accepted; above it, 413 `payload-too-large`.
     max_body_bytes: Annotated[int, Field(ge=1024, le=10 * 1024 * 1024)] = 64 * 1024
+    # Largest file the admin import route takes (`POST .../moderation/imports`); above it, 413
+    # `payload-too-large`. `loibinh import` reads files of any size.
+    import_max_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024 * 1024)] = 32 * 1024 * 1024
     # `Retry-After` sent with 503 `unavailable`.
     retry_after_seconds: Annotated[int, Field(ge=1, le=3600)] = 2
     # `Cache-Control: max-age` of a thread's public comments.

@@ -82,7 +82,16 @@ def test_stages_below_http_never_import_it() -> None:
 def test_the_package_is_grouped_by_stage() -> None:
     loose = sorted(p.name for p in PACKAGE.glob("*.py"))
     stages = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
-    assert stages == ["captcha", "http", "moderation", "screening", "store", "submission", "text"]
+    assert stages == [
+        "captcha",
+        "http",
+        "migration",
+        "moderation",
+        "screening",
+        "store",
+        "submission",
+        "text",
+    ]
     assert len(loose) <= 14, loose
 
 

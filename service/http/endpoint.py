@@ -28,6 +28,8 @@ class Endpoint:
     rate_limited: bool = False
     # The API key role the route needs; None for public routes.
     role: str | None = None
+    # A file taken whole as the body (not JSON), and what it is.
+    upload: str | None = None
 
 
 def public_paths(endpoints: Sequence[Endpoint]) -> list[str]:

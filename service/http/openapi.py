@@ -63,6 +63,12 @@ def document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
                     }
                 }
             operation["requestBody"] = {"required": True, "content": content}
+        if e.upload is not None:
+            binary = {"schema": {"type": "string", "format": "binary", "description": e.upload}}
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/octet-stream": binary},
+            }
         if e.method == "POST" and e.form:
             operation["parameters"].append(
                 {

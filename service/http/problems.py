@@ -134,6 +134,13 @@ CATALOGUE = {
             "its problem. Nothing was stored.",
         ),
         ProblemType(
+            "invalid-import",
+            422,
+            "The file cannot be imported",
+            "The file to import is not what its format says, or holds a record loibinh "
+            "cannot take; `detail` names the line or record. Nothing of the file was stored.",
+        ),
+        ProblemType(
             "rate-limited",
             429,
             "Too many requests",
@@ -177,6 +184,7 @@ _BY_ERROR: dict[type[errors.LoibinhError], str] = {
     errors.Banned: "banned",
     errors.UnknownComment: "unknown-comment",
     errors.UnknownCaptcha: "unknown-captcha",
+    errors.InvalidImport: "invalid-import",
 }
 
 ACCEPTED_MEDIA = "application/json, application/x-www-form-urlencoded"

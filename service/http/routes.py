@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from service import models
-from service.http import cors, moderation, pages, public
+from service.http import cors, migration, moderation, pages, public
 from service.http.auth import guarded
 from service.http.endpoint import Endpoint, Handler, public_paths
 from service.http.openapi import document
@@ -94,6 +94,19 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "Reset the learned model, freeze or thaw learning, exclude or include a key",
              "moderation", role="admin", body=models.ModelRequest,
              responses={200: models.ModelStatus}),
+    # Moving in and out: imports, the site's export, a reader's own data.
+    Endpoint("POST", f"{MOD}/imports", migration.import_file,
+             "Import a Disqus, WordPress, Isso or loibinh export sent as the body "
+             "(at most import_max_bytes)", "moderation", role="admin",
+             query=models.ImportQuery, responses={200: models.ImportReport},
+             problems=(413, 422, 503),
+             upload="the export file as the source wrote it (Isso: its SQLite database)"),
+    Endpoint("GET", f"{MOD}/export", migration.export_site,
+             "Every comment of the site as JSON lines (application/x-ndjson)", "moderation",
+             role="admin", responses={200: None}, problems=(503,)),
+    Endpoint("POST", f"{MOD}/subject-access", migration.subject_access,
+             "Everything the site holds of one email address", "moderation", role="admin",
+             body=models.SubjectAccessRequest, responses={200: models.SubjectAccess}),
     # Pages and files for browsers: the widget, the no-JS form, the demo, the dashboard.
     Endpoint("GET", "/widget/v1/{name}", pages.widget_file,
              "The comment widget (loibinh.js) and its styles (loibinh.css)", "pages",

@@ -12,6 +12,8 @@ from service.captcha.gate import CaptchaGate
 from service.captcha.pool import CaptchaService
 from service.keyring import Keyring
 from service.metrics import Metrics
+from service.migration.export import Export
+from service.migration.importer import Importer
 from service.moderation.apikeys import ApiKeyStore
 from service.moderation.audit import AuditLog
 from service.moderation.bans import Bans
@@ -56,6 +58,9 @@ class Services:
     models: SiteModels
     model_admin: ModelAdmin
     learner: Learner
+    # Moving in and out: imports, the site's export, subject-access exports.
+    imports: Importer
+    export: Export
 
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -96,15 +96,18 @@ class Subject:
     email_hash: str
 
 
-def public_json(comment_id: str, submission: Submission, created_ms: int) -> bytes:
-    """What the public read serves of a comment, made once at submission: no
-    email, no address, nothing derived from them (invariant 4)."""
+def public_json(
+    comment_id: str, parent_id: str | None, name: str, body: str, created_ms: int
+) -> bytes:
+    """What the public read serves of a comment, made once when it is stored
+    (submitted or imported): no email, no address, nothing derived from them
+    (invariant 4)."""
     return orjson.dumps(
         {
             "id": comment_id,
-            "parent_id": submission.parent_id,
-            "author": {"name": submission.author.name},
-            "body_html": body_html(submission.body),
+            "parent_id": parent_id,
+            "author": {"name": name},
+            "body_html": body_html(body),
             "created_at": rfc3339(created_ms),
         }
     )
@@ -208,7 +211,9 @@ class CommentStore:
                 mode=site.moderation,
                 content_digest=content_digest(submission) if idempotency_hash else "",
                 idempotency_ttl_s=IDEMPOTENCY_TTL_SECONDS,
-                public_json=public_json(comment_id, submission, created_ms),
+                public_json=public_json(
+                    comment_id, parent, submission.author.name, submission.body, created_ms
+                ),
                 created_ms=created_ms,
                 ban_response=site.ban_response,
                 webhook_targets=site.webhook_targets("comment.submitted"),

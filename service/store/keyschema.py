@@ -226,3 +226,10 @@ class SiteKeys:
     def model_excluded(self) -> str:
         """Set of API key ids whose decisions the model does not learn from."""
         return f"{self._base}:model:excluded"
+
+    def imported(self, source: str) -> str:
+        """Hash source id -> comment id of the comments imported from one
+        format (disqus, wordpress, isso, loibinh): a second run of the same
+        file skips what is here. It outlives an erasure, so that a re-run
+        cannot bring erased comments back; it holds no reader data."""
+        return f"{self._base}:import:{source}"

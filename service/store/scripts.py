@@ -25,7 +25,7 @@ A = TypeVar("A")
 
 # The libraries each script is prepended with, in order (Lua has no include).
 _LIBRARIES: dict[str, tuple[str, ...]] = {
-    "accept": ("clock", "gcra", "events", "failures"),
+    "accept": ("clock", "gcra", "events", "failures", "fingerprints"),
     "captcha_issue": ("clock", "gcra"),
     "captcha_store": ("clock",),
     "captcha_gate": ("clock", "gcra"),
@@ -42,6 +42,7 @@ _LIBRARIES: dict[str, tuple[str, ...]] = {
     "outbox_settle": ("clock",),
     "model_publish": (),
     "model_admin": ("clock", "events"),
+    "import_batch": ("clock", "events", "fingerprints"),
 }
 _NAMES = tuple(_LIBRARIES)
 
@@ -154,6 +155,7 @@ class Scripts:
     outbox_settle: Script[sig.OutboxSettleKeys, sig.OutboxSettleArgs]
     model_publish: Script[sig.ModelPublishKeys, sig.ModelPublishArgs]
     model_admin: Script[sig.ModelAdminKeys, sig.ModelAdminArgs]
+    import_batch: Script[sig.ImportKeys, sig.ImportArgs]
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

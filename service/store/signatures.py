@@ -364,6 +364,30 @@ class ModelAdminArgs:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class ImportKeys:
+    import_map: str
+    pending_queue: str
+    reported_queue: str
+    approved_queue: str
+    rejected_queue: str
+    spam_queue: str
+    trusted: str
+    strikes: str
+    audit: str
+    item_keys: tuple[str, ...]  # 6 per item
+
+
+@dataclass(frozen=True, slots=True)
+class ImportArgs:
+    source: str  # the format imported from
+    key_id: str
+    moderator: str
+    fingerprint_window_s: int
+    items: int
+    item_args: tuple[Text | int, ...]  # 14 per item
+
+
 # Each script's name (its .lua file) and the structures of its KEYS and ARGV.
 SIGNATURES: dict[str, tuple[type, type]] = {
     "accept": (AcceptKeys, AcceptArgs),
@@ -383,4 +407,5 @@ SIGNATURES: dict[str, tuple[type, type]] = {
     "outbox_settle": (OutboxSettleKeys, OutboxSettleArgs),
     "model_publish": (ModelPublishKeys, ModelPublishArgs),
     "model_admin": (ModelAdminKeys, ModelAdminArgs),
+    "import_batch": (ImportKeys, ImportArgs),
 }

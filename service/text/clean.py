@@ -30,3 +30,12 @@ def clean(value: str, *, multiline: bool) -> str:
     if not unicodedata.is_normalized("NFC", value):
         value = unicodedata.normalize("NFC", value)
     return value.strip()
+
+
+def scrub(value: str, *, multiline: bool) -> str:
+    """The text with every character `clean` refuses removed: for text that
+    was already published elsewhere (an import), where refusing a whole
+    comment for a stray control character would lose it."""
+    if multiline:
+        value = _NEWLINES.sub("\n", value)
+    return (_FORBIDDEN_MULTILINE if multiline else _FORBIDDEN_LINE).sub("", value)

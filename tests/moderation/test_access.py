@@ -44,6 +44,9 @@ EXPECTED_ROLES = {
     "POST /webhooks/dead/{delivery}/retry": "admin",
     "GET /model": "admin",
     "POST /model": "admin",
+    "POST /imports": "admin",
+    "GET /export": "admin",
+    "POST /subject-access": "admin",
 }
 # What each route answers when the key is good.
 SUCCESS = {
@@ -59,6 +62,9 @@ SUCCESS = {
     "POST /webhooks/dead/{delivery}/retry": 202,
     "GET /model": 200,
     "POST /model": 200,
+    "POST /imports": 200,
+    "GET /export": 200,
+    "POST /subject-access": 200,
 }
 DEAD_DELIVERY = "dead-delivery-1"
 
@@ -70,7 +76,16 @@ def route_body(endpoint: Endpoint, comment_id: str) -> Any:
         "/bans": {"email": "troll@example.vn", "reason": "tests"},
         "/erasures": {"email": "gone@example.vn"},
         "/model": {"action": "freeze", "reason": "tests"},
+        "/subject-access": {"email": "duong@example.vn"},
     }.get(suffix(endpoint))
+
+
+# What the import route is sent: one comment of a loibinh export.
+IMPORTED = (
+    b'{"id": "01GA9T3V6R0Q6D7C9J2W1N8K5M", "thread": "ca-mau-2022-08-12", "parent_id": null,'
+    b' "author": {"name": "L\xc3\xaa Minh", "email": "minh@example.vn"}, "body": "Hay.",'
+    b' "created_at": "2022-08-12T08:15:00.000Z", "status": "approved", "published": true}\n'
+)
 
 
 async def call(
@@ -83,6 +98,8 @@ async def call(
     path = endpoint.path.format(site=site_id, comment=comment_id, delivery=DEAD_DELIVERY)
     if endpoint.method == "GET":
         return await client.get(path, headers=headers)
+    if endpoint.upload is not None:
+        return await client.post(path, params={"format": "loibinh"}, data=IMPORTED, headers=headers)
     body = route_body(endpoint, comment_id)
     return await client.post(path, json=body, headers=headers)
 

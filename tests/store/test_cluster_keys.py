@@ -17,16 +17,23 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 from redis.crc import key_slot
 
-from service.http.state import SERVICES
+from service.clock import now_ms, rfc3339
+from service.http.state import SERVICES, SETTINGS
+from service.ids import new_comment_id
 from service.main import create_app
+from service.migration.importer import ImportOptions
+from service.models import ExportedComment, ModeratedAuthor
+from service.moderation.shared import Actor
 from service.settings import Settings
 from tests.helpers import (
+    DATA,
     Client,
     approve,
     author,
@@ -403,3 +410,51 @@ def test_the_watcher_catches_an_undeclared_key(node: ClusterNode) -> None:
             check_commands(client, [untagged])
         fine = [sneaky, Command("lua", [b"GET", b"lb:{news}:a"])]
         assert check_commands(client, fine) == {b"evalsha": 1, b"get": 1}
+
+
+async def test_import_and_export_keys_on_a_cluster_node(
+    watched: tuple[Client, Monitor], node: ClusterNode, tmp_path: Path
+) -> None:
+    """An import (its batches, its look-ups of earlier runs, the duplicate
+    window of a recent comment), a second run, the site's export and a
+    subject-access export touch only the site's keys, each script only the
+    keys it declared."""
+    client, monitor = watched
+    services, sites = client.app[SERVICES], client.app[SETTINGS].sites
+    actor = Actor("tests", "tests", True)
+    disqus = DATA / "import" / "disqus.xml"
+    for _ in range(2):
+        report = await services.imports.run(
+            "news", sites["news"], "disqus", disqus, ImportOptions(), actor
+        )
+    assert report.already_imported == 7
+    created = now_ms() - 60_000
+    recent = tmp_path / "recent.jsonl"
+    recent.write_text(
+        ExportedComment(
+            id=new_comment_id(created),
+            thread="ca-mau-2022-08-12",
+            parent_id=None,
+            author=ModeratedAuthor(name="Lê Quang Minh", email="minh@example.vn"),
+            body="Huế mưa to từ đêm qua, nước lên nhanh lắm bà con ơi.",
+            created_at=rfc3339(created),
+            status="approved",
+            published=True,
+        ).model_dump_json(),
+        encoding="utf-8",
+    )
+    report = await services.imports.run(
+        "first", sites["first"], "loibinh", recent, ImportOptions(), actor
+    )
+    assert report.imported == 1
+    lines = [line async for line in services.export.site("news")]
+    assert len(lines) == 7
+    found = await services.export.subject("news", "duong@example.vn")
+    assert len(found.comments) == 2
+    await monitor.stop()
+    with node.client() as direct:
+        counts = check_commands(direct, monitor.commands)
+        # One batch each: the second run found everything imported already.
+        assert counts.get(b"evalsha", 0) == 2, counts
+        # The recent comment's fingerprint went into its duplicate window.
+        assert any(c.name == b"expire" and b":dup:" in c.args[1] for c in monitor.commands)

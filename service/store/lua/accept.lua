@@ -159,9 +159,9 @@ local w = {}
 for n in string.gmatch(weights, '%S+') do w[#w + 1] = tonumber(n) end
 local bands, current_records = {}, {}
 if text_fingerprint ~= '' then
-  local exact, values = string.sub(text_fingerprint, 33, 36), {}
-  for v = 1, 16 do values[v] = string.sub(text_fingerprint, 2 * v - 1, 2 * v) end
-  for b = 0, 7 do bands[b + 1] = b .. values[2 * b + 1] .. values[2 * b + 2] end
+  local exact = string.sub(text_fingerprint, 33, 36)
+  local values
+  bands, values = fingerprint_bands(text_fingerprint)
   local need = w[5]
   local found, compared = nil, {}
   for _, window in ipairs({fingerprints, fingerprints_before}) do
@@ -251,14 +251,7 @@ if not banned and (status == 'rejected' or status == 'spam') then
   redis.call('HINCRBY', strikes, email_hash, 1)
 end
 if text_fingerprint ~= '' then
-  -- Each band keeps its three latest records; the window's key expires whole.
-  local fields = {}
-  for b, band in ipairs(bands) do
-    fields[2 * b - 1] = band
-    fields[2 * b] = text_fingerprint .. string.sub(current_records[b] or '', 1, 72)
-  end
-  redis.call('HSET', fingerprints, unpack(fields))
-  redis.call('EXPIRE', fingerprints, 2 * tonumber(fingerprint_window_s))
+  fingerprint_remember(fingerprints, text_fingerprint, bands, current_records, fingerprint_window_s)
 end
 if visible == '1' then
   redis.call('ZADD', thread_ids, 0, id)
