@@ -1,4 +1,4 @@
-# make install | run | test | lint | format | bench | voices | docs
+# make install | run [PORT=8080] | key | test | lint | format | bench | voices | docs
 # Each target installs what it needs first, so a fresh clone needs only make.
 
 VENV ?= .venv
@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench voices docs all redis-server chromium
+.PHONY: install run key test lint format bench voices docs all redis-server chromium
 
 all: lint test
 
@@ -26,8 +26,13 @@ chromium:
 
 install: $(STAMP) redis-server
 
+# PORT chooses the port; the demo site's allowed origins follow it.
 run: install
-	scripts/run-dev.sh
+	$(if $(PORT),LOIBINH_PORT=$(PORT)) scripts/run-dev.sh
+
+# A dashboard key (SITE=demo ROLE=admin NAME=...) on the Redis `make run` uses.
+key: install
+	scripts/dev-key.sh
 
 test: install chromium
 	$(BIN)/pytest

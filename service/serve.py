@@ -10,10 +10,12 @@ supervisor while the others keep serving.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import multiprocessing
 import os
 import signal
+import sys
 import tempfile
 import time
 from multiprocessing.process import BaseProcess
@@ -47,7 +49,10 @@ def run_worker(overrides: dict[str, Any]) -> None:
         port=settings.port,
         reuse_port=settings.workers > 1,
         access_log=None,
-        print=None,
+        # Said once the socket is bound, so that a taken port never logs "serving on" first.
+        print=lambda _: log.info("serving on http://%s:%d/", settings.host, settings.port)
+        if settings.workers == 1
+        else None,
         shutdown_timeout=5,
     )
 
@@ -56,8 +61,15 @@ def serve(overrides: dict[str, Any]) -> int:
     settings = load_settings(**overrides)  # fail here, once, on a bad configuration
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
     if settings.workers == 1:
-        log.info("serving on http://%s:%d/", settings.host, settings.port)
-        run_worker(overrides)
+        try:
+            run_worker(overrides)
+        except OSError as exc:
+            if exc.errno not in _BIND_ERRORS:
+                raise
+            # One line a newcomer can act on, not a traceback: the usual cause
+            # is a `make run` still running in another terminal.
+            print(_bind_failure(exc, settings.host, settings.port), file=sys.stderr)
+            return 1
         return 0
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return _supervise(overrides, settings.workers, settings.host, settings.port)
@@ -65,6 +77,18 @@ def serve(overrides: dict[str, Any]) -> int:
     with tempfile.TemporaryDirectory(prefix="loibinh-metrics-") as metrics_dir:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         return _supervise(overrides, settings.workers, settings.host, settings.port)
+
+
+_BIND_ERRORS = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
+
+
+def _bind_failure(exc: OSError, host: str, port: int) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"loibinh: port {port} on {host} is already in use; stop what serves it "
+            f"or choose another port (make run PORT=8081, or loibinh serve --port 8081)"
+        )
+    return f"loibinh: cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
 def _supervise(overrides: dict[str, Any], count: int, host: str, port: int) -> int:
