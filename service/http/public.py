@@ -175,11 +175,19 @@ async def thread_comments(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     thread = intake.validate(ThreadPath, {"thread": request.match_info["thread"]}, site).thread
     query = intake.validate(ThreadQuery, dict(request.query), site)
-    items, more = await request.app[SERVICES].store.thread_page(
-        site_id, thread, query.after, query.limit
+    page = await request.app[SERVICES].store.thread_page(
+        site_id, thread, query.after, query.limit, newest=query.order == "newest"
     )
-    cursor = orjson.loads(items[-1])["id"] if more and items else None
-    body = b'{"comments":[' + b",".join(items) + b'],"next":' + orjson.dumps(cursor) + b"}"
+    cursor = orjson.loads(page.items[-1])["id"] if page.more and page.items else None
+    body = (
+        b'{"comments":['
+        + b",".join(page.items)
+        + b'],"next":'
+        + orjson.dumps(cursor)
+        + b',"total":'
+        + str(page.total).encode()
+        + b"}"
+    )
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
     headers = {
         "ETag": etag,
