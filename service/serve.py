@@ -50,9 +50,11 @@ def run_worker(overrides: dict[str, Any]) -> None:
         reuse_port=settings.workers > 1,
         access_log=None,
         # Said once the socket is bound, so that a taken port never logs "serving on" first.
-        print=lambda _: log.info("serving on http://%s:%d/", settings.host, settings.port)
-        if settings.workers == 1
-        else None,
+        print=lambda _: (
+            log.info("serving on http://%s:%d/", settings.host, settings.port)
+            if settings.workers == 1
+            else None
+        ),
         shutdown_timeout=5,
     )
 

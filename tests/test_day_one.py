@@ -44,7 +44,7 @@ def test_a_taken_port_is_one_line_without_traceback(redis_server: RedisProcess) 
 def test_the_demo_origins_follow_the_port() -> None:
     done = dev_script(
         ". scripts/dev-env.sh && .venv/bin/python -c "
-        "\"from service.settings import load_settings as l; s = l(); "
+        '"from service.settings import load_settings as l; s = l(); '
         "print(s.port, ' '.join(s.sites['demo'].allowed_origins))\"",
         LOIBINH_PORT="9123",
         LOIBINH_SECRET_KEY=TEST_SECRET,

@@ -17,7 +17,7 @@ from service.errors import (
     UnknownComment,
     ValidationFailed,
 )
-from service.http import intake, problems
+from service.http import intake, pages, problems
 from service.http.metering import metered, peek
 from service.http.request import client_of, json_response, site_of
 from service.http.state import CAPTCHA_GATE, METRICS, SERVICES, SETTINGS, SUBMISSIONS
@@ -105,6 +105,7 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
     submissions = app[SUBMISSIONS]
     client = client_of(request, site_id)
     return_to: str | None = None
+    raw = b""
     try:
         async with metered(request, submissions.first_limits(site_id, site, client)) as meter:
             kind = intake.media_type(request)
@@ -124,6 +125,14 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
                 meter.usage = stored.usage
     except LoibinhError as exc:
         app[METRICS].submitted(site_id, "refused", problems.name_of(exc))
+        if return_to is not None and intake.is_own_form_page(return_to):
+            status = problems.CATALOGUE[problems.name_of(exc)].status
+            page = await pages.form_after_error(
+                request, site_id, site, return_to, _outcome_of(exc), intake.typed_of(raw), status
+            )
+            if isinstance(exc, RateLimited):
+                page.headers["Retry-After"] = str(exc.retry_after)
+            return page
         if return_to is not None:
             return _redirect(return_to, _outcome_of(exc))
         raise

@@ -104,15 +104,12 @@
     }
     return rtf.format(0, "second");
   }
-  // Initials on a colour chosen by the name: each passes 4.5:1 against white text.
-  var HUES = ["#1a5fb4", "#146c2e", "#a51d2d", "#6a3da2", "#8a4b00", "#00696b", "#5e5c64", "#9c1c6b"];
+  // Initials on one of eight colours (.lb-h0-7) chosen by the name; page_html.py does the same.
   function avatar(name) {
     var words = name.trim().split(/\s+/), sum = 0;
     var first = Array.from(words[0] || "?")[0], last = words.length > 1 ? Array.from(words[words.length - 1])[0] : "";
     for (var i = 0; i < name.length; i++) sum = (sum * 31 + name.charCodeAt(i)) >>> 0;
-    var el = h("span", { class: "lb-av", "aria-hidden": "true", text: (first + last).toUpperCase() });
-    el.style.background = HUES[sum % HUES.length];
-    return el;
+    return h("span", { class: "lb-av lb-h" + (sum % 8), "aria-hidden": "true", text: (first + last).toUpperCase() });
   }
   // Ids sort by time: a comment goes before the first one it precedes in this order.
   function put(list, li, desc) {
