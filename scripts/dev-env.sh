@@ -13,6 +13,10 @@ export LOIBINH_PORT="${LOIBINH_PORT:-8080}"
 if [ -z "${LOIBINH_SITES__DEMO__ALLOWED_ORIGINS:-}" ] && [ -z "${LOIBINH_CONFIG:-}" ]; then
   export LOIBINH_SITES__DEMO__ALLOWED_ORIGINS="[\"http://127.0.0.1:$LOIBINH_PORT\",\"http://localhost:$LOIBINH_PORT\"]"
 fi
+# The demo article (every demo thread) is the page at /, where the form page and dashboard link.
+if [ -z "${LOIBINH_SITES__DEMO__THREAD_URL:-}" ] && [ -z "${LOIBINH_CONFIG:-}" ]; then
+  export LOIBINH_SITES__DEMO__THREAD_URL="http://127.0.0.1:$LOIBINH_PORT/?thread={thread}"
+fi
 if [ -z "${LOIBINH_REDIS__URL:-}" ]; then
   dev_redis_port="${LOIBINH_DEV_REDIS_PORT:-6380}"
   if ! redis-cli -p "$dev_redis_port" ping >/dev/null 2>&1; then

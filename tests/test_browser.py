@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -27,6 +28,7 @@ from aiohttp import web
 from captcha.image import ImageCaptcha
 
 from service.captcha import render as captcha_render
+from service.http.page_html import DEMO_TITLE
 from service.http.state import KEYRING, SERVICES, SETTINGS
 from service.main import create_app
 from service.models import Decision
@@ -241,7 +243,10 @@ async def test_reader_without_javascript_posts_through_the_form_page(
     page = await context.new_page()
     await page.goto(demo.url + "/")
     await page.get_by_role("link", name="Bình luận không cần JavaScript").click()
-    await expect(page).to_have_url(f"{demo.url}/v1/sites/demo/threads/{THREAD}/form")
+    # The demo's link names its article, which titles the form page.
+    titled = f"/v1/sites/demo/threads/{THREAD}/form?title={quote(DEMO_TITLE)}"
+    await expect(page).to_have_url(demo.url + titled)
+    await expect(page.get_by_role("heading", level=1)).to_have_text(DEMO_TITLE)
     challenge = await page.locator("input[name=captcha_id]").get_attribute("value")
     assert challenge in demo.answers
     await page.get_by_label("Họ và tên").fill("Trần Văn Bình")

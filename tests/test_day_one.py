@@ -45,13 +45,18 @@ def test_the_demo_origins_follow_the_port() -> None:
     done = dev_script(
         ". scripts/dev-env.sh && .venv/bin/python -c "
         '"from service.settings import load_settings as l; s = l(); '
-        "print(s.port, ' '.join(s.sites['demo'].allowed_origins))\"",
+        "d = s.sites['demo']; print(s.port, *d.allowed_origins, d.article_url('t'))\"",
         LOIBINH_PORT="9123",
         LOIBINH_SECRET_KEY=TEST_SECRET,
         LOIBINH_REDIS__URL="redis://127.0.0.1:1/0",
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["9123", "http://127.0.0.1:9123", "http://localhost:9123"]
+    assert done.stdout.split() == [
+        "9123",
+        "http://127.0.0.1:9123",
+        "http://localhost:9123",
+        "http://127.0.0.1:9123/?thread=t",
+    ]
 
 
 async def test_make_key_reaches_the_development_redis(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
+from urllib.parse import quote
 from typing import Any
 
 from service.models import ImageChallenge
@@ -285,6 +286,7 @@ def form_page(page: FormPage) -> str:
     )
 
 
+DEMO_TITLE = "Mùa cua ở Cà Mau: rừng đước, con nước và những vuông tôm"
 DEMO_ARTICLE = """
 <p class=lede>Cà Mau, mũi đất cuối cùng của Tổ quốc, đang vào mùa cua. Từ tờ mờ sáng,
 những chiếc xuồng máy đã rẽ nước trên sông Ông Đốc, chở theo cần xé, lưới và cả những
@@ -303,7 +305,7 @@ kè mềm, thêm cây giống để trồng lại những đoạn rừng đã m�
 
 def demo_page(site_id: str, thread: str) -> str:
     e = escape
-    form = f"/v1/sites/{e(site_id)}/threads/{e(thread)}/form"
+    form = f"/v1/sites/{e(site_id)}/threads/{e(thread)}/form?title={quote(DEMO_TITLE)}"
     return (
         '<!doctype html><html lang="vi"><head><meta charset=utf-8>'
         '<meta name=viewport content="width=device-width, initial-scale=1">'
@@ -313,7 +315,7 @@ def demo_page(site_id: str, thread: str) -> str:
         '<script src="/widget/v1/loibinh.js" defer></script></head>'
         "<body class=demo><header class=masthead><b>Báo Demo</b>"
         '<nav><a href="/moderate/">Trang kiểm duyệt</a></nav></header>'
-        "<main><article><h1>Mùa cua ở Cà Mau: rừng đước, con nước và những vuông tôm</h1>"
+        f"<main><article><h1>{DEMO_TITLE}</h1>"
         "<p class=byline>Bài viết minh họa cho loibinh · 12/08/2022</p>"
         f"{DEMO_ARTICLE}</article>"
         f'<div id=comments data-loibinh-site="{e(site_id)}" data-loibinh-thread="{e(thread)}">'
