@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 from service.models import ImageChallenge
 
