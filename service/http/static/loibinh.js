@@ -347,19 +347,22 @@
     var parent = c.parent_id ? this.entry(c.parent_id) : null;
     var root = parent ? parent.root || parent : null;
     var own = this.entry(c.id);
-    var text = h("div", { class: "lb-body" });
+    var text = h("div", { class: "lb-body" }), to = parent && h("span", { class: "lb-to" });
     text.innerHTML = c.body_html; // escaped by the service (paragraphs and safe links only)
+    if (to) (parent.wait = parent.wait || []).push(to);
     var li = h("li", { class: "lb-c", id: "c-" + c.id, "data-id": c.id },
       h("article", { "aria-label": c.author.name },
         avatar(c.author.name),
         h("div", { class: "lb-main" },
           h("header", {}, h("b", { class: "lb-name", text: c.author.name }),
-            parent && parent.name && h("span", { class: "lb-to", text: fmt(t.to, { name: parent.name }) }),
+            to,
             h("time", { datetime: c.created_at, title: exact(when, this.code), text: ago(when, this.code) })),
           text,
           h("button", { type: "button", class: "lb-link", text: t.reply, onclick: function () { self.replyTo(c); } }))));
     own.li = li;
     own.name = c.author.name;
+    (own.wait || []).forEach(function (el) { el.textContent = fmt(t.to, { name: c.author.name }); });
+    if (parent && parent.name) to.textContent = fmt(t.to, { name: parent.name });
     if (!root) {
       li.append(own.replies);
       put(this.list, li, this.order === "newest");
