@@ -66,10 +66,15 @@ async def screens(browser: Browser, url: str, name: str) -> None:
             await context.close()
 
 
-async def test_screenshots(demo: Site, browser: Browser) -> None:
-    await seed_thread(demo)
-    await screens(browser, demo.url + "/", "widget")
-    await screens(browser, f"{demo.url}/v1/sites/demo/threads/{THREAD}/form", "form")
+async def test_screenshots(
+    redis_server: RedisProcess, rds: aioredis.Redis, browser: Browser
+) -> None:
+    """tests/artifacts/before/ holds the same shots of main's widget and form page."""
+    async with serve_demo(redis_server, rds, thread_url="https://bao.example.vn/{thread}") as demo:
+        await seed_thread(demo)
+        await screens(browser, demo.url + "/", "widget")
+        form = f"{demo.url}/v1/sites/demo/threads/{THREAD}/form?title=Mùa+cua+ở+Cà+Mau"
+        await screens(browser, form, "form")
     assert len(list(SHOTS.glob("*.png"))) >= 8
 
 
