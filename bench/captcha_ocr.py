@@ -14,7 +14,8 @@ threshold, a median filter that removes specks). It prints, per renderer and
 reading, the share of whole answers read right and of characters read right,
 and the ink's contrast against the ground measured from the pixels.
 
-`sheets` renders fresh challenges of the service's renderer as numbered
+`sheets` renders fresh challenges of the service's renderer (or main's
+before it, `--renderer before`) as numbered
 contact sheets (ten to a sheet) for a person to read, and keeps their answers
 apart in DIR/answers.json; `score` compares a file of readings (one per line,
 `index answer`) with them.
@@ -120,7 +121,7 @@ def ocr(count: int) -> dict[str, dict[str, float]]:
     return results
 
 
-def sheets(out: Path, count: int) -> None:
+def sheets(out: Path, count: int, renderer: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     answers = [render.new_answer() for _ in range(count)]
     for first in range(0, count, 10):
@@ -130,7 +131,7 @@ def sheets(out: Path, count: int) -> None:
             slot = i - first
             x, y = (slot % 2) * (WIDTH + 40), (slot // 2) * (HEIGHT + 10)
             pen.text((x + 2, y + HEIGHT // 2 - 6), f"{i:02d}", fill="black")
-            sheet.paste(Image.open(io.BytesIO(after(answers[i]))), (x + 36, y))
+            sheet.paste(Image.open(io.BytesIO(RENDERERS[renderer](answers[i]))), (x + 36, y))
         sheet.save(out / f"sheet-{first // 10}.png")
     (out / "answers.json").write_text(json.dumps(answers))
 
@@ -162,6 +163,7 @@ def main() -> None:
     make = commands.add_parser("sheets")
     make.add_argument("--out", type=Path, required=True)
     make.add_argument("--count", type=int, default=100)
+    make.add_argument("--renderer", choices=RENDERERS, default="after")
     check = commands.add_parser("score")
     check.add_argument("--out", type=Path, required=True)
     check.add_argument("--read", type=Path, required=True)
@@ -180,7 +182,7 @@ def main() -> None:
                 f"{row['as_served_chars_share']:.1%} / {row['cleaned_chars_share']:.1%}"
             )
     elif args.command == "sheets":
-        sheets(args.out, args.count)
+        sheets(args.out, args.count, args.renderer)
     else:
         print(json.dumps(score(args.out, args.read)))
 
