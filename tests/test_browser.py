@@ -25,7 +25,6 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
-from captcha.image import ImageCaptcha
 
 from service.captcha import render as captcha_render
 from service.http.page_html import DEMO_TITLE
@@ -74,14 +73,13 @@ class Site:
     async def stock(self, redis: aioredis.Redis, count: int = 8) -> None:
         """Put challenges with known answers in the demo site's captcha pool."""
         keyring = self.app[KEYRING]
-        image = ImageCaptcha(width=200, height=70)
         pool = self.app[SERVICES].store.keys("demo").captcha_pool
         entries = []
         for _ in range(count):
             challenge_id = captcha_render.new_challenge_id()
             answer = captcha_render.new_answer()
             self.answers[challenge_id] = answer
-            png = base64.b64encode(image.generate(answer, format="png").getvalue()).decode()
+            png = base64.b64encode(captcha_render.png(answer, 200, 70)).decode()
             digest = keyring.captcha_answer("demo", challenge_id, answer)
             entries.append(f"{challenge_id} {digest} {png}")
         await redis.rpush(pool, *entries)
