@@ -96,11 +96,13 @@ def same_chars(read: str, answer: str) -> int:
     return sum(a == b for a, b in zip(read, answer, strict=False))
 
 
-def ocr(count: int) -> dict[str, dict[str, float]]:
+def ocr(count: int, only: str | None = None) -> dict[str, dict[str, float]]:
     if shutil.which("tesseract") is None:
         sys.exit("tesseract is missing: run scripts/install-tesseract.sh")
     results: dict[str, dict[str, float]] = {}
     for name, make in RENDERERS.items():
+        if only and name != only:
+            continue
         answers = [render.new_answer() for _ in range(count)]
         images = [make(a) for a in answers]
         contrasts = [ink_contrast(png) for png in images]
@@ -160,6 +162,7 @@ def main() -> None:
     run = commands.add_parser("ocr")
     run.add_argument("--count", type=int, default=200)
     run.add_argument("--json", action="store_true")
+    run.add_argument("--renderer", choices=RENDERERS, help="only this one")
     make = commands.add_parser("sheets")
     make.add_argument("--out", type=Path, required=True)
     make.add_argument("--count", type=int, default=100)
@@ -169,7 +172,7 @@ def main() -> None:
     check.add_argument("--read", type=Path, required=True)
     args = parser.parse_args()
     if args.command == "ocr":
-        results = ocr(args.count)
+        results = ocr(args.count, args.renderer)
         if args.json:
             print(json.dumps(results, indent=2))
             return

@@ -116,13 +116,15 @@ def draw(answer: str, width: int, height: int, rng: random.Random | None = None)
     for mask in glyphs:
         image.paste(ink, (0, 0), mask)
     marks = ImageDraw.Draw(image)
-    # A wave through the characters: OCR takes it for strokes, a reader looks past it.
-    phase, period = rng.uniform(0, 2 * math.pi), rng.uniform(0.6, 1.2) * width
-    middle, swing = height * rng.uniform(0.4, 0.6), height * rng.uniform(0.1, 0.22)
-    points = [
-        (x, middle + swing * math.sin(phase + 2 * math.pi * x / period)) for x in range(0, width, 4)
-    ]
-    marks.line(points, fill=ink, width=2)
+    # Waves through the characters: OCR takes them for strokes, a reader looks past them.
+    for thickness in (3, 2):
+        phase, period = rng.uniform(0, 2 * math.pi), rng.uniform(0.6, 1.2) * width
+        middle, swing = height * rng.uniform(0.35, 0.65), height * rng.uniform(0.1, 0.22)
+        points = [
+            (x, middle + swing * math.sin(phase + 2 * math.pi * x / period))
+            for x in range(0, width + 4, 4)
+        ]
+        marks.line(points, fill=ink, width=thickness)
     for _ in range(width // 5):
         x, y = rng.randrange(width), rng.randrange(height)
         marks.ellipse((x, y, x + 1, y + 1), fill=ink)
