@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -73,6 +74,15 @@ def serve(overrides: dict[str, Any]) -> int:
             print(_bind_failure(exc, settings.host, settings.port), file=sys.stderr)
             return 1
         return 0
+    try:
+        _probe(settings.host, settings.port)
+    except OSError as exc:
+        if exc.errno not in _BIND_ERRORS:
+            raise
+        # Workers share the port among themselves only: one that finds it
+        # taken would crash, be restarted and crash again, for ever.
+        print(_bind_failure(exc, settings.host, settings.port), file=sys.stderr)
+        return 1
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return _supervise(overrides, settings.workers, settings.host, settings.port)
     # Workers write their metrics here, so that any of them can answer a scrape.
@@ -82,6 +92,14 @@ def serve(overrides: dict[str, Any]) -> int:
 
 
 _BIND_ERRORS = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
+
+
+def _probe(host: str, port: int) -> None:
+    """Bind the port once, alone, and let it go: OSError if it is taken."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(address)
 
 
 def _bind_failure(exc: OSError, host: str, port: int) -> str:

@@ -9,6 +9,8 @@ import socket
 import subprocess
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from tests.helpers import ROOT, TEST_SECRET, Client, authorization, cli_env, run_cli, site
 from tests.redis_process import RedisProcess, free_port
 
@@ -26,13 +28,16 @@ def dev_script(command: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_taken_port_is_one_line_without_traceback(redis_server: RedisProcess) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_taken_port_is_one_line_without_traceback(
+    redis_server: RedisProcess, workers: str
+) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         env = cli_env(LOIBINH_MODE="development", LOIBINH_REDIS__URL=redis_server.url)
-        done = run_cli("serve", "--port", str(port), env=env)
+        done = run_cli("serve", "--port", str(port), "--workers", workers, env=env)
     assert done.returncode == 1
     said = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
     assert said == [
