@@ -1,4 +1,4 @@
-# make install | run | test | lint | format | bench | voices | docs | lock | manifests
+# make install | run [PORT=8080] | key | test | lint | format | bench | voices | docs | lock | manifests
 # Each target installs what it needs first, so a fresh clone needs only make.
 
 VENV ?= .venv
@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # image installs, and what every development and CI environment runs too.
 LOCK := requirements.lock
 
-.PHONY: install run test lint format bench voices docs all redis-server chromium kubectl lock manifests
+.PHONY: install run key test lint format bench voices docs all redis-server chromium kubectl lock manifests
 
 all: lint test
 
@@ -48,8 +48,13 @@ manifests: kubectl
 
 install: $(STAMP) redis-server
 
+# PORT chooses the port; the demo site's allowed origins follow it.
 run: install
-	scripts/run-dev.sh
+	$(if $(PORT),LOIBINH_PORT=$(PORT)) scripts/run-dev.sh
+
+# A dashboard key (SITE=demo ROLE=admin NAME=...) on the Redis `make run` uses.
+key: install
+	scripts/dev-key.sh
 
 test: install chromium kubectl
 	$(BIN)/pytest

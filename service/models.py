@@ -224,6 +224,7 @@ class PublicComment(Model):
 class ThreadPage(Model):
     comments: list[PublicComment]
     next: str | None = Field(description="cursor for the next page (`after`), null at the end")
+    total: int = Field(description="approved comments in the whole thread, replies included")
 
 
 class ThreadPath(Model):
@@ -236,6 +237,8 @@ class ThreadQuery(BaseModel):
 
     after: CommentId | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 50
+    # The widget's sorting; the cursor runs the same way.
+    order: Literal["oldest", "newest"] = "oldest"
 
 
 class FormPageQuery(BaseModel):

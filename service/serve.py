@@ -18,10 +18,13 @@ with its worker even when killed outright (lifeline.py).
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import multiprocessing
 import os
 import signal
+import socket
+import sys
 import tempfile
 import time
 from multiprocessing.process import BaseProcess
@@ -158,14 +161,51 @@ def serve(overrides: dict[str, Any]) -> int:
     settings = load_settings(**overrides)  # fail here, once, on a bad configuration
     configure_logging(settings)
     if settings.workers == 1:
-        run_worker(overrides)
+        try:
+            run_worker(overrides)
+        except OSError as exc:
+            if exc.errno not in _BIND_ERRORS:
+                raise
+            # One line a newcomer can act on, not a traceback: the usual cause
+            # is a `make run` still running in another terminal.
+            print(_bind_failure(exc, settings.host, settings.port), file=sys.stderr)
+            return 1
         return 0
+    try:
+        _probe(settings.host, settings.port)
+    except OSError as exc:
+        if exc.errno not in _BIND_ERRORS:
+            raise
+        # Workers share the port among themselves only: one that finds it
+        # taken would crash, be restarted and crash again, for ever.
+        print(_bind_failure(exc, settings.host, settings.port), file=sys.stderr)
+        return 1
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return _supervise(overrides, settings)
     # Workers write their metrics here, so that any of them can answer a scrape.
     with tempfile.TemporaryDirectory(prefix="loibinh-metrics-") as metrics_dir:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         return _supervise(overrides, settings)
+
+
+_BIND_ERRORS = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
+
+
+def _probe(host: str, port: int) -> None:
+    """Bind the port once, alone, and let it go: OSError if it is taken."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(address)
+
+
+def _bind_failure(exc: OSError, host: str, port: int) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"loibinh: port {port} on {host} is already in use; stop what serves it "
+            f"or choose another port (make run PORT=8081, or loibinh serve --port 8081)"
+        )
+    return f"loibinh: cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
 def _supervise(overrides: dict[str, Any], settings: Settings) -> int:

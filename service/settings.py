@@ -14,6 +14,7 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlsplit
 
 from pydantic import (
     BaseModel,
@@ -305,6 +306,9 @@ class Site(Strict):
     moderation: Literal["pre", "post", "first-comment"] = "pre"
     # Language of the widget, the form page and the spoken captcha.
     locale: Literal["vi", "en"] = "vi"
+    # The article of a thread, as an http(s) URL template with `{thread}` in it, e.g.
+    # `https://news.example.vn/a/{thread}`: the form page and the dashboard link to it.
+    thread_url: str | None = None
     # See [Captcha providers](captcha.md#captcha-providers).
     captcha_provider: CaptchaProvider = "image"
     # The captcha provider's settings and escalation.
@@ -340,6 +344,26 @@ class Site(Strict):
         if len(set(names)) != len(names):
             raise ValueError("webhook names must be unique within a site")
         return value
+
+    @field_validator("thread_url")
+    @classmethod
+    def _thread_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if "{thread}" not in value:
+            raise ValueError("must contain {thread}, where the thread id goes")
+        parts = urlsplit(value.replace("{thread}", "t"))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                "must be an http or https URL such as https://news.example.vn/a/{thread}"
+            )
+        return value
+
+    def article_url(self, thread: str) -> str | None:
+        """The thread's article, from `thread_url`."""
+        if self.thread_url is None:
+            return None
+        return self.thread_url.replace("{thread}", quote(thread, safe=""))
 
     @field_validator("allowed_origins")
     @classmethod

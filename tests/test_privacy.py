@@ -147,7 +147,7 @@ async def test_public_comment_has_only_public_fields(make_client) -> None:
     await submit_ok(client, author=reader(1), parent_id=parent, status="approved")
     response = await client.get(READ)
     data = await response.json()
-    assert set(data) == {"comments", "next"}
+    assert set(data) == {"comments", "next", "total"}
     assert len(data["comments"]) == 2
     for comment in data["comments"]:
         assert set(comment) == {"id", "parent_id", "author", "body_html", "created_at"}
@@ -283,6 +283,18 @@ async def test_public_read_is_paged_oldest_first(client, rds) -> None:
     assert pages == [ids[0:2], ids[2:4], ids[4:5]]
     bodies = [c["body_html"] for c in whole["comments"]]
     assert bodies == [f"<p>Bình luận số {i}</p>" for i in range(5)]
+    assert whole["total"] == 5  # neither the held comment nor another thread's
+
+    newest, cursor = [], None
+    for _ in range(10):
+        query = "?order=newest&limit=2" + (f"&after={cursor}" if cursor else "")
+        page = await (await read(client, query)).json()
+        newest.append([c["id"] for c in page["comments"]])
+        assert page["total"] == 5
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert newest == [ids[4:2:-1], ids[2:0:-1], ids[0:1]]
 
 
 async def test_exact_page_boundary(client) -> None:
@@ -297,12 +309,18 @@ async def test_exact_page_boundary(client) -> None:
     assert [c["id"] for c in second["comments"]] == ids[2:]
     if second["next"] is not None:  # a cursor at the very end must lead to an empty last page
         last = await (await read(client, f"?limit=2&after={second['next']}")).json()
-        assert last == {"comments": [], "next": None}
+        assert last == {"comments": [], "next": None, "total": 4}
 
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("?limit=0", "limit"), ("?limit=101", "limit"), ("?limit=x", "limit"), ("?after=x", "after")],
+    [
+        ("?limit=0", "limit"),
+        ("?limit=101", "limit"),
+        ("?limit=x", "limit"),
+        ("?after=x", "after"),
+        ("?order=random", "order"),
+    ],
 )
 async def test_bad_paging_parameters(client, query: str, field: str) -> None:
     response = await read(client, query)
@@ -316,7 +334,7 @@ async def test_bad_paging_parameters(client, query: str, field: str) -> None:
 async def test_read_of_an_empty_or_unknown_thread(client) -> None:
     response = await client.get("/v1/sites/news/threads/no-comments-yet/comments")
     assert response.status == 200
-    assert await response.json() == {"comments": [], "next": None}
+    assert await response.json() == {"comments": [], "next": None, "total": 0}
     response = await client.get("/v1/sites/nope/threads/x/comments")
     assert response.status == 404
     assert (await response.json(content_type=None))["type"] == "/problems/unknown-site"

@@ -336,3 +336,31 @@ def test_settings_are_frozen() -> None:
     assert isinstance(settings, Settings)
     with pytest.raises(ValueError, match="frozen"):
         settings.port = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("template", "problem"),
+    [
+        ("https://news.example.vn/a/", "must contain {thread}"),
+        ("javascript:alert(1)//{thread}", "http or https"),
+        ("//news.example.vn/{thread}", "http or https"),
+        ("ftp://news.example.vn/{thread}", "http or https"),
+    ],
+)
+def test_thread_url_is_an_http_template_with_the_thread(template: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        load_settings(
+            mode="development", sites={"news": site(thread_url=template)}, secret_key=TEST_SECRET
+        )
+
+
+def test_thread_url_makes_the_articles_link() -> None:
+    settings = load_settings(
+        mode="development",
+        sites={"news": site(thread_url="https://news.example.vn/a/{thread}?from=comments")},
+    )
+    news = settings.sites["news"]
+    assert (
+        news.article_url("ca-mau:2022") == "https://news.example.vn/a/ca-mau%3A2022?from=comments"
+    )
+    assert settings.sites["news"].model_copy(update={"thread_url": None}).article_url("x") is None

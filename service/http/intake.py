@@ -48,6 +48,8 @@ FORM_ONLY = {"return_to"}
 WIDGET_FIELDS = {"altcha", "cf-turnstile-response", "h-captcha-response", "g-recaptcha-response"}
 # The service's own no-JavaScript form page (http/pages.thread_form), as a
 # path: a relative Location cannot leave the service's origin.
+# The fields a reader types on a form page, given back after a refused post.
+TYPED_FIELDS = ("name", "email", "body")
 OWN_FORM_PAGE = re.compile(
     r"/v1/sites/(?P<site>[a-z0-9-]+)/threads/[A-Za-z0-9][A-Za-z0-9._:-]{0,199}/form"
     r"(?:\?[^#\\\x00-\x20\x7f]*)?"
@@ -187,6 +189,21 @@ def allowed_return_to(value: str | None, site: Site, site_id: str = "") -> str:
     if origin not in site.allowed_origins or parts.username or parts.password:
         raise ValidationFailed([FieldError("return_to", "not a page of one of the site's origins")])
     return value
+
+
+def typed_of(raw: bytes) -> dict[str, str]:
+    """What the reader typed in a form body (name, email, comment), to give
+    it back with the form when the post is refused."""
+    try:
+        pairs = parse_qsl(raw.decode("ascii"), keep_blank_values=True, max_num_fields=50)
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return {k: v for k, v in pairs if k in TYPED_FIELDS}
+
+
+def is_own_form_page(return_to: str) -> bool:
+    """A relative return_to: the service's own form page (allowed_return_to checked the site)."""
+    return OWN_FORM_PAGE.fullmatch(return_to) is not None
 
 
 def return_to_of(raw: bytes) -> str | None:

@@ -6,8 +6,10 @@ headers. Everything that comes from a request or from storage is escaped here
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from service.models import ImageChallenge
 
@@ -47,6 +49,9 @@ FORM_STRINGS: dict[str, dict[str, str]] = {
         "error": "Không gửi được bình luận. Vui lòng thử lại.",
         "retype": "Nếu cần, dùng nút Quay lại của trình duyệt để lấy lại nội dung đã nhập.",
         "no_captcha": "Chưa thể tạo mã xác thực. Vui lòng tải lại trang sau {seconds} giây.",
+        "back": "Về bài viết",
+        "count": "{n} bình luận",
+        "kept": "Nội dung bạn đã nhập vẫn còn bên dưới.",
     },
     "en": {
         "title": "Comments",
@@ -75,6 +80,9 @@ FORM_STRINGS: dict[str, dict[str, str]] = {
         "error": "The comment was not sent. Please try again.",
         "retype": "If needed, your browser's Back button brings back what you typed.",
         "no_captcha": "No verification code could be made. Please reload in {seconds} seconds.",
+        "back": "Back to the article",
+        "count": "{n} comments",
+        "kept": "What you typed is still below.",
     },
 }
 # Form fields named in lb_fields, by the label the reader sees.
@@ -94,11 +102,48 @@ class FormPage:
     lang: str
     return_to: str
     parent_id: str | None
+    title: str | None  # the article's, when the link named it
+    article_url: str | None  # from the site's thread_url
     challenge: ImageChallenge | None
     form_token: str | None
     outcome: dict[str, str]
+    typed: dict[str, str]  # what the reader typed, given back after a refused post
     comments: list[dict[str, Any]]
+    total: int
     wait_seconds: int
+
+
+# The widget's one date format (Intl's medium date and short time in vi-VN and
+# en-GB), written out for a page without script; in UTC, which it says.
+MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def exact_time(created_at: str, lang: str) -> str:
+    when = datetime.fromisoformat(created_at.replace("Z", "+00:00")).astimezone(UTC)
+    clock = f"{when.hour:02d}:{when.minute:02d}"
+    if lang == "vi":
+        return f"{clock} {when.day} thg {when.month}, {when.year}"
+    return f"{when.day} {MONTHS_EN[when.month - 1]} {when.year}, {clock}"
+
+
+# The widget's avatars: initials on one of eight colours chosen by the name
+# (the same hash as loibinh.js, over UTF-16 code units, so both pick alike).
+AVATAR_HUES = 8
+
+
+def initials(name: str) -> str:
+    words = name.split()
+    if not words:
+        return "?"
+    return (words[0][0] + (words[-1][0] if len(words) > 1 else "")).upper()
+
+
+def hue(name: str) -> int:
+    units = name.encode("utf-16-le")
+    total = 0
+    for i in range(0, len(units), 2):
+        total = (total * 31 + int.from_bytes(units[i : i + 2], "little")) & 0xFFFFFFFF
+    return total % AVATAR_HUES
 
 
 def csp(
@@ -150,27 +195,46 @@ def _outcome_message(page: FormPage, t: dict[str, str]) -> tuple[str, str] | Non
     return "err", t["error"]
 
 
+def _comment(c: dict[str, Any], lang: str) -> str:
+    e = escape
+    name = c["author"]["name"]
+    when = exact_time(c["created_at"], lang)
+    return (
+        f'<li id="c-{e(c["id"])}"{" class=reply" if c.get("parent_id") else ""}>'
+        f'<span class="av h{hue(name)}" aria-hidden=true>{e(initials(name))}</span>'
+        f"<div><p class=meta><b>{e(name)}</b> "
+        f'<time datetime="{e(c["created_at"])}" title="UTC">{e(when)}</time></p>'
+        f"<div class=body>{c['body_html']}</div></div></li>"
+    )
+
+
 def form_page(page: FormPage) -> str:
     t = FORM_STRINGS[page.lang]
     e = escape
     site, thread = e(page.site_id), e(page.thread)
-    comments = "".join(
-        f'<li id="c-{e(c["id"])}"{" class=reply" if c.get("parent_id") else ""}>'
-        f"<p class=meta><b>{e(c['author']['name'])}</b> "
-        f'<time datetime="{e(c["created_at"])}">{e(c["created_at"][:16].replace("T", " "))}'
-        f"</time></p><div class=body>{c['body_html']}</div></li>"
-        for c in page.comments
-    )
+    heading = e(page.title) if page.title else f"{t['title']} · {thread}"
+    comments = "".join(_comment(c, page.lang) for c in page.comments)
     listing = f"<ol class=comments>{comments}</ol>" if comments else f"<p>{t['none']}</p>"
+    count = f" <span class=count>{t['count'].format(n=page.total)}</span>" if page.total else ""
+    back = (
+        f'<p class=back><a href="{e(page.article_url)}">← {t["back"]}</a></p>'
+        if page.article_url
+        else ""
+    )
     message = _outcome_message(page, t)
     notice = ""
     if message is not None:
         kind, text = message
         role = "status" if kind == "ok" else "alert"
-        extra = f" {t['retype']}" if kind == "err" else ""
+        extra = ""
+        if kind == "err":
+            extra = f" {t['kept']}" if page.typed else f" {t['retype']}"
         notice = f'<p class="notice {kind}" role="{role}">{e(text)}{e(extra)}</p>'
     failed = page.outcome.get("lb_fields", "").split(",") if message and message[0] == "err" else []
+    if page.outcome.get("lb_problem") == "captcha-failed":
+        failed.append("captcha_answer")
     invalid = {f: ' aria-invalid="true"' if f in failed else "" for f in FIELD_LABELS}
+    typed = {k: e(page.typed.get(k, "")) for k in ("name", "email", "body")}
     if page.challenge is not None:
         ch = page.challenge
         audio = f' <a href="{e(ch.audio_url)}">{t["audio"]}</a>' if ch.audio_url is not None else ""
@@ -200,27 +264,29 @@ def form_page(page: FormPage) -> str:
         f'<!doctype html><html lang="{page.lang}"><head><meta charset=utf-8>'
         '<meta name=viewport content="width=device-width, initial-scale=1">'
         '<link rel=icon href="data:,">'
-        f"<title>{t['title']} · {thread}</title>"
+        f"<title>{t['title']} · {e(page.title) if page.title else thread}</title>"
         '<link rel=stylesheet href="/static/pages.css"></head><body class=form-page>'
-        f"<main><h1>{t['title']}</h1>{listing}"
+        f"<main>{back}<h1>{heading}</h1>"
+        f"<section class=lb aria-labelledby=lb-h><h2 id=lb-h>{t['title']}{count}</h2>{listing}"
         f'<form id=loibinh method=post action="/v1/sites/{site}/comments" accept-charset=utf-8>'
         f"<h2>{t['write']}</h2>{notice}"
         f'<input type=hidden name=thread value="{thread}">'
         f'<input type=hidden name=return_to value="{e(page.return_to)}">{parent}'
         f"<p><label for=n>{t['name']}</label><input id=n name=name required maxlength=80"
-        f" autocomplete=name{invalid['name']}></p>"
+        f' autocomplete=name value="{typed["name"]}"{invalid["name"]}></p>'
         f"<p><label for=e>{t['email']}</label><input id=e name=email type=email required"
-        f" autocomplete=email aria-describedby=e-hint{invalid['email']}>"
+        f' autocomplete=email aria-describedby=e-hint value="{typed["email"]}"{invalid["email"]}>'
         f"<small id=e-hint>{t['email_hint']}</small></p>"
         f"<p><label for=b>{t['body']}</label><textarea id=b name=body rows=6 required"
-        f"{invalid['body']}></textarea></p>"
+        f"{invalid['body']}>{typed['body']}</textarea></p>"
         f"<p class=hp aria-hidden=true><label>{t['hp']} <input name=website tabindex=-1"
         " autocomplete=off></label></p>"
         f"<fieldset><legend>{t['captcha']}</legend>{captcha}</fieldset>"
-        f"<p><button type=submit>{t['submit']}</button></p></form></main></body></html>"
+        f"<p><button type=submit>{t['submit']}</button></p></form></section></main></body></html>"
     )
 
 
+DEMO_TITLE = "Mùa cua ở Cà Mau: rừng đước, con nước và những vuông tôm"
 DEMO_ARTICLE = """
 <p class=lede>Cà Mau, mũi đất cuối cùng của Tổ quốc, đang vào mùa cua. Từ tờ mờ sáng,
 những chiếc xuồng máy đã rẽ nước trên sông Ông Đốc, chở theo cần xé, lưới và cả những
@@ -239,7 +305,7 @@ kè mềm, thêm cây giống để trồng lại những đoạn rừng đã m�
 
 def demo_page(site_id: str, thread: str) -> str:
     e = escape
-    form = f"/v1/sites/{e(site_id)}/threads/{e(thread)}/form"
+    form = f"/v1/sites/{e(site_id)}/threads/{e(thread)}/form?title={quote(DEMO_TITLE)}"
     return (
         '<!doctype html><html lang="vi"><head><meta charset=utf-8>'
         '<meta name=viewport content="width=device-width, initial-scale=1">'
@@ -249,7 +315,7 @@ def demo_page(site_id: str, thread: str) -> str:
         '<script src="/widget/v1/loibinh.js" defer></script></head>'
         "<body class=demo><header class=masthead><b>Báo Demo</b>"
         '<nav><a href="/moderate/">Trang kiểm duyệt</a></nav></header>'
-        "<main><article><h1>Mùa cua ở Cà Mau: rừng đước, con nước và những vuông tôm</h1>"
+        f"<main><article><h1>{DEMO_TITLE}</h1>"
         "<p class=byline>Bài viết minh họa cho loibinh · 12/08/2022</p>"
         f"{DEMO_ARTICLE}</article>"
         f'<div id=comments data-loibinh-site="{e(site_id)}" data-loibinh-thread="{e(thread)}">'

@@ -17,7 +17,7 @@ from service.errors import (
     UnknownComment,
     ValidationFailed,
 )
-from service.http import intake, problems
+from service.http import intake, pages, problems
 from service.http.metering import metered, peek
 from service.http.request import client_of, json_response, site_of
 from service.http.state import (
@@ -113,6 +113,7 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
     submissions = app[SUBMISSIONS]
     client = client_of(request, site_id)
     return_to: str | None = None
+    raw = b""
     try:
         async with metered(request, submissions.first_limits(site_id, site, client)) as meter:
             kind = intake.media_type(request)
@@ -132,6 +133,14 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
                 meter.usage = stored.usage
     except LoibinhError as exc:
         app[METRICS].submitted(site_id, "refused", problems.name_of(exc))
+        if return_to is not None and intake.is_own_form_page(return_to):
+            status = problems.CATALOGUE[problems.name_of(exc)].status
+            page = await pages.form_after_error(
+                request, site_id, site, return_to, _outcome_of(exc), intake.typed_of(raw), status
+            )
+            if isinstance(exc, RateLimited):
+                page.headers["Retry-After"] = str(exc.retry_after)
+            return page
         if return_to is not None:
             return _redirect(return_to, _outcome_of(exc))
         raise
@@ -183,11 +192,19 @@ async def thread_comments(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     thread = intake.validate(ThreadPath, {"thread": request.match_info["thread"]}, site).thread
     query = intake.validate(ThreadQuery, dict(request.query), site)
-    items, more = await request.app[SERVICES].store.thread_page(
-        site_id, thread, query.after, query.limit
+    page = await request.app[SERVICES].store.thread_page(
+        site_id, thread, query.after, query.limit, newest=query.order == "newest"
     )
-    cursor = orjson.loads(items[-1])["id"] if more and items else None
-    body = b'{"comments":[' + b",".join(items) + b'],"next":' + orjson.dumps(cursor) + b"}"
+    cursor = orjson.loads(page.items[-1])["id"] if page.more and page.items else None
+    body = (
+        b'{"comments":['
+        + b",".join(page.items)
+        + b'],"next":'
+        + orjson.dumps(cursor)
+        + b',"total":'
+        + str(page.total).encode()
+        + b"}"
+    )
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
     headers = {
         "ETag": etag,

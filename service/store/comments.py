@@ -89,6 +89,15 @@ class Stored:
 
 
 @dataclass(frozen=True, slots=True)
+class ThreadSlice:
+    """One page of a thread's public comments (their stored JSON)."""
+
+    items: list[bytes]
+    more: bool
+    total: int  # approved comments in the whole thread
+
+
+@dataclass(frozen=True, slots=True)
 class Subject:
     """Who is submitting, pseudonymised: never the address or email in clear."""
 
@@ -266,14 +275,16 @@ class CommentStore:
 
     @translate_errors
     async def thread_page(
-        self, site_id: str, thread: str, after: str | None, limit: int
-    ) -> tuple[list[bytes], bool]:
-        """Public JSON of up to `limit` comments after the cursor, and whether more follow."""
+        self, site_id: str, thread: str, after: str | None, limit: int, *, newest: bool = False
+    ) -> ThreadSlice:
+        """Public JSON of up to `limit` comments after the cursor (oldest or
+        newest first), whether more follow, and the thread's count."""
         keys = self.keys(site_id)
+        start = "+" if newest else "-"
         result = await self._scripts.thread_page(
             ThreadPageKeys(keys.thread(thread), keys.thread_public(thread)),
-            ThreadPageArgs("(" + after if after else "-", limit),
+            ThreadPageArgs("(" + after if after else start, limit, int(newest)),
         )
         # A field can vanish between ZRANGE and HMGET only if the script is
         # broken; skipping holes keeps one bad entry from failing the page.
-        return [item for item in result[1:] if item], bool(result[0])
+        return ThreadSlice([item for item in result[2:] if item], bool(result[0]), int(result[1]))

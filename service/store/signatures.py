@@ -166,8 +166,9 @@ class ThreadPageKeys:
 
 @dataclass(frozen=True, slots=True)
 class ThreadPageArgs:
-    after: str  # exclusive lower bound: '-' for the start, else '(' + id
+    after: str  # exclusive bound: '-' (oldest first) or '+' (newest first) to start, else '(' + id
     limit: int
+    newest: int  # 1: newest first
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,8 +35,10 @@ class Fields(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.values: dict[str, str] = {}
+        self.texts: dict[str, str] = {}
         self.action = ""
         self.scripts = 0
+        self._textarea: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         named = dict(attrs)
@@ -46,6 +48,17 @@ class Fields(HTMLParser):
             self.scripts += 1
         if tag in ("input", "textarea") and named.get("name"):
             self.values[str(named["name"])] = named.get("value") or ""
+        if tag == "textarea":
+            self._textarea = named.get("name")
+            self.texts[str(self._textarea)] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self.texts[self._textarea] += data
 
 
 def parse(page: str) -> Fields:
@@ -143,19 +156,70 @@ async def test_form_page_posts_and_shows_the_outcome(client: Client) -> None:
     assert fields.values["return_to"] == FORM
     assert set(fields.values) >= {"name", "email", "body", "captcha_id", "captcha_answer"}
     assert fields.values["website"] == ""
-    # The page's challenge is a live one: refused when answered wrong, then
-    # the page says so, with a new challenge.
-    form = dict(fields.values, name="Dương", email="duong@example.vn", body="Hay quá")
+    # The page's challenge is a live one: refused when answered wrong, the
+    # page comes back with what was typed, the problem and a new challenge
+    # (issue 14), and nothing typed travels in a URL.
+    form = dict(fields.values, name="Dương", email="duong@example.vn", body="Hay <b>quá</b>")
     form["captcha_answer"] = "ZZZZZ"
     posted = await client.post("/v1/sites/news/comments", data=form, allow_redirects=False)
-    assert posted.status == 303
-    location = posted.headers["Location"]
-    assert location.startswith(FORM + "?")  # relative: never another origin
-    query = parse_qs(urlsplit(location).query)
-    assert query["lb_problem"] == ["captcha-failed"]
-    shown = await (await client.get(location)).text()
+    assert posted.status == 400
+    assert "Location" not in posted.headers
+    assert posted.headers["Cache-Control"] == "no-store"
+    shown = await posted.text()
     assert "Mã xác thực chưa đúng" in shown
-    assert parse(shown).values["captcha_id"] != fields.values["captcha_id"]
+    again = parse(shown)
+    assert again.values["captcha_id"] != fields.values["captcha_id"]
+    assert again.values["name"] == "Dương"
+    assert again.values["email"] == "duong@example.vn"
+    assert again.texts["body"] == "Hay <b>quá</b>"  # escaped in the page, given back as typed
+    assert "Hay &lt;b&gt;quá&lt;/b&gt;" in shown
+    assert again.values["return_to"] == FORM
+    # A site's own form elsewhere still gets its 303 with the outcome.
+    [captcha] = await mint(client)
+    elsewhere = form_submission(
+        (captcha[0], "ZZZZZ"),
+        name="A",
+        email="a@example.vn",
+        body="x",
+        return_to="https://news.example.vn/a/1",
+    )
+    posted = await client.post("/v1/sites/news/comments", data=elsewhere, allow_redirects=False)
+    assert posted.status == 303
+    query = parse_qs(urlsplit(posted.headers["Location"]).query)
+    assert query["lb_problem"] == ["captcha-failed"]
+
+
+async def test_form_page_head_issues_no_captcha(
+    make_client: Callable[..., Awaitable[Client]],
+) -> None:
+    client = await make_client(
+        sites={"news": site(rate_limits=rate_limits(captcha_per_ip=(1, 60)))}
+    )
+    for _ in range(3):
+        head = await client.head(FORM)
+        assert head.status == 200
+        assert head.content_type == "text/html"
+        assert "script-src 'none'" in head.headers["Content-Security-Policy"]
+    # The one challenge the limit allows is still there for the reader's GET.
+    assert (await client.get(FORM)).status == 200
+    assert (await client.get(FORM)).status == 429
+
+
+async def test_form_page_is_titled_and_links_to_the_article(
+    make_client: Callable[..., Awaitable[Client]],
+) -> None:
+    client = await make_client(
+        sites={"news": site(thread_url="https://news.example.vn/bai-viet/{thread}.html")}
+    )
+    page = await (await client.get(FORM, params={"title": "Mùa cua <Cà Mau>\x07"})).text()
+    assert "<title>Bình luận · Mùa cua &lt;Cà Mau&gt;</title>" in page
+    assert "<h1>Mùa cua &lt;Cà Mau&gt;</h1>" in page
+    assert f'<a href="https://news.example.vn/bai-viet/{THREAD}.html">← Về bài viết</a>' in page
+    fields = parse(page)
+    # The title stays with the page after a post (it is in return_to).
+    assert parse_qs(urlsplit(fields.values["return_to"]).query)["title"] == ["Mùa cua <Cà Mau>"]
+    untitled = await (await client.get(FORM)).text()
+    assert f"<h1>Bình luận · {THREAD}</h1>" in untitled
 
 
 async def test_form_page_accepts_a_right_answer(client: Client) -> None:

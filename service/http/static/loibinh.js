@@ -1,7 +1,8 @@
 /* loibinh comment widget, v1. Embed:
      <script src="https://COMMENTS-HOST/widget/v1/loibinh.js" defer></script>
      <div data-loibinh-site="SITE" data-loibinh-thread="THREAD"></div>
-   Optional attributes: data-loibinh-lang="vi|en", data-loibinh-api="https://COMMENTS-HOST".
+   Optional attributes: data-loibinh-lang="vi|en", data-loibinh-api="https://COMMENTS-HOST",
+   data-loibinh-theme="light|dark" (default: the reader's preference).
    No framework; styles live in a shadow root and are themed by --loibinh-* properties. */
 (function () {
   "use strict";
@@ -11,6 +12,8 @@
   var STRINGS = {
     vi: {
       title: "Bình luận", none: "Chưa có bình luận nào. Hãy là người đầu tiên!",
+      sort: "Sắp xếp", oldest: "Cũ nhất", newest: "Mới nhất", count: "{n} bình luận", to: "trả lời {name}",
+      capLater: "Mã xác thực hiện ra khi bạn bắt đầu viết.", capLoading: "Đang tải mã xác thực…",
       more: "Xem thêm bình luận", reply: "Trả lời", replying: "Đang trả lời {name}", cancel: "Hủy",
       write: "Viết bình luận", name: "Họ và tên", email: "Email", body: "Lời bình", captcha: "Xác thực",
       emailHint: "Không hiển thị công khai.", answer: "Nhập các ký tự trong hình",
@@ -25,13 +28,15 @@
       unavailable: "Hệ thống đang bận. Vui lòng thử lại sau {s} giây.",
       network: "Không kết nối được máy chủ. Vui lòng thử lại.",
       banned: "Bạn không thể bình luận trên trang này.", parentGone: "Bình luận bạn trả lời không còn nữa.",
-      fix: "Vui lòng sửa các lỗi được đánh dấu.", failed: "Không gửi được bình luận: {detail}",
+      failed: "Không gửi được bình luận: {detail}",
       loadFailed: "Không tải được bình luận.", chars: "{n}/{max} ký tự",
       pow: "Đang xác thực tự động…", powDone: "Đã xác thực tự động.", powFailed: "Không xác thực được. Vui lòng thử lại.",
       tp: "Đang tải xác thực…", tpEmpty: "Vui lòng hoàn tất bước xác thực."
     },
     en: {
       title: "Comments", none: "No comments yet. Be the first!",
+      sort: "Sort", oldest: "Oldest", newest: "Newest", count: "{n} comments", to: "replying to {name}",
+      capLater: "The verification code appears when you start writing.", capLoading: "Loading verification…",
       more: "More comments", reply: "Reply", replying: "Replying to {name}", cancel: "Cancel",
       write: "Write a comment", name: "Full name", email: "Email", body: "Comment", captcha: "Verification",
       emailHint: "Never shown publicly.", answer: "Type the characters in the image",
@@ -46,7 +51,7 @@
       unavailable: "The service is busy. Please try again in {s} seconds.",
       network: "Could not reach the server. Please try again.",
       banned: "You cannot comment on this site.", parentGone: "The comment you reply to is gone.",
-      fix: "Please correct the marked fields.", failed: "The comment was not sent: {detail}",
+      failed: "The comment was not sent: {detail}",
       loadFailed: "Could not load the comments.", chars: "{n}/{max} characters",
       pow: "Verifying automatically…", powDone: "Verified automatically.", powFailed: "Verification failed. Please try again.",
       tp: "Loading verification…", tpEmpty: "Please complete the verification."
@@ -83,6 +88,38 @@
   function hex(buf) {
     return Array.from(new Uint8Array(buf), function (b) { return b.toString(16).padStart(2, "0"); }).join("");
   }
+  // One date format everywhere (the widget, the form page, the dashboard):
+  // Intl's medium date and short time in the reader's language, exact on hover;
+  // the list itself says how long ago.
+  var UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400],
+    ["hour", 3600], ["minute", 60]];
+  function locale(code) { return code === "vi" ? "vi-VN" : "en-GB"; }
+  function exact(d, code) {
+    return new Intl.DateTimeFormat(locale(code), { dateStyle: "medium", timeStyle: "short" }).format(d);
+  }
+  function ago(d, code) {
+    var secs = (d - Date.now()) / 1000, rtf = new Intl.RelativeTimeFormat(locale(code), { numeric: "auto" });
+    for (var i = 0; i < UNITS.length; i++) {
+      if (Math.abs(secs) >= UNITS[i][1]) return rtf.format(Math.round(secs / UNITS[i][1]), UNITS[i][0]);
+    }
+    return rtf.format(0, "second");
+  }
+  // Initials on one of eight colours (.lb-h0-7) chosen by the name; page_html.py does the same.
+  function avatar(name) {
+    var words = name.trim().split(/\s+/), sum = 0;
+    var first = Array.from(words[0] || "?")[0], last = words.length > 1 ? Array.from(words[words.length - 1])[0] : "";
+    for (var i = 0; i < name.length; i++) sum = (sum * 31 + name.charCodeAt(i)) >>> 0;
+    return h("span", { class: "lb-av lb-h" + (sum % 8), "aria-hidden": "true", text: (first + last).toUpperCase() });
+  }
+  // Ids sort by time: a comment goes before the first one it precedes in this order.
+  function put(list, li, desc) {
+    var id = li.getAttribute("data-id"), at = null;
+    for (var n = list.firstElementChild; n && !at; n = n.nextElementSibling) {
+      var other = n.getAttribute("data-id");
+      if (desc ? other < id : other > id) at = n;
+    }
+    list.insertBefore(li, at);
+  }
   function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
   function script(src) {
     loaded[src] = loaded[src] || new Promise(function (ok, fail) {
@@ -118,6 +155,7 @@
     // The styles load while the config and the first page are on their way.
     this.root.append(h("link", { rel: "stylesheet", href: ORIGIN + "/widget/v1/loibinh.css" }));
     this.top = {};
+    this.order = "oldest";
     this.ch = null;
     this.key = null;
     this.start();
@@ -144,12 +182,41 @@
     this.t = STRINGS[this.code];
     this.build();
     this.load(null, first);
+    this.outcome();
     // A challenge is issued when the reader comes to the form, not on every page view.
     this.form.addEventListener("focusin", function () { self.ready(); });
+    setInterval(function () { self.tick(); }, 60000);
+  };
+
+  // A plain form post (the site's own form) comes back to the article with
+  // its outcome in lb_* parameters: say it here, once, then drop them from the URL.
+  Widget.prototype.outcome = function () {
+    var q = new URLSearchParams(location.search), st = q.get("lb_status"), t = this.t;
+    if (!st || document.lbOutcome) return;
+    document.lbOutcome = true;
+    var kind = q.get("lb_problem"), wait = q.get("lb_retry_after") || "60";
+    if (st === "pending" || st === "approved") this.status.textContent = t[st];
+    else if (st === "error") {
+      this.alert.textContent = kind === "captcha-failed" ? t.captchaFailed : kind === "rate-limited" ?
+        fmt(t.rateLimited, { s: /^\d+$/.test(wait) ? wait : "60" }) : kind === "unavailable" ?
+        fmt(t.unavailable, { s: 2 }) : kind === "banned" ? t.banned : kind === "unknown-parent" ? t.parentGone :
+        fmt(t.failed, { detail: kind || "?" });
+    } else return;
+    ["lb_status", "lb_problem", "lb_fields", "lb_retry_after", "lb_id"].forEach(function (k) { q.delete(k); });
+    var rest = q.toString();
+    history.replaceState(history.state, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
+    this.host.scrollIntoView();
+  };
+
+  Widget.prototype.tick = function () {
+    var code = this.code;
+    this.root.querySelectorAll("time").forEach(function (el) { el.textContent = ago(new Date(el.dateTime), code); });
   };
 
   Widget.prototype.ready = function () {
     var self = this;
+    this.cap.hidden = false;
+    this.later.hidden = true;
     if (!this.ch && !this.pending) {
       this.pending = this.challenge().finally(function () { self.pending = null; });
     }
@@ -176,6 +243,9 @@
     this.errs = {};
     this.inputs = {};
     this.list = h("ol", { class: "lb-list" });
+    this.total = h("span", { class: "lb-count" });
+    var sort = h("select", { id: "lb-sort", onchange: function () { self.resort(sort.value); } },
+      h("option", { value: "oldest", text: t.oldest }), h("option", { value: "newest", text: t.newest }));
     this.empty = h("p", { class: "lb-empty", hidden: true, text: t.none });
     this.more = h("button", { type: "button", class: "lb-more", hidden: true, text: t.more,
       onclick: function () { self.load(self.next); } });
@@ -185,7 +255,7 @@
     this.counter = h("p", { class: "lb-hint", id: "b-count", "aria-live": "off" });
     var body = h("textarea", { name: "body", rows: 5, required: true, maxlength: lim.body_max_length,
       oninput: function () { self.count(); } });
-    this.capBox = h("div", { class: "lb-cap-box" });
+    this.capBox = h("div", { class: "lb-cap-box" }, h("p", { class: "lb-hint", text: t.capLoading }));
     this.capErr = h("p", { id: "a-err", class: "lb-err", "aria-live": "polite" });
     this.errs.captcha = this.capErr;
     this.status = h("p", { class: "lb-status", role: "status", "aria-live": "polite" });
@@ -200,12 +270,19 @@
       this.counter,
       h("div", { class: "lb-hp", "aria-hidden": "true" },
         h("label", { text: t.hp }, h("input", { name: "website", tabindex: "-1", autocomplete: "off" }))),
-      h("fieldset", { class: "lb-cap" }, h("legend", { text: t.captcha }), this.capBox, this.capErr),
+      this.later = h("p", { class: "lb-hint", text: t.capLater }),
+      this.cap = h("fieldset", { class: "lb-cap", hidden: true }, h("legend", { text: t.captcha }), this.capBox, this.capErr),
       this.alert, this.status, this.send);
     this.inputs.captcha = null;
+    var box, theme = this.host.getAttribute("data-loibinh-theme"), dark = matchMedia("(prefers-color-scheme: dark)");
+    var paint = function () { box.classList.toggle("lb-dark", theme === "dark" || (theme !== "light" && dark.matches)); };
     this.root.append(
-      h("section", { class: "lb", lang: this.code, "aria-labelledby": "lb-h" },
-        h("h2", { id: "lb-h", text: t.title }), this.list, this.empty, this.more, this.form));
+      box = h("section", { class: "lb", lang: this.code, "aria-labelledby": "lb-h" },
+        h("div", { class: "lb-top" }, h("h2", { id: "lb-h" }, t.title, " ", this.total),
+          h("div", { class: "lb-sort" }, h("label", { for: "lb-sort", text: t.sort }), sort)),
+        this.list, this.empty, this.more, this.form));
+    paint();
+    dark.addEventListener("change", paint);
     this.count();
   };
 
@@ -216,7 +293,7 @@
 
   Widget.prototype.fetchPage = function (after) {
     var url = this.api + "/threads/" + encodeURIComponent(this.thread) + "/comments?limit=" + PAGE +
-      (after ? "&after=" + after : "");
+      "&order=" + this.order + (after ? "&after=" + after : "");
     // The first page is revalidated (a cheap 304 by its ETag) so that a reload
     // shows what was just published; later pages may come from the cache.
     return this.json(fetch(url, { cache: after ? "default" : "no-cache" }));
@@ -231,31 +308,71 @@
       return;
     }
     page.comments.forEach(this.add, this);
-    this.next = page.next;
-    this.more.hidden = !page.next;
+    // Revalidating the first page (after a post) keeps the cursor of the pages already shown.
+    if (after || this.next === undefined) {
+      this.next = page.next;
+      this.more.hidden = !page.next;
+    }
+    this.total.textContent = page.total ? fmt(this.t.count, { n: page.total }) : "";
+    if (!page.next) this.adopt();
     this.empty.hidden = this.list.children.length > 0;
   };
 
+  Widget.prototype.resort = function (order) {
+    this.order = order;
+    this.next = undefined;
+    this.top = {};
+    this.list.textContent = "";
+    this.load(null);
+  };
+
+  // A reply whose comment never came (newest first, or no longer public) is shown on its own.
+  Widget.prototype.adopt = function () {
+    for (var id in this.top) {
+      var e = this.top[id];
+      if (!e.li) while (e.replies.firstElementChild) put(this.list, e.replies.firstElementChild, this.order === "newest");
+    }
+  };
+
+  Widget.prototype.entry = function (id) {
+    return this.top[id] || (this.top[id] = { replies: h("ol", { class: "lb-replies" }) });
+  };
+
+  // Replies are shown one level deep, oldest first under their comment: a
+  // reply to a reply joins its thread. Newest first, a reply can come before
+  // its comment: it waits in the comment's entry until the comment comes.
   Widget.prototype.add = function (c) {
     if (this.root.getElementById("c-" + c.id)) return;
-    var self = this, t = this.t;
-    var top = c.parent_id && this.top[c.parent_id];
-    var when = new Date(c.created_at);
-    var text = h("div", { class: "lb-body" });
+    var self = this, t = this.t, when = new Date(c.created_at);
+    var parent = c.parent_id ? this.entry(c.parent_id) : null;
+    var root = parent ? parent.root || parent : null;
+    var own = this.entry(c.id);
+    var text = h("div", { class: "lb-body" }), to = parent && h("span", { class: "lb-to" });
     text.innerHTML = c.body_html; // escaped by the service (paragraphs and safe links only)
-    var replies = h("ol", { class: "lb-replies" });
-    var li = h("li", { class: "lb-c", id: "c-" + c.id },
+    if (to) (parent.wait = parent.wait || []).push(to);
+    var li = h("li", { class: "lb-c", id: "c-" + c.id, "data-id": c.id },
       h("article", { "aria-label": c.author.name },
-        h("header", {}, h("b", { class: "lb-name", text: c.author.name }), " ",
-          h("time", { datetime: c.created_at, text: when.toLocaleString(this.code === "vi" ? "vi-VN" : "en-GB",
-            { dateStyle: "medium", timeStyle: "short" }) })),
-        text,
-        !top && h("button", { type: "button", class: "lb-link", text: t.reply,
-          onclick: function () { self.replyTo(c); } })),
-      !top && replies);
-    // Replies are shown one level deep: a reply to a reply joins its thread.
-    this.top[c.id] = top || { id: c.id, replies: replies };
-    (top ? top.replies : this.list).append(li);
+        avatar(c.author.name),
+        h("div", { class: "lb-main" },
+          h("header", {}, h("b", { class: "lb-name", text: c.author.name }),
+            to,
+            h("time", { datetime: c.created_at, title: exact(when, this.code), text: ago(when, this.code) })),
+          text,
+          h("button", { type: "button", class: "lb-link", text: t.reply, onclick: function () { self.replyTo(c); } }))));
+    own.li = li;
+    own.name = c.author.name;
+    (own.wait || []).forEach(function (el) { el.textContent = fmt(t.to, { name: c.author.name }); });
+    if (parent && parent.name) to.textContent = fmt(t.to, { name: parent.name });
+    if (!root) {
+      li.append(own.replies);
+      put(this.list, li, this.order === "newest");
+      return;
+    }
+    own.root = root;
+    li.classList.add("lb-r");
+    put(root.replies, li);
+    while (own.replies.firstElementChild) put(root.replies, own.replies.firstElementChild);
+    own.replies = root.replies;
   };
 
   Widget.prototype.replyTo = function (c) {
@@ -271,15 +388,18 @@
     var self = this, t = this.t;
     var token = (this.ticket = {});
     this.capBox.textContent = "";
+    this.capBox.append(h("p", { class: "lb-hint", text: t.capLoading }));
     this.inputs.captcha = null;
     var ch;
     try {
       ch = await this.json(fetch(this.api + "/captchas", { method: "POST" }));
     } catch (r) {
       this.ch = null;
+      this.capBox.textContent = "";
       this.problem(r);
       return;
     }
+    this.capBox.textContent = "";
     ch.until = Date.now() + ch.expires_in * 1000;
     this.ch = ch;
     if (ch.kind === "pow") {
@@ -365,7 +485,6 @@
   Widget.prototype.show = function (bad) {
     var self = this;
     bad.forEach(function (b) { self.mark(b[0], b[1]); });
-    this.alert.textContent = this.t.fix;
     var first = bad[0][0] === "captcha" ? this.inputs.captcha : this.inputs[bad[0][0]];
     if (first) first.focus();
   };
@@ -445,7 +564,6 @@
     } else if (kind === "captcha-failed" || kind === "form-reused") {
       await this.challenge();
       this.mark("captcha", t.captchaFailed);
-      this.alert.textContent = t.captchaFailed;
       if (this.inputs.captcha) this.inputs.captcha.focus();
     } else if (r.status === 429) {
       this.alert.textContent = fmt(t.rateLimited, { s: wait });
