@@ -119,6 +119,7 @@ async def serve_app(app: web.Application, settings: Settings) -> None:
     )
     await runner.setup()
     runners: list[web.AppRunner] = [runner]
+    serving = False
     try:
         # Sharing the port is for our own workers only: a lone process that
         # finds the port taken (a forgotten `make run`) should fail, not share it.
@@ -132,6 +133,7 @@ async def serve_app(app: web.Application, settings: Settings) -> None:
                 metrics_runner, settings.metrics_host, settings.metrics_port, reuse_port=shared
             ).start()
         log.info("serving on http://%s:%d/", settings.host, settings.port)
+        serving = True
         await stop.wait()
         app[DRAINING].set()
         app[METRICS].draining.set(1)
@@ -143,7 +145,9 @@ async def serve_app(app: web.Application, settings: Settings) -> None:
         # The socket closes, requests in flight finish, then the app's cleanup runs.
         for each in runners:
             await each.cleanup()
-        log.info("stopped")
+        # A port found taken is said in one line by serve(), with nothing after it.
+        if serving:
+            log.info("stopped")
 
 
 def _metrics_app(app: web.Application) -> web.Application:
