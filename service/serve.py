@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from service.main import create_app
+from service.runtime import freeze_start_up
 from service.settings import load_settings
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,11 @@ def run_worker(overrides: dict[str, Any]) -> None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         pass
+    app = create_app(settings)
+    # Last of the start-up steps: what they allocated is there to stay.
+    app.on_startup.append(_freeze)
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         reuse_port=settings.workers > 1,
@@ -50,6 +54,10 @@ def run_worker(overrides: dict[str, Any]) -> None:
         print=None,
         shutdown_timeout=5,
     )
+
+
+async def _freeze(app: web.Application) -> None:
+    freeze_start_up()
 
 
 def serve(overrides: dict[str, Any]) -> int:
