@@ -190,7 +190,7 @@ async def _watch_runtime(app: web.Application) -> AsyncIterator[None]:
     gc_watch = GcWatch(app[METRICS])
     gc_watch.install()
     try:
-        async with running(watch_loop(app[METRICS]), "loop-lag"):
+        async with running(watch_loop(app[METRICS], gc_watch), "loop-lag"):
             yield
     finally:
         gc_watch.remove()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections import deque
 from typing import Any
 
 from service.background import checkpoint
@@ -19,32 +20,31 @@ from service.metrics import Metrics
 LAG_INTERVAL_SECONDS = 0.1
 
 
-async def watch_loop(metrics: Metrics, interval: float = LAG_INTERVAL_SECONDS) -> None:
-    """Records, every `interval`, how much later than asked the loop woke this
-    task: the time some other callback held the loop. uvloop's timers have
-    millisecond resolution, so lags under 1 ms read as 0 to 1 ms."""
-    observe = metrics.loop_lag.observe
-    clock = time.perf_counter
-    while True:
-        checkpoint()
-        asked = clock()
-        await asyncio.sleep(interval)
-        observe(max(0.0, clock() - asked - interval))
-
-
 class GcWatch:
     """Times each collection of the cyclic garbage collector, by generation,
-    through gc.callbacks: a pause holds the loop like any other callback."""
+    through gc.callbacks: a pause holds the loop like any other callback.
+
+    The callback only appends to a deque: a collection can start inside any
+    allocation, prometheus-client's own included, while it holds its
+    (non-reentrant) lock, so observing there would deadlock the worker.
+    `flush` moves the pauses into the metric, from the loop."""
 
     def __init__(self, metrics: Metrics) -> None:
         self._children = [metrics.gc_pause.labels(str(g)) for g in range(3)]
         self._started = 0.0
+        self._pauses: deque[tuple[int, float]] = deque(maxlen=10_000)
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
         else:
-            self._children[info["generation"]].observe(time.perf_counter() - self._started)
+            self._pauses.append((info["generation"], time.perf_counter() - self._started))
+
+    def flush(self) -> None:
+        pauses = self._pauses
+        while pauses:
+            generation, seconds = pauses.popleft()
+            self._children[generation].observe(seconds)
 
     def install(self) -> None:
         if self not in gc.callbacks:
@@ -53,6 +53,24 @@ class GcWatch:
     def remove(self) -> None:
         if self in gc.callbacks:
             gc.callbacks.remove(self)
+
+
+async def watch_loop(
+    metrics: Metrics, gc_watch: GcWatch | None = None, interval: float = LAG_INTERVAL_SECONDS
+) -> None:
+    """Records, every `interval`, how much later than asked the loop woke this
+    task: the time some other callback held the loop. uvloop's timers have
+    millisecond resolution, so lags under 1 ms read as 0 to 1 ms. Also moves
+    the collector's pauses into their metric."""
+    observe = metrics.loop_lag.observe
+    clock = time.perf_counter
+    while True:
+        checkpoint()
+        asked = clock()
+        await asyncio.sleep(interval)
+        observe(max(0.0, clock() - asked - interval))
+        if gc_watch is not None:
+            gc_watch.flush()
 
 
 def freeze_start_up() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from html import escape
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -34,6 +33,7 @@ from service.models import (
     ThreadQuery,
 )
 from service.settings import THIRD_PARTY
+from service.store.comments import page_etag
 from service.store.connection import UNREACHABLE
 from service.store.ratelimit import RateLimited, captcha_limits, report_limits
 
@@ -178,15 +178,15 @@ async def thread_comments(request: web.Request) -> web.Response:
     items, more = await request.app[SERVICES].store.thread_page(
         site_id, thread, query.after, query.limit
     )
-    cursor = orjson.loads(items[-1])["id"] if more and items else None
-    body = b'{"comments":[' + b",".join(items) + b'],"next":' + orjson.dumps(cursor) + b"}"
-    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    etag = page_etag(items, more)
     headers = {
         "ETag": etag,
         "Cache-Control": f"public, max-age={settings.public_cache_seconds}",
     }
     if _matches(request.headers.get("If-None-Match"), etag):
         return web.Response(status=304, headers=headers)
+    cursor = orjson.loads(items[-1])["id"] if more and items else None
+    body = b'{"comments":[' + b",".join(items) + b'],"next":' + orjson.dumps(cursor) + b"}"
     return web.Response(body=body, content_type="application/json", headers=headers)
 
 

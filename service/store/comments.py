@@ -110,6 +110,19 @@ def public_json(comment_id: str, submission: Submission, created_ms: int) -> byt
     )
 
 
+# public_json writes the id first: b'{"id":"' and its 26 characters.
+PUBLIC_ID = slice(7, 33)
+
+
+def page_etag(items: list[bytes], more: bool) -> str:
+    """The ETag of a page of the public read. A comment's public JSON never
+    changes once made (public_json, at submission), so the ids on the page
+    and whether more follow name the body exactly: hashing them costs a
+    fiftieth of hashing the body (about 14 KB for 20 comments)."""
+    ids = b"".join(item[PUBLIC_ID] for item in items)
+    return '"' + hashlib.blake2b(ids + (b"+" if more else b"."), digest_size=12).hexdigest() + '"'
+
+
 def content_digest(submission: Submission) -> str:
     """Tells a retry (same content) from a different submission reusing a
     key. The form token is not content: a client may fetch a new one between tries."""
