@@ -67,7 +67,9 @@ async def thread_form(request: web.Request) -> web.Response:
             meter.usage = issued.usage
         challenge = challenge_of(site_id, issued)
         form_token = issued.form_token
-        items, _ = await app[SERVICES].store.thread_page(site_id, thread, None, FORM_PAGE_COMMENTS)
+        items = (
+            await app[SERVICES].store.thread_page(site_id, thread, None, FORM_PAGE_COMMENTS)
+        ).items
     except RateLimited as exc:
         status, wait, items = 429, exc.retry_after, []
     except StoreUnavailable:

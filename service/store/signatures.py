@@ -168,6 +168,7 @@ class ThreadPageKeys:
 class ThreadPageArgs:
     after: str  # exclusive lower bound: '-' for the start, else '(' + id
     limit: int
+    with_bodies: int  # 1: the public JSON too; 0: the ids only (an ETag check)
 
 
 @dataclass(frozen=True, slots=True)
