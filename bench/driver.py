@@ -195,6 +195,9 @@ def mint(count: int, site: str, path: Path) -> Path:
             ],
             stdout=out,
             check=True,
+            # A busy machine must not fail the preparation: the service's own
+            # Redis timeout (0.5 s) is for requests, not for a bulk mint.
+            env={**os.environ, "LOIBINH_REDIS__TIMEOUT": "10"},
         )
     log(f"  minted {count} captchas in {time.perf_counter() - started:.1f} s")
     return path
