@@ -402,6 +402,7 @@ class Bench:
             groups["isso"] = self.args.isso_pid
         groups["redis"] = int(self.redis.info("server")["process_id"])
         self.cpu = CpuMeter(groups)
+        log(f"processes measured: {self.cpu.groups}")
 
     def label(self, kind: str) -> str:
         self.run_no += 1
