@@ -3,7 +3,8 @@
 It reads the same JSON body as loibinh's `POST /v1/sites/{site}/comments`,
 validates it with a pydantic model of the same shape (plain `str` fields: no
 NFC, no email syntax, no length limits), does one EVALSHA of a trivial script
-that stores the comment in a hash, and answers 202 like the service. It is run
+that stores the comment in a hash, and answers 202 like the service. Its GET
+of a thread is one Redis GET of a stored JSON document, answered as it is. It is run
 the way `loibinh serve` runs: N processes bound to one port with SO_REUSEPORT,
 each on uvloop, with the same redis.asyncio + hiredis client.
 
@@ -88,6 +89,16 @@ async def submit(request: web.Request) -> web.Response:
     )
 
 
+async def thread(request: web.Request) -> web.Response:
+    """The bare JSON GET: one Redis GET of a document the driver stored (the
+    service's own answer for the same 20-comment thread), served as it is."""
+    site, name = request.match_info["site"], request.match_info["thread"]
+    document = await request.app[REDIS].get(f"ceiling:{{{site}}}:thread:{name}")
+    if document is None:
+        return web.Response(status=404)
+    return web.Response(body=document, content_type="application/json")
+
+
 async def healthz(request: web.Request) -> web.Response:
     return web.Response(body=b'{"status":"ok"}', content_type="application/json")
 
@@ -116,6 +127,7 @@ def create_app(redis_url: str) -> web.Application:
     app[URL] = redis_url
     app.cleanup_ctx.append(_redis)
     app.router.add_post("/v1/sites/{site}/comments", submit)
+    app.router.add_get("/v1/sites/{site}/threads/{thread}/comments", thread)
     app.router.add_get("/healthz", healthz)
     return app
 

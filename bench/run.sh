@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# `make bench`: loibinh's accept path against a bare aiohttp handler (the
-# ceiling), on this machine, in one run. It starts a private redis-server,
-# `loibinh serve --workers 2` (production mode, a bench site whose rate limits
-# never refuse) and bench/ceiling.py with 2 workers, each on a free port, then
-# hands over to bench/driver.py, which mints captchas, runs wrk and the
-# open-loop generator, prints the summary and writes bench/results/latest.json.
-# Everything started here is stopped by pid on exit.
+# `make bench`: loibinh's accept path, its public read and its captcha issue
+# against a bare aiohttp handler (the ceiling) and against Isso, on this
+# machine, in one run. It starts a private redis-server, `loibinh serve
+# --workers 2` (production mode, sites whose rate limits never refuse),
+# bench/ceiling.py with 2 workers and Isso under gunicorn with 2 workers
+# (installed from PyPI into its own virtual environment under BENCH_CACHE, for
+# the bench only), each on a free port, then hands over to bench/driver.py,
+# which mints captchas, runs wrk and the open-loop generator, prints the
+# summary, writes bench/results/latest.json and the table of
+# docs/benchmarks.md. Everything started here is stopped by pid on exit.
 #
 # Knobs (environment): BENCH_REPEATS (3), BENCH_DURATION (10 s), BENCH_WARMUP
-# (3 s), BENCH_THREADS (2), BENCH_CONNECTIONS (64), BENCH_WORKERS (2),
-# BENCH_SKIP_MEMORY (unset), BENCH_REDIS_APPENDONLY (no).
+# (3 s), BENCH_RATE (1000/s, the open-loop accept runs), BENCH_READ_DURATION
+# (5 s), BENCH_CAPTCHA_RATE (100/s), BENCH_THREADS (2), BENCH_CONNECTIONS (64),
+# BENCH_WORKERS (2), BENCH_SKIP_MEMORY (unset), BENCH_SKIP_ISSO (unset),
+# BENCH_NO_DOCS (unset: the docs' table is written), BENCH_CACHE
+# (bench/.cache), BENCH_REDIS_APPENDONLY (no).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -34,6 +40,15 @@ command -v wrk >/dev/null 2>&1 || install_apt wrk
 command -v redis-server >/dev/null 2>&1 || scripts/install-redis.sh
 
 workers="${BENCH_WORKERS:-2}"
+cache="${BENCH_CACHE:-$root/bench/.cache}"
+
+# Isso, the peer: its own virtual environment, made once and kept in the cache.
+isso_venv="$cache/isso"
+if [ -z "${BENCH_SKIP_ISSO:-}" ] && [ ! -x "$isso_venv/bin/gunicorn" ]; then
+  mkdir -p "$cache"
+  python3 -m venv "$isso_venv"
+  "$isso_venv/bin/pip" install --quiet isso==0.14.0 gunicorn==27.0.1
+fi
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/loibinh-bench.XXXXXX")"
 pids=()
 
@@ -65,6 +80,11 @@ while [ "$service_port" = "$redis_port" ]; do service_port="$(free_port)"; done
 while [ "$ceiling_port" = "$redis_port" ] || [ "$ceiling_port" = "$service_port" ]; do
   ceiling_port="$(free_port)"
 done
+isso_port="$(free_port)"
+while [ "$isso_port" = "$redis_port" ] || [ "$isso_port" = "$service_port" ] ||
+  [ "$isso_port" = "$ceiling_port" ]; do
+  isso_port="$(free_port)"
+done
 
 # A private Redis: never the developer's, never 6379. No RDB snapshots (a
 # fork in the middle of a measurement would show up in p99); AOF on request.
@@ -86,6 +106,26 @@ locale = "vi"
 submit.ip = { limit = 1000000, period = 60, burst = 1000000 }
 submit.email = { limit = 1000000, period = 60, burst = 1000000 }
 captcha.ip = { limit = 1000000, period = 60, burst = 1000000 }
+
+# The public read: a thread of published comments (post-moderation, a
+# screening that holds nothing, so that all 20 seeded comments show).
+[sites.read]
+moderation = "post"
+locale = "vi"
+abuse = { hold_at = 1000, spam_at = 2000, reject_at = 3000, duplicate_window_seconds = 0 }
+
+[sites.read.rate_limits]
+submit.ip = { limit = 1000000, period = 60, burst = 1000000 }
+submit.email = { limit = 1000000, period = 60, burst = 1000000 }
+captcha.ip = { limit = 1000000, period = 60, burst = 1000000 }
+
+# Captcha issue without the image pool: a proof of work.
+[sites.pow]
+captcha_provider = "pow"
+locale = "vi"
+
+[sites.pow.rate_limits]
+captcha.ip = { limit = 1000000, period = 60, burst = 1000000 }
 TOML
 
 export LOIBINH_MODE=production
@@ -106,8 +146,39 @@ pids+=("$service_pid")
 ceiling_pid=$!
 pids+=("$ceiling_pid")
 
+isso_args=()
+if [ -z "${BENCH_SKIP_ISSO:-}" ]; then
+  # Isso's defaults but for the guard (its rate limit of 2 posts a minute per
+  # address would refuse the load) and a private database.
+  cat >"$tmp/isso.cfg" <<CFG
+[general]
+dbpath = $tmp/isso.db
+host = http://127.0.0.1:$isso_port/
+[server]
+listen = http://127.0.0.1:$isso_port/
+[guard]
+enabled = false
+[moderation]
+enabled = false
+CFG
+  ISSO_SETTINGS="$tmp/isso.cfg" "$isso_venv/bin/gunicorn" --workers 2 \
+    --bind "127.0.0.1:$isso_port" --chdir "$tmp" --no-control-socket \
+    isso.run >"$tmp/isso.log" 2>&1 &
+  isso_pid=$!
+  pids+=("$isso_pid")
+  for _ in $(seq 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$isso_port/info" && break
+    sleep 0.1
+  done
+  isso_args=(--isso "http://127.0.0.1:$isso_port" --isso-pid "$isso_pid")
+fi
+docs_args=()
+if [ -z "${BENCH_NO_DOCS:-}" ]; then docs_args=(--docs "$root/docs/benchmarks.md"); fi
+
 status=0
 "$python" bench/driver.py \
+  "${isso_args[@]}" \
+  "${docs_args[@]}" \
   --service "http://127.0.0.1:$service_port" \
   --ceiling "http://127.0.0.1:$ceiling_port" \
   --service-pid "$service_pid" \
@@ -122,5 +193,9 @@ if [ "$status" -ne 0 ]; then
   tail -n 30 "$tmp/service.log" >&2 || true
   echo "--- ceiling log (last 30 lines) ---" >&2
   tail -n 30 "$tmp/ceiling.log" >&2 || true
+  if [ -f "$tmp/isso.log" ]; then
+    echo "--- isso log (last 30 lines) ---" >&2
+    tail -n 30 "$tmp/isso.log" >&2 || true
+  fi
 fi
 exit "$status"

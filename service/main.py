@@ -41,6 +41,7 @@ from service.moderation.learning import Learner, ModelAdmin, SiteModels
 from service.moderation.queue import Queue
 from service.moderation.reports import Reports
 from service.moderation.signins import SignInGuard
+from service.runtime import GcWatch, watch_loop
 from service.screening.screen import Screen
 from service.settings import Settings, load_settings
 from service.store.comments import CommentStore
@@ -87,6 +88,7 @@ def create_app(
     if learn:
         app.cleanup_ctx.append(_learning)
     app.cleanup_ctx.append(_clock_sync)
+    app.cleanup_ctx.append(_watch_runtime)
     add_routes(app)
     return app
 
@@ -190,3 +192,14 @@ async def _clock_sync(app: web.Application) -> AsyncIterator[None]:
 
     async with running(follow(), "redis-clock"):
         yield
+
+
+async def _watch_runtime(app: web.Application) -> AsyncIterator[None]:
+    """The event loop's lag and the collector's pauses, as metrics."""
+    gc_watch = GcWatch(app[METRICS])
+    gc_watch.install()
+    try:
+        async with running(watch_loop(app[METRICS], gc_watch), "loop-lag"):
+            yield
+    finally:
+        gc_watch.remove()

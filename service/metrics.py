@@ -38,6 +38,23 @@ _LATENCY_BUCKETS = (
     2.5,
 )
 
+# Event-loop lag and collector pauses: from a tenth of a millisecond (uvloop's
+# timers resolve 1 ms) to a stall of a second.
+_LAG_BUCKETS = (
+    0.0001,
+    0.0005,
+    0.001,
+    0.002,
+    0.003,
+    0.005,
+    0.0075,
+    0.01,
+    0.02,
+    0.05,
+    0.1,
+    0.25,
+    1.0,
+)
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -146,6 +163,20 @@ class Metrics:
         for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
             r.register(collector)
         self._redis_down = False
+        self.loop_lag = Histogram(
+            "loibinh_event_loop_lag_seconds",
+            "How much later than asked a worker's event loop woke a timer: the "
+            "time other work held the loop",
+            buckets=_LAG_BUCKETS,
+            registry=r,
+        )
+        self.gc_pause = Histogram(
+            "loibinh_gc_pause_seconds",
+            "Pauses of the cyclic garbage collector, by generation",
+            ["generation"],
+            buckets=_LAG_BUCKETS,
+            registry=r,
+        )
 
         # Children by label values, cached: labels() costs more than inc().
         self._answered: dict[tuple[str, str, int], tuple[Any, Any]] = {}

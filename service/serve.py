@@ -38,6 +38,7 @@ from service.http.protocol import ACCESS, AccessLogger, ServiceRunner
 from service.http.state import DRAINING, METRICS, METRICS_ONLY, SERVICES, SETTINGS
 from service.lifeline import die_with_parent
 from service.main import create_app
+from service.runtime import freeze_start_up
 from service.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,10 @@ def run_worker(overrides: dict[str, Any]) -> None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         pass
-    asyncio.run(serve_app(create_app(settings), settings))
+    app = create_app(settings)
+    # Last of the start-up steps: what they allocated is there to stay.
+    app.on_startup.append(_freeze)
+    asyncio.run(serve_app(app, settings))
 
 
 def _supervised_worker(overrides: dict[str, Any], supervisor: int) -> None:
@@ -159,6 +163,10 @@ def _metrics_app(app: web.Application) -> web.Application:
     metrics[SERVICES] = app[SERVICES]
     metrics.router.add_get("/metrics", public.metrics)
     return metrics
+
+
+async def _freeze(app: web.Application) -> None:
+    freeze_start_up()
 
 
 def serve(overrides: dict[str, Any]) -> int:

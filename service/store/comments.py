@@ -89,15 +89,6 @@ class Stored:
 
 
 @dataclass(frozen=True, slots=True)
-class ThreadSlice:
-    """One page of a thread's public comments (their stored JSON)."""
-
-    items: list[bytes]
-    more: bool
-    total: int  # approved comments in the whole thread
-
-
-@dataclass(frozen=True, slots=True)
 class Subject:
     """Who is submitting, pseudonymised: never the address or email in clear."""
 
@@ -120,6 +111,28 @@ def public_json(
             "created_at": rfc3339(created_ms),
         }
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadPage:
+    """A page of a thread's public read: the public JSON of its comments (none
+    when only the ETag was asked for), whether more follow, the thread's count
+    and the page's ETag."""
+
+    items: list[bytes]
+    more: bool
+    total: int  # approved comments in the whole thread
+    etag: str
+
+
+def page_etag(ids: list[bytes], more: bool, total: int) -> str:
+    """The ETag of a page of the public read. A comment's public JSON never
+    changes once made (public_json, at submission), so the ids on the page (in
+    their order), whether more follow and the thread's count name the body
+    exactly: a revalidation reads the ids alone, and hashing them costs a
+    fiftieth of hashing the body."""
+    named = b" ".join(ids) + (b" +" if more else b" .") + b" %d" % total
+    return '"' + hashlib.blake2b(named, digest_size=12).hexdigest() + '"'
 
 
 def content_digest(submission: Submission) -> str:
@@ -275,16 +288,27 @@ class CommentStore:
 
     @translate_errors
     async def thread_page(
-        self, site_id: str, thread: str, after: str | None, limit: int, *, newest: bool = False
-    ) -> ThreadSlice:
+        self,
+        site_id: str,
+        thread: str,
+        after: str | None,
+        limit: int,
+        *,
+        newest: bool = False,
+        bodies: bool = True,
+    ) -> ThreadPage:
         """Public JSON of up to `limit` comments after the cursor (oldest or
-        newest first), whether more follow, and the thread's count."""
+        newest first), whether more follow, the thread's count and the page's
+        ETag; without bodies, all but the JSON."""
         keys = self.keys(site_id)
         start = "+" if newest else "-"
         result = await self._scripts.thread_page(
             ThreadPageKeys(keys.thread(thread), keys.thread_public(thread)),
-            ThreadPageArgs("(" + after if after else start, limit, int(newest)),
+            ThreadPageArgs("(" + after if after else start, limit, int(newest), int(bodies)),
         )
+        more, total, count = bool(result[0]), int(result[1]), int(result[2])
+        ids = result[3 : 3 + count]
         # A field can vanish between ZRANGE and HMGET only if the script is
         # broken; skipping holes keeps one bad entry from failing the page.
-        return ThreadSlice([item for item in result[2:] if item], bool(result[0]), int(result[1]))
+        items = [item for item in result[3 + count :] if item]
+        return ThreadPage(items, more, total, page_etag(ids, more, total))

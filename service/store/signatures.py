@@ -169,6 +169,7 @@ class ThreadPageArgs:
     after: str  # exclusive bound: '-' (oldest first) or '+' (newest first) to start, else '(' + id
     limit: int
     newest: int  # 1: newest first
+    with_bodies: int  # 1: the public JSON too; 0: the ids only (an ETag check)
 
 
 @dataclass(frozen=True, slots=True)
