@@ -392,6 +392,23 @@ async def test_etag_differs_between_pages(client) -> None:
     ).status == 200
 
 
+async def test_a_page_whose_comments_stay_changes_with_the_thread_count(client) -> None:
+    """The first page holds the same comment after a later one is approved,
+    but its body's "total" does not: the ETag must not say "unchanged"."""
+    ids = []
+    for _ in range(3):
+        ids.append(await submit_ok(client))
+        await asyncio.sleep(0.002)
+    for comment_id in ids[:2]:
+        assert await approve(client, comment_id)
+    first = await read(client, "?limit=1")
+    assert (await first.json())["total"] == 2
+    assert await approve(client, ids[2])
+    again = await read(client, "?limit=1", **{"If-None-Match": first.headers["ETag"]})
+    assert again.status == 200
+    assert (await again.json())["total"] == 3
+
+
 async def test_the_leak_check_reads_every_kind_of_value(rds) -> None:
     """The Redis checks above are only as good as `redis_values`: it must find
     a value inside each type, not just in key names."""
