@@ -41,7 +41,7 @@ from service.moderation.learning import Learner, ModelAdmin, SiteModels
 from service.moderation.queue import Queue
 from service.moderation.reports import Reports
 from service.moderation.signins import SignInGuard
-from service.runtime import GcWatch, watch_loop
+from service.process.runtime import GcWatch, watch_loop
 from service.screening.screen import Screen
 from service.settings import Settings, load_settings
 from service.store.comments import CommentStore

@@ -36,9 +36,9 @@ from aiohttp import web
 from service.http import public
 from service.http.protocol import ACCESS, AccessLogger, ServiceRunner
 from service.http.state import DRAINING, METRICS, METRICS_ONLY, SERVICES, SETTINGS
-from service.lifeline import die_with_parent
 from service.main import create_app
-from service.runtime import freeze_start_up
+from service.process.lifeline import die_with_parent
+from service.process.runtime import freeze_start_up
 from service.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)

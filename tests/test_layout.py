@@ -87,6 +87,7 @@ def test_the_package_is_grouped_by_stage() -> None:
         "http",
         "migration",
         "moderation",
+        "process",
         "screening",
         "store",
         "submission",

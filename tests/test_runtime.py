@@ -10,7 +10,7 @@ import gc
 import time
 
 from service.metrics import Metrics
-from service.runtime import GcWatch, watch_loop
+from service.process.runtime import GcWatch, watch_loop
 
 
 def _sample(metrics: Metrics, name: str, labels: dict[str, str] | None = None) -> float:

@@ -12,7 +12,7 @@ import secrets
 
 from service.captcha import audio, drawing
 from service.keyring import Keyring
-from service.lifeline import die_with_parent
+from service.process.lifeline import die_with_parent
 
 # No 0/O, 1/I/L: characters a reader cannot tell apart in a distorted image.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
