@@ -10,12 +10,14 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
     RootModel,
     Tag,
     ValidationInfo,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -263,6 +265,21 @@ class Limits(Model):
     body_max_length: int
 
 
+class CountsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    thread: Annotated[list[ThreadId], Field(min_length=1, max_length=100)] = Field(
+        description="a thread id; repeat the parameter for up to 100 threads"
+    )
+
+
+class CommentCounts(Model):
+    counts: dict[str, int] = Field(
+        description="each thread asked for -> its published comments (0 for a thread "
+        "with none, or unknown)"
+    )
+
+
 class SiteConfig(Model):
     captcha: CaptchaConfig
     locale: str
@@ -293,7 +310,20 @@ class Health(Model):
 
 State = Literal["pending", "reported", "approved", "rejected", "spam"]
 STATES: tuple[State, ...] = ("pending", "reported", "approved", "rejected", "spam")
-Reason = Annotated[str, Field(max_length=500), AfterValidator(lambda v: clean(v, multiline=False))]
+
+
+def _no_reason(value: object) -> object:
+    """null is what a client sends for "no reason" as often as "": both are none."""
+    return "" if value is None else value
+
+
+Reason = Annotated[
+    str,
+    BeforeValidator(_no_reason),
+    Field(max_length=500),
+    AfterValidator(lambda v: clean(v, multiline=False)),
+    WithJsonSchema({"type": ["string", "null"], "maxLength": 500}, mode="validation"),
+]
 
 
 class Paging(BaseModel):
@@ -453,7 +483,7 @@ class BanRequest(Model):
 
 
 class Ban(Model):
-    id: str
+    id: str = Field(description="what DELETE .../bans/{ban} takes")
     kind: Literal["email", "ip"]
     email: str | None
     comment_id: str | None
@@ -485,16 +515,65 @@ class ErasureResult(Model):
     erased_comments: int
 
 
+# A dead-letter page cursor: when the last one shown died (ms), a dot, its id.
+DEAD_CURSOR_PATTERN = r"^\d{1,15}\.[A-Za-z0-9:._-]{1,300}$"
+
+
+class DeadLettersQuery(Paging):
+    before: Annotated[str | None, Field(pattern=DEAD_CURSOR_PATTERN)] = Field(
+        default=None, description="cursor for older deliveries: the `next` of the last page"
+    )
+
+
 class DeadLetter(Model):
     id: str
     target: str
     event: str
     attempts: int
     last_error: str
+    died_at: str = Field(description="when it was given up, RFC 3339, UTC")
+    comment: str | None = Field(description="the id of the comment the event is about")
 
 
 class DeadLetters(Model):
-    deliveries: list[DeadLetter]
+    deliveries: list[DeadLetter] = Field(description="newest first")
+    total: int = Field(description="dead deliveries kept for the site")
+    next: str | None = Field(description="cursor for older deliveries (`before`)")
+
+
+class RequeueRequest(Model):
+    ids: (
+        Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=300)]],
+            Field(min_length=1, max_length=1000),
+        ]
+        | None
+    ) = Field(default=None, description="the deliveries to requeue")
+    all: bool = Field(
+        default=False, description="requeue the oldest dead deliveries, up to 1,000 a call"
+    )
+
+    @model_validator(mode="after")
+    def _ids_or_all(self) -> RequeueRequest:
+        if (self.ids is None) == (not self.all):
+            raise ValueError("give either ids or all: true")
+        return self
+
+
+class Requeued(Model):
+    requeued: list[str] = Field(description="the ids requeued; those not dead are skipped")
+    remaining: int = Field(description="dead deliveries left")
+
+
+class UnbanQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    reason: Reason = ""
+
+
+class Unbanned(Model):
+    id: str
+    status: Literal["lifted"]
 
 
 ModelAction = Literal["reset", "freeze", "thaw", "exclude", "include"]
@@ -584,3 +663,59 @@ class SubjectAccess(Model):
     trusted: bool = Field(description="published at once in first-comment mode")
     trusted_always: bool = Field(description="a moderator chose to trust this author")
     strikes: int = Field(description="comments of theirs rejected or filed as spam")
+
+
+class OverviewQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    days: Annotated[int, Field(ge=1, le=90)] = Field(
+        default=14, description="the days to cover, today (UTC) included"
+    )
+
+
+class DayOutcomes(Model):
+    date: str = Field(description="a UTC day, YYYY-MM-DD")
+    approved: int
+    rejected: int
+    spam: int
+
+
+class DecisionTimes(Model):
+    decisions: int = Field(description="decisions timed")
+    median_seconds: float | None = Field(description="from submission to decision")
+    p90_seconds: float | None
+
+
+class ModeratorThroughput(Model):
+    key: str
+    moderator: str
+    decisions: int
+
+
+class ReasonCount(Model):
+    reason: str
+    count: int
+
+
+class Overview(Model):
+    """What the moderators did over the last days, from the audit log."""
+
+    days: list[DayOutcomes] = Field(description="oldest first, one per day")
+    decision_times: DecisionTimes
+    moderators: list[ModeratorThroughput] = Field(description="most decisions first")
+    reasons: list[ReasonCount] = Field(description="the moderators' reasons, most used first")
+    complete: bool = Field(
+        description="false when the period held more audit entries than are read at once "
+        "(the oldest days are then undercounted)"
+    )
+
+
+class ModerationSite(Model):
+    """What the dashboard needs of a site."""
+
+    locale: str
+    moderation: Literal["pre", "post", "first-comment"]
+    thread_url: str | None = Field(
+        description="the URL of a thread's article, with {thread} where its id goes; null: none"
+    )
+    reasons: list[str] = Field(description="the site's canned reasons for decisions")

@@ -40,6 +40,7 @@ MIN_SECRET_LENGTH = 32
 
 SITE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 ORIGIN = re.compile(r"^https?://[^/\s?#]+$")
+THREAD_URL = re.compile(r"^https?://[^/\s?#]+(?:[/?#]\S*)?$")
 
 
 class ConfigError(Exception):
@@ -328,6 +329,22 @@ class Site(Strict):
     hide_reported: bool = False
     # Receivers of the site's comment events: [Webhooks](moderation.md#webhooks).
     webhooks: list[Webhook] = []
+    # The address of a thread's article, with `{thread}` where the thread id goes
+    # (`https://news.example.vn/{thread}.html`): the dashboard and the form page link to it.
+    thread_url: str | None = None
+    # Reasons moderators pick from in the dashboard (they may still type their own).
+    moderation_reasons: list[Annotated[str, Field(min_length=1, max_length=500)]] = []
+
+    @field_validator("thread_url")
+    @classmethod
+    def _thread_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if "{thread}" not in value:
+            raise ValueError("must contain {thread}, where the thread id goes")
+        if not THREAD_URL.match(value.replace("{thread}", "x")):
+            raise ValueError(f"{value!r} is not an http or https URL")
+        return value
 
     def webhook_targets(self, event: WebhookEvent) -> str:
         """The names of the webhooks subscribed to an event, as the scripts take them."""
@@ -427,6 +444,12 @@ class WebhookSettings(Strict):
     lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
     # How often each worker looks for due deliveries.
     poll_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    # How long a dead delivery is kept for admins to see and requeue: each new
+    # dead one drops those older than this.
+    dead_keep_seconds: Annotated[int, Field(ge=60, le=365 * 86400)] = 14 * 86400
+    # Most dead deliveries kept per site: beyond it the oldest are dropped, so
+    # a receiver that stays down cannot grow Redis without bound.
+    dead_max: Annotated[int, Field(ge=1, le=100_000)] = 10_000
 
 
 class NetworkSettings(Strict):
