@@ -219,9 +219,7 @@ async def test_a_ban_is_in_the_audit_log(make_client) -> None:
     assert BANNED_EMAIL not in str(entries)
 
 
-async def test_a_ban_is_lifted_by_its_id_and_the_author_may_comment_again(
-    make_client, rds
-) -> None:
+async def test_a_ban_is_lifted_by_its_id_and_the_author_may_comment_again(make_client, rds) -> None:
     """Issue 14: the API had no unban; a lifted ban leaves the list, the
     accept script lets the author in again, and the audit says who lifted it."""
     client = await make_client()
