@@ -143,6 +143,21 @@ Captcha = Annotated[
 class Submission(Model):
     """A reader's comment as the form sends it."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "thread": "ca-mau-2022-08-12",
+                    "parent_id": None,
+                    "author": {"name": "Nguyễn Thị Thùy Dương", "email": "duong@example.vn"},
+                    "body": "Bài viết rất hay.",
+                    "captcha": {"id": "Jx3kQ9mW2pLr7vTa", "answer": "K7P2M"},
+                    "form_token": "1733600000.3f9a2c.8d1e",
+                }
+            ]
+        }
+    )
+
     thread: ThreadId
     parent_id: CommentId | None = None
     author: Author
@@ -386,6 +401,10 @@ class QueuePage(Model):
 
 
 class ClaimRequest(Model):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"limit": 10, "lease_seconds": 300, "state": "pending"}]}
+    )
+
     limit: Annotated[int, Field(ge=1, le=100)] = 10
     lease_seconds: Annotated[int, Field(ge=10, le=3600)] = 300
     state: Literal["pending", "reported"] = "pending"
@@ -406,6 +425,23 @@ class Decision(Model):
 
 
 class DecisionsRequest(Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "decisions": [
+                        {"id": "01JEKZ6Q5M3V8T7RX2N4PBWC9D", "action": "approve", "reason": None},
+                        {
+                            "id": "01JEKZ7A1B2C3D4E5F6G7H8J9K",
+                            "action": "reject",
+                            "reason": "Lạc đề",
+                        },
+                    ]
+                }
+            ]
+        }
+    )
+
     decisions: Annotated[list[Decision], Field(min_length=1, max_length=100)]
 
 
@@ -466,6 +502,19 @@ class AuditPage(Model):
 
 
 class BanRequest(Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"email": "spam@example.vn", "duration_seconds": 604800, "reason": "Quảng cáo"},
+                {
+                    "comment_id": "01JEKZ6Q5M3V8T7RX2N4PBWC9D",
+                    "duration_seconds": None,
+                    "reason": "",
+                },
+            ]
+        }
+    )
+
     email: Email | None = None
     comment_id: CommentId | None = Field(
         default=None, description="ban the pseudonymised address this comment came from"
@@ -498,6 +547,8 @@ class BanList(Model):
 
 
 class ReportRequest(Model):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "Quảng cáo"}]})
+
     reason: Annotated[
         str, Field(max_length=500), AfterValidator(lambda v: clean(v, multiline=True))
     ] = ""
@@ -508,6 +559,8 @@ class ReportReceived(Model):
 
 
 class ErasureRequest(Model):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "duong@example.vn"}]})
+
     email: Email
 
 
@@ -542,6 +595,12 @@ class DeadLetters(Model):
 
 
 class RequeueRequest(Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"ids": ["01JEKZ6Q5M3V8T7RX2N4PBWC9D:submitted:cms"]}, {"all": True}]
+        }
+    )
+
     ids: (
         Annotated[
             list[Annotated[str, Field(min_length=1, max_length=300)]],
@@ -591,6 +650,14 @@ class ModelStatus(Model):
 
 
 class ModelRequest(Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"action": "exclude", "key_id": "k_3f9a2c", "reason": "nhiều quyết định sai"}
+            ]
+        }
+    )
+
     action: ModelAction = Field(
         description="reset: back to the base model; freeze, thaw: stop or restart "
         "learning; exclude, include: a key's decisions out of training or back in"
@@ -650,6 +717,8 @@ class ExportedComment(Model):
 
 
 class SubjectAccessRequest(Model):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "duong@example.vn"}]})
+
     email: Email
 
 

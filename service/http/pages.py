@@ -115,9 +115,7 @@ async def dashboard(request: web.Request) -> web.Response:
     """The moderators' dashboard: a shell; everything else goes through the API."""
     headers = page_html.security_headers(page_html.csp(form="'none'"))
     headers["Referrer-Policy"] = "no-referrer"
-    return web.Response(
-        text=page_html.dashboard_page(), content_type="text/html", headers=headers
-    )
+    return web.Response(text=page_html.dashboard_page(), content_type="text/html", headers=headers)
 
 
 async def dashboard_slash(request: web.Request) -> web.Response:

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from service import models
-from service.http import cors, migration, moderation, pages, public
+from service.http import apidocs, cors, migration, moderation, pages, public
 from service.http.auth import guarded
 from service.http.endpoint import Endpoint, Handler, public_paths
 from service.http.openapi import document
@@ -152,6 +152,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              responses={200: None}),
     Endpoint("GET", "/openapi.json", openapi, "The OpenAPI 3.1 document of this API", "operations",
              responses={200: None}),
+    Endpoint("GET", "/docs", apidocs.page, "The API reference: /openapi.json, rendered",
+             "operations", responses={200: None}),
+    Endpoint("GET", "/docs/{name}", apidocs.file,
+             "The API reference's files: Swagger UI, vendored, and its licence",
+             "operations", responses={200: None, 304: None}, problems=(404,)),
     Endpoint("GET", "/problems/{name}", public.problem_type, "What a problem type means",
              "operations", responses={200: None}, problems=(404,)),
 )

@@ -49,9 +49,7 @@ async def test_overview_counts_what_the_moderators_decided(client: Client) -> No
     assert overview["complete"] is True
 
     # The throughput of named moderators is an admin's to see.
-    await expect_problem(
-        await client.get(url("/overview"), headers=minh.headers), 403, "forbidden"
-    )
+    await expect_problem(await client.get(url("/overview"), headers=minh.headers), 403, "forbidden")
     for bad in ("0", "91", "x"):
         response = await client.get(url("/overview"), headers=admin.headers, params={"days": bad})
         await expect_problem(response, 422, "validation-failed")
