@@ -93,15 +93,20 @@ def free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def serve_demo(
-    redis_server: RedisProcess, rds: aioredis.Redis, **overrides: Any
+    redis_server: RedisProcess,
+    rds: aioredis.Redis,
+    settings_extra: dict[str, Any] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Site]:
-    """The app in development mode (so it serves the demo article) on a free port."""
+    """The app in development mode (so it serves the demo article) on a free
+    port; `overrides` are the demo site's, `settings_extra` the service's."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = settings_for(
         redis_server.url,
         mode="development",
         sites={"demo": site(allowed_origins=[url], **overrides)},
+        **(settings_extra or {}),
     )
     app = create_app(settings, refill_captchas=False, deliver_webhooks=False)
     runner = web.AppRunner(app)
