@@ -415,7 +415,8 @@ async def test_every_view_passes_axe_and_is_photographed(
     for view in VIEWS:
         await page.get_by_role("tab", name=TAB_NAMES[view]).click()
         await expect(page.locator("#panel")).not_to_have_attribute("aria-busy", "true")
-        await expect(page.locator(".empty, .item, .row:not(.head), .chart, form").first).to_be_visible()
+        shown = page.locator(".empty, .item, .row:not(.head), .chart, form")
+        await expect(shown.first).to_be_visible()
         if view == "pending":
             await page.locator(".banbox summary").first.click()  # the ban form, open
         found[view] = await axe(page)
