@@ -108,7 +108,16 @@ async def decide(demo: Site, comment_id: str, action: str, reason: str, name: st
 
 async def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    size = page.viewport_size
+    if size is None or size["width"] != PHONE["width"]:
+        await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        return
+    # Chromium drops a phone's emulation (touch, its width) for a full-page
+    # shot: the page is made as tall as its content instead, and shot as is.
+    height = await page.evaluate("document.documentElement.scrollHeight")
+    await page.set_viewport_size({"width": size["width"], "height": min(height, 6000)})
+    await page.screenshot(path=str(SHOTS / f"{name}.png"))
+    await page.set_viewport_size(size)
 
 
 async def bans(demo: Site) -> list[Any]:
@@ -276,6 +285,7 @@ async def test_overview_draws_the_figures(demo: Site, browser: Browser) -> None:
     stats = page.locator(".stats")
     await expect(stats).to_contain_text("Trung vị")
     await expect(stats.locator(".big").last).to_have_text("4")
+    await expect(page.locator("#panel")).not_to_contain_text("null")
     moderators = charts.nth(1)
     await expect(moderators.locator("svg text.label")).to_contain_text(["Minh", "2", "Lan", "2"])
     await expect(charts.nth(2)).to_contain_text("Lạc đề")
@@ -389,9 +399,12 @@ async def populated(demo: Site) -> None:
             "Bài viết rất hay, cảm ơn tác giả.",
             "Mong thành phố sớm sửa con đường này.",
             "Vay tiền nhanh liên hệ Zalo 0901234567",
+            "Tôi không đồng ý với tác giả.",
+            "Chuyện này chẳng liên quan gì.",
         )
     ]
-    await decide(demo, ids[2], "spam", "Quảng cáo", "Minh")
+    await decide(demo, ids[3], "approve", "", "Minh")
+    await decide(demo, ids[4], "reject", "Lạc đề", "Lan")
     await demo.app[SERVICES].bans.ban(
         "demo",
         Actor(key_id="k-minh", name="Minh", admin=True),

@@ -612,8 +612,8 @@
     ui.extra.append(h("div", { class: "tools" }, period));
     var o = await api("GET", "/overview?days=" + state.days);
     var times = o.decision_times;
+    if (!o.complete) ui.extra.append(h("p", { class: "msg bad", text: t.partial }));
     ui.extra.append(
-      o.complete ? null : h("p", { class: "msg bad", text: t.partial }),
       h("div", { class: "charts" },
         figure(t.days, dayChart(o.days), table([t.date, t.outcomes.approved, t.outcomes.rejected, t.outcomes.spam],
           o.days.map(function (d) { return [d.date, d.approved, d.rejected, d.spam]; })), "wide"),
