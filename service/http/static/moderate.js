@@ -640,11 +640,16 @@
       })));
   }
 
+  // Charts are drawn at the width they are shown at, so that their text keeps its size on a phone.
+  function chartWidth() {
+    return Math.max(280, Math.min(720, (ui.panel.clientWidth || 640) - 32));
+  }
+
   // Stacked bars, one per day: approved, rejected, spam. Self-drawn SVG, no library.
   function dayChart(days) {
     var total = days.reduce(function (s, d) { return s + d.approved + d.rejected + d.spam; }, 0);
     if (!total) return null;
-    var W = 640, H = 220, top = 12, bottom = 28, left = 34, max = 1;
+    var W = chartWidth(), H = 220, top = 12, bottom = 28, left = 34, max = 1;
     days.forEach(function (d) { max = Math.max(max, d.approved + d.rejected + d.spam); });
     var step = (W - left) / days.length, bar = Math.max(2, step * 0.7), scale = (H - top - bottom) / max;
     var g = svg("svg", { viewBox: "0 0 " + W + " " + H, class: "plot", role: "img",
@@ -663,8 +668,12 @@
         g.append(svg("rect", { x: x, y: y, width: bar, height: hgt, class: "bar " + k },
           svg("title", {}, d.date + " · " + t.outcomes[k] + ": " + d[k])));
       });
-      if (days.length <= 14 || i % Math.ceil(days.length / 10) === 0) {
-        g.append(svg("text", { x: x + bar / 2, y: H - 10, "text-anchor": "middle", class: "tick" }, d.date.slice(5)));
+      var every = Math.ceil(days.length / Math.max(2, Math.floor((W - left) / 44)));
+      // Counted from today backwards, so that today always has its label.
+      var last = i === days.length - 1;
+      if ((days.length - 1 - i) % every === 0) {
+        g.append(svg("text", { x: last ? x + bar : x + bar / 2, y: H - 10, "text-anchor": last ? "end" : "middle",
+          class: "tick" }, d.date.slice(5)));
       }
     });
     return h("div", {}, g, h("p", { class: "legend" }, ["approved", "rejected", "spam"].map(function (k) {
@@ -675,13 +684,13 @@
   // Horizontal bars with their labels and counts, longest first.
   function barChart(pairs) {
     if (!pairs.length) return null;
-    var W = 640, row = 28, H = pairs.length * row + 4, label = 220, max = 1;
+    var W = chartWidth(), row = 28, H = pairs.length * row + 4, label = Math.round(W * 0.38), max = 1;
     pairs.forEach(function (p) { max = Math.max(max, p[1]); });
     var g = svg("svg", { viewBox: "0 0 " + W + " " + H, class: "plot", role: "img",
       "aria-label": pairs.map(function (p) { return p[0] + ": " + p[1]; }).join(", ") });
     pairs.forEach(function (p, i) {
       var y = i * row + 4, w = Math.max(2, (W - label - 50) * p[1] / max);
-      var name = p[0].length > 30 ? p[0].slice(0, 29) + "…" : p[0];
+      var fits = Math.floor(label / 8), name = p[0].length > fits ? p[0].slice(0, fits - 1) + "…" : p[0];
       g.append(svg("text", { x: label - 8, y: y + 17, "text-anchor": "end", class: "label" }, name),
         svg("rect", { x: label, y: y + 3, width: w, height: row - 8, class: "bar one" }, svg("title", {}, p[0] + ": " + p[1])),
         svg("text", { x: label + w + 6, y: y + 17, class: "label" }, String(p[1])));
