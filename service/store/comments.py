@@ -266,7 +266,6 @@ class CommentStore:
         raise RuntimeError(f"accept.lua answered {outcome!r}")
 
     @translate_errors
-    @translate_errors
     async def thread_counts(self, site_id: str, threads: Sequence[str]) -> list[int]:
         """How many published comments each thread has: one pipelined ZCARD
         each, all of one site, so all on one Redis node."""
@@ -276,6 +275,7 @@ class CommentStore:
                 pipe.zcard(keys.thread(thread))
             return [int(n) for n in await pipe.execute()]
 
+    @translate_errors
     async def thread_page(
         self, site_id: str, thread: str, after: str | None, limit: int
     ) -> tuple[list[bytes], bool]:

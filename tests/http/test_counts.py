@@ -4,6 +4,7 @@ one call, and the widget's config, both cached by browsers and CDNs
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -72,3 +73,19 @@ async def test_config_is_cached_and_revalidated(client: Client) -> None:
     other = await client.get("/v1/sites/news/config", headers={"If-None-Match": '"other"'})
     assert other.status == 200
     assert await other.json() == await response.json()
+
+
+async def test_counts_when_redis_is_unreachable_is_503(
+    make_client: Callable[..., Awaitable[Client]],
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = await make_client(
+        redis={"url": f"redis://127.0.0.1:{port}/0", "connect_timeout": 0.2, "timeout": 0.2}
+    )
+    response = await counts(client, "bai-mot")
+    await expect_problem(response, 503, "unavailable")
+    assert response.headers["Retry-After"]
+    # The config needs no Redis: it is still served, cached.
+    assert (await client.get("/v1/sites/news/config")).status == 200
