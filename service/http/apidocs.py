@@ -5,7 +5,7 @@ from a CDN: the page works offline and its policy allows only this origin."""
 
 from __future__ import annotations
 
-from functools import cache
+import asyncio
 from importlib import resources
 
 from aiohttp import web
@@ -42,10 +42,22 @@ PAGE = (
 )
 
 
-@cache
-def _asset(name: str) -> assets.Asset:
+# Each file as served, made once per process. The viewer's bundle is 1.7 MB,
+# which gzip takes about half a second to compress: that is done in a thread,
+# never on the event loop.
+_LOADED: dict[str, assets.Asset] = {}
+
+
+def _load(name: str) -> assets.Asset:
     body = resources.files("service.http").joinpath("static", "apidocs", name).read_bytes()
     return assets.make(name, body)
+
+
+async def _asset(name: str) -> assets.Asset:
+    if name not in _LOADED:
+        # Two first requests at once may both make it: the same bytes, harmless.
+        _LOADED[name] = await asyncio.to_thread(_load, name)
+    return _LOADED[name]
 
 
 async def page(request: web.Request) -> web.Response:
@@ -63,4 +75,4 @@ async def file(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if name not in FILES:
         raise web.HTTPNotFound()
-    return assets.respond(request, _asset(name))
+    return assets.respond(request, await _asset(name))
