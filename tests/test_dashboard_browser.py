@@ -167,7 +167,7 @@ async def test_bans_by_address_and_email_listed_with_expiry_and_lifted(
     await expect(address).to_contain_text("…" + first[-6:])
     await expect(address).to_contain_text("spam từ một máy")
     await expect(address.locator("time")).to_have_count(2)  # banned on, ends
-    await shot(page, "bans-desktop-light")
+    await shot(page, "feature-bans-desktop-light")
 
     page.once("dialog", lambda dialog: dialog.accept())
     await address.get_by_role("button", name="Gỡ lệnh cấm").click()
@@ -196,7 +196,7 @@ async def test_trust_and_reject_author_and_the_approved_tab(demo: Site, browser:
     await expect(page.get_by_role("button", name="Duyệt", exact=True)).to_have_count(0)
     await expect(page.get_by_role("button", name="Duyệt và tin tưởng tác giả")).to_have_count(0)
     await expect(page.locator(".bulk")).to_be_hidden()
-    await shot(page, "approved-tab-desktop-light")
+    await shot(page, "feature-approved-tab-desktop-light")
     await approved.get_by_role("button", name="Gỡ mọi bình luận của tác giả").click()
     await expect(page.get_by_role("status")).to_contain_text("Đã lưu 3 quyết định.")
     await expect(page.get_by_role("tab", name="Đã từ chối (3)")).to_be_visible()
@@ -250,7 +250,7 @@ async def test_canned_reason_article_link_and_a_readable_audit(
         await row.locator("time").get_attribute("datetime"),
     )
     assert written == expected
-    await shot(page, "audit-desktop-light")
+    await shot(page, "feature-audit-desktop-light")
 
 
 async def test_erasure_by_email(demo: Site, browser: Browser) -> None:
@@ -293,7 +293,7 @@ async def test_overview_draws_the_figures(demo: Site, browser: Browser) -> None:
     await expect(moderators.locator("table tbody tr")).to_have_count(2)
     await page.get_by_label("Khoảng thời gian").select_option("30")
     await expect(charts.first.locator("svg rect")).to_have_count(3)
-    await shot(page, "overview-desktop-light")
+    await shot(page, "feature-overview-desktop-light")
 
 
 @pytest.fixture
@@ -324,7 +324,7 @@ async def test_failed_webhook_deliveries_are_listed_and_requeued(
         await expect(page.locator(".total")).to_have_text("3 lần gửi thất bại đang được giữ.")
         await expect(dead.first).to_contain_text("comment.submitted")
         await expect(dead.first).to_contain_text("HTTP 503")
-        await shot(page, "webhooks-desktop-light")
+        await shot(page, "feature-webhooks-desktop-light")
         await dead.first.get_by_role("button", name="Gửi lại").click()
         await expect(page.get_by_role("status")).to_have_text("Đã xếp lại 1 lần gửi.")
         await expect(dead).to_have_count(2)
@@ -460,6 +460,6 @@ async def test_api_reference_renders_from_this_service_alone(demo: Site, browser
     submit = page.locator(".opblock-post").filter(has_text="/v1/sites/{site}/comments").first
     await submit.click()
     await expect(submit).to_contain_text("ca-mau-2022-08-12")  # the request's example
-    await shot(page, "api-reference-desktop-light")
+    await shot(page, "feature-api-reference-desktop-light")
     assert elsewhere == []
     assert [e for e in errors if "Content Security Policy" in e] == []
