@@ -613,24 +613,33 @@
     var o = await api("GET", "/overview?days=" + state.days);
     var times = o.decision_times;
     if (!o.complete) ui.extra.append(h("p", { class: "msg bad", text: t.partial }));
-    ui.extra.append(
-      h("div", { class: "charts" },
-        figure(t.days, dayChart(o.days), table([t.date, t.outcomes.approved, t.outcomes.rejected, t.outcomes.spam],
-          o.days.map(function (d) { return [d.date, d.approved, d.rejected, d.spam]; })), "wide"),
-        h("figure", { class: "card stats" }, h("figcaption", { text: t.decisionTime }),
-          h("dl", {},
-            h("dt", { text: t.median }), h("dd", { class: "big", text: duration(times.median_seconds) }),
-            h("dt", { text: t.p90 }), h("dd", { class: "big", text: duration(times.p90_seconds) }),
-            h("dt", { text: t.decided }), h("dd", { class: "big", text: number.format(times.decisions) }))),
-        figure(t.throughput, barChart(o.moderators.map(function (m) { return [m.moderator || m.key, m.decisions]; })),
-          table([t.who, t.decided], o.moderators.map(function (m) { return [m.moderator || m.key, m.decisions]; }))),
-        figure(t.topReasons, barChart(o.reasons.map(function (r) { return [r.reason, r.count]; })),
-          table([t.why, t.count], o.reasons.map(function (r) { return [r.reason, r.count]; })))));
+    var moderators = o.moderators.map(function (m) { return [m.moderator || m.key, m.decisions]; });
+    var reasons = o.reasons.map(function (r) { return [r.reason, r.count]; });
+    var figures = [
+      figure(t.days, function (w) { return dayChart(o.days, w); }, table([t.date, t.outcomes.approved, t.outcomes.rejected, t.outcomes.spam],
+        o.days.map(function (d) { return [d.date, d.approved, d.rejected, d.spam]; })), "wide"),
+      h("figure", { class: "card stats" }, h("figcaption", { text: t.decisionTime }),
+        h("dl", {},
+          h("dt", { text: t.median }), h("dd", { class: "big", text: duration(times.median_seconds) }),
+          h("dt", { text: t.p90 }), h("dd", { class: "big", text: duration(times.p90_seconds) }),
+          h("dt", { text: t.decided }), h("dd", { class: "big", text: number.format(times.decisions) }))),
+      figure(t.throughput, function (w) { return barChart(moderators, w); }, table([t.who, t.decided], moderators)),
+      figure(t.topReasons, function (w) { return barChart(reasons, w); }, table([t.why, t.count], reasons))
+    ];
+    ui.extra.append(h("div", { class: "charts" }, figures));
+    // Drawn once placed, at the width each is shown at: their text keeps its size on a phone.
+    figures.forEach(function (f) { if (f.draw) f.draw(); });
   }
 
-  function figure(caption, chart, data, wide) {
-    return h("figure", { class: "card chart" + (wide ? " wide" : "") }, h("figcaption", { text: caption }),
-      chart || h("p", { class: "empty", text: t.noData }), h("details", {}, h("summary", { text: t.table }), data));
+  function figure(caption, draw, data, wide) {
+    var place = h("div", { class: "plot-place" });
+    var fig = h("figure", { class: "card chart" + (wide ? " wide" : "") }, h("figcaption", { text: caption }),
+      place, h("details", {}, h("summary", { text: t.table }), data));
+    fig.draw = function () {
+      var width = Math.max(240, Math.min(900, place.clientWidth || 600));
+      place.replaceChildren(draw(width) || h("p", { class: "empty", text: t.noData }));
+    };
+    return fig;
   }
 
   function table(head, rows) {
@@ -640,16 +649,11 @@
       })));
   }
 
-  // Charts are drawn at the width they are shown at, so that their text keeps its size on a phone.
-  function chartWidth() {
-    return Math.max(280, Math.min(720, (ui.panel.clientWidth || 640) - 32));
-  }
-
   // Stacked bars, one per day: approved, rejected, spam. Self-drawn SVG, no library.
-  function dayChart(days) {
+  function dayChart(days, W) {
     var total = days.reduce(function (s, d) { return s + d.approved + d.rejected + d.spam; }, 0);
     if (!total) return null;
-    var W = chartWidth(), H = 220, top = 12, bottom = 28, left = 34, max = 1;
+    var H = 220, top = 12, bottom = 28, left = 34, max = 1;
     days.forEach(function (d) { max = Math.max(max, d.approved + d.rejected + d.spam); });
     var step = (W - left) / days.length, bar = Math.max(2, step * 0.7), scale = (H - top - bottom) / max;
     var g = svg("svg", { viewBox: "0 0 " + W + " " + H, class: "plot", role: "img",
@@ -668,7 +672,7 @@
         g.append(svg("rect", { x: x, y: y, width: bar, height: hgt, class: "bar " + k },
           svg("title", {}, d.date + " · " + t.outcomes[k] + ": " + d[k])));
       });
-      var every = Math.ceil(days.length / Math.max(2, Math.floor((W - left) / 44)));
+      var every = Math.ceil(days.length / Math.max(2, Math.floor((W - left) / 56)));
       // Counted from today backwards, so that today always has its label.
       var last = i === days.length - 1;
       if ((days.length - 1 - i) % every === 0) {
@@ -682,9 +686,9 @@
   }
 
   // Horizontal bars with their labels and counts, longest first.
-  function barChart(pairs) {
+  function barChart(pairs, W) {
     if (!pairs.length) return null;
-    var W = chartWidth(), row = 28, H = pairs.length * row + 4, label = Math.round(W * 0.38), max = 1;
+    var row = 28, H = pairs.length * row + 4, label = Math.round(W * 0.38), max = 1;
     pairs.forEach(function (p) { max = Math.max(max, p[1]); });
     var g = svg("svg", { viewBox: "0 0 " + W + " " + H, class: "plot", role: "img",
       "aria-label": pairs.map(function (p) { return p[0] + ": " + p[1]; }).join(", ") });
