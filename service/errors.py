@@ -76,6 +76,14 @@ class NotFound(LoibinhError):
     pass
 
 
+class UnknownBan(LoibinhError):
+    """No ban with this id on the site (never made, or already lifted)."""
+
+
+class UnknownDelivery(LoibinhError):
+    """No dead webhook delivery with this id on the site."""
+
+
 class MethodNotAllowed(LoibinhError):
     def __init__(self, detail: str, allowed: set[str]) -> None:
         super().__init__(detail)

@@ -22,3 +22,17 @@ def new_comment_id(now_ms: int | None = None) -> str:
     # left by 6, they are the first 26 digits of 17 bytes in base32.
     encoded = base64.b32encode((value << 6).to_bytes(17, "big"))[:26]
     return encoded.translate(_CROCKFORD).decode()
+
+
+_FROM_CROCKFORD = {c: i for i, c in enumerate("0123456789ABCDEFGHJKMNPQRSTVWXYZ")}
+
+
+def comment_time_ms(comment_id: str) -> int | None:
+    """When a comment was made, read back from its id's first 48 bits (its
+    first 10 digits hold 50 bits, the top two zero); None if not an id."""
+    value = 0
+    for digit in comment_id[:10]:
+        if digit not in _FROM_CROCKFORD:
+            return None
+        value = value * 32 + _FROM_CROCKFORD[digit]
+    return value if len(comment_id) == 26 else None

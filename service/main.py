@@ -38,6 +38,7 @@ from service.moderation.decisions import Decisions
 from service.moderation.erasure import DiskPurge, Erasure
 from service.moderation.history import History
 from service.moderation.learning import Learner, ModelAdmin, SiteModels
+from service.moderation.overview import Overviews
 from service.moderation.queue import Queue
 from service.moderation.reports import Reports
 from service.moderation.signins import SignInGuard
@@ -123,6 +124,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         reports=Reports(redis, scripts, prefix),
         erasure=Erasure(redis, scripts, app[KEYRING], prefix, DiskPurge(redis)),
         signins=SignInGuard(redis, prefix, settings.signin),
+        overviews=Overviews(redis, scripts, prefix),
         outbox=Outbox(redis, scripts, settings, app[METRICS]),
         models=SiteModels(redis, prefix, settings.sites),
         model_admin=ModelAdmin(redis, scripts, prefix),

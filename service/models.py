@@ -10,12 +10,14 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
     RootModel,
     Tag,
     ValidationInfo,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -140,6 +142,21 @@ Captcha = Annotated[
 
 class Submission(Model):
     """A reader's comment as the form sends it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "thread": "ca-mau-2022-08-12",
+                    "parent_id": None,
+                    "author": {"name": "Nguyễn Thị Thùy Dương", "email": "duong@example.vn"},
+                    "body": "Bài viết rất hay.",
+                    "captcha": {"id": "Jx3kQ9mW2pLr7vTa", "answer": "K7P2M"},
+                    "form_token": "1733600000.3f9a2c.8d1e",
+                }
+            ]
+        }
+    )
 
     thread: ThreadId
     parent_id: CommentId | None = None
@@ -266,6 +283,21 @@ class Limits(Model):
     body_max_length: int
 
 
+class CountsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    thread: Annotated[list[ThreadId], Field(min_length=1, max_length=100)] = Field(
+        description="a thread id; repeat the parameter for up to 100 threads"
+    )
+
+
+class CommentCounts(Model):
+    counts: dict[str, int] = Field(
+        description="each thread asked for -> its published comments (0 for a thread "
+        "with none, or unknown)"
+    )
+
+
 class SiteConfig(Model):
     captcha: CaptchaConfig
     locale: str
@@ -296,7 +328,20 @@ class Health(Model):
 
 State = Literal["pending", "reported", "approved", "rejected", "spam"]
 STATES: tuple[State, ...] = ("pending", "reported", "approved", "rejected", "spam")
-Reason = Annotated[str, Field(max_length=500), AfterValidator(lambda v: clean(v, multiline=False))]
+
+
+def _no_reason(value: object) -> object:
+    """null is what a client sends for "no reason" as often as "": both are none."""
+    return "" if value is None else value
+
+
+Reason = Annotated[
+    str,
+    BeforeValidator(_no_reason),
+    Field(max_length=500),
+    AfterValidator(lambda v: clean(v, multiline=False)),
+    WithJsonSchema({"type": ["string", "null"], "maxLength": 500}, mode="validation"),
+]
 
 
 class Paging(BaseModel):
@@ -359,6 +404,10 @@ class QueuePage(Model):
 
 
 class ClaimRequest(Model):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"limit": 10, "lease_seconds": 300, "state": "pending"}]}
+    )
+
     limit: Annotated[int, Field(ge=1, le=100)] = 10
     lease_seconds: Annotated[int, Field(ge=10, le=3600)] = 300
     state: Literal["pending", "reported"] = "pending"
@@ -379,6 +428,23 @@ class Decision(Model):
 
 
 class DecisionsRequest(Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "decisions": [
+                        {"id": "01JEKZ6Q5M3V8T7RX2N4PBWC9D", "action": "approve", "reason": None},
+                        {
+                            "id": "01JEKZ7A1B2C3D4E5F6G7H8J9K",
+                            "action": "reject",
+                            "reason": "Lạc đề",
+                        },
+                    ]
+                }
+            ]
+        }
+    )
+
     decisions: Annotated[list[Decision], Field(min_length=1, max_length=100)]
 
 
@@ -439,6 +505,19 @@ class AuditPage(Model):
 
 
 class BanRequest(Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"email": "spam@example.vn", "duration_seconds": 604800, "reason": "Quảng cáo"},
+                {
+                    "comment_id": "01JEKZ6Q5M3V8T7RX2N4PBWC9D",
+                    "duration_seconds": None,
+                    "reason": "",
+                },
+            ]
+        }
+    )
+
     email: Email | None = None
     comment_id: CommentId | None = Field(
         default=None, description="ban the pseudonymised address this comment came from"
@@ -456,7 +535,7 @@ class BanRequest(Model):
 
 
 class Ban(Model):
-    id: str
+    id: str = Field(description="what DELETE .../bans/{ban} takes")
     kind: Literal["email", "ip"]
     email: str | None
     comment_id: str | None
@@ -471,6 +550,8 @@ class BanList(Model):
 
 
 class ReportRequest(Model):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "Quảng cáo"}]})
+
     reason: Annotated[
         str, Field(max_length=500), AfterValidator(lambda v: clean(v, multiline=True))
     ] = ""
@@ -481,11 +562,23 @@ class ReportReceived(Model):
 
 
 class ErasureRequest(Model):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "duong@example.vn"}]})
+
     email: Email
 
 
 class ErasureResult(Model):
     erased_comments: int
+
+
+# A dead-letter page cursor: when the last one shown died (ms), a dot, its id.
+DEAD_CURSOR_PATTERN = r"^\d{1,15}\.[A-Za-z0-9:._-]{1,300}$"
+
+
+class DeadLettersQuery(Paging):
+    before: Annotated[str | None, Field(pattern=DEAD_CURSOR_PATTERN)] = Field(
+        default=None, description="cursor for older deliveries: the `next` of the last page"
+    )
 
 
 class DeadLetter(Model):
@@ -494,10 +587,55 @@ class DeadLetter(Model):
     event: str
     attempts: int
     last_error: str
+    died_at: str = Field(description="when it was given up, RFC 3339, UTC")
+    comment: str | None = Field(description="the id of the comment the event is about")
 
 
 class DeadLetters(Model):
-    deliveries: list[DeadLetter]
+    deliveries: list[DeadLetter] = Field(description="newest first")
+    total: int = Field(description="dead deliveries kept for the site")
+    next: str | None = Field(description="cursor for older deliveries (`before`)")
+
+
+class RequeueRequest(Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"ids": ["01JEKZ6Q5M3V8T7RX2N4PBWC9D:submitted:cms"]}, {"all": True}]
+        }
+    )
+
+    ids: (
+        Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=300)]],
+            Field(min_length=1, max_length=1000),
+        ]
+        | None
+    ) = Field(default=None, description="the deliveries to requeue")
+    all: bool = Field(
+        default=False, description="requeue the oldest dead deliveries, up to 1,000 a call"
+    )
+
+    @model_validator(mode="after")
+    def _ids_or_all(self) -> RequeueRequest:
+        if (self.ids is None) == (not self.all):
+            raise ValueError("give either ids or all: true")
+        return self
+
+
+class Requeued(Model):
+    requeued: list[str] = Field(description="the ids requeued; those not dead are skipped")
+    remaining: int = Field(description="dead deliveries left")
+
+
+class UnbanQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    reason: Reason = ""
+
+
+class Unbanned(Model):
+    id: str
+    status: Literal["lifted"]
 
 
 ModelAction = Literal["reset", "freeze", "thaw", "exclude", "include"]
@@ -515,6 +653,14 @@ class ModelStatus(Model):
 
 
 class ModelRequest(Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"action": "exclude", "key_id": "k_3f9a2c", "reason": "nhiều quyết định sai"}
+            ]
+        }
+    )
+
     action: ModelAction = Field(
         description="reset: back to the base model; freeze, thaw: stop or restart "
         "learning; exclude, include: a key's decisions out of training or back in"
@@ -574,6 +720,8 @@ class ExportedComment(Model):
 
 
 class SubjectAccessRequest(Model):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "duong@example.vn"}]})
+
     email: Email
 
 
@@ -587,3 +735,59 @@ class SubjectAccess(Model):
     trusted: bool = Field(description="published at once in first-comment mode")
     trusted_always: bool = Field(description="a moderator chose to trust this author")
     strikes: int = Field(description="comments of theirs rejected or filed as spam")
+
+
+class OverviewQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    days: Annotated[int, Field(ge=1, le=90)] = Field(
+        default=14, description="the days to cover, today (UTC) included"
+    )
+
+
+class DayOutcomes(Model):
+    date: str = Field(description="a UTC day, YYYY-MM-DD")
+    approved: int
+    rejected: int
+    spam: int
+
+
+class DecisionTimes(Model):
+    decisions: int = Field(description="decisions timed")
+    median_seconds: float | None = Field(description="from submission to decision")
+    p90_seconds: float | None
+
+
+class ModeratorThroughput(Model):
+    key: str
+    moderator: str
+    decisions: int
+
+
+class ReasonCount(Model):
+    reason: str
+    count: int
+
+
+class Overview(Model):
+    """What the moderators did over the last days, from the audit log."""
+
+    days: list[DayOutcomes] = Field(description="oldest first, one per day")
+    decision_times: DecisionTimes
+    moderators: list[ModeratorThroughput] = Field(description="most decisions first")
+    reasons: list[ReasonCount] = Field(description="the moderators' reasons, most used first")
+    complete: bool = Field(
+        description="false when the period held more audit entries than are read at once "
+        "(the oldest days are then undercounted)"
+    )
+
+
+class ModerationSite(Model):
+    """What the dashboard needs of a site."""
+
+    locale: str
+    moderation: Literal["pre", "post", "first-comment"]
+    thread_url: str | None = Field(
+        description="the URL of a thread's article, with {thread} where its id goes; null: none"
+    )
+    reasons: list[str] = Field(description="the site's canned reasons for decisions")

@@ -332,6 +332,8 @@ class Site(Strict):
     hide_reported: bool = False
     # Receivers of the site's comment events: [Webhooks](moderation.md#webhooks).
     webhooks: list[Webhook] = []
+    # Reasons moderators pick from in the dashboard (they may still type their own).
+    moderation_reasons: list[Annotated[str, Field(min_length=1, max_length=500)]] = []
 
     def webhook_targets(self, event: WebhookEvent) -> str:
         """The names of the webhooks subscribed to an event, as the scripts take them."""
@@ -451,6 +453,12 @@ class WebhookSettings(Strict):
     lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
     # How often each worker looks for due deliveries.
     poll_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    # How long a dead delivery is kept for admins to see and requeue: each new
+    # dead one drops those older than this.
+    dead_keep_seconds: Annotated[int, Field(ge=60, le=365 * 86400)] = 14 * 86400
+    # Most dead deliveries kept per site: beyond it the oldest are dropped, so
+    # a receiver that stays down cannot grow Redis without bound.
+    dead_max: Annotated[int, Field(ge=1, le=100_000)] = 10_000
 
 
 class NetworkSettings(Strict):

@@ -278,6 +278,12 @@ async def test_serve_answers_from_the_installed_package(served: Served) -> None:
 
         widget = await get("/widget/v1/loibinh.js", "text/javascript")
         assert b"loibinh" in await widget.read()
+        # The API reference's vendored viewer and its licence ship in the package.
+        await get("/docs", "text/html")
+        viewer = await get("/docs/swagger-ui-bundle.js", "text/javascript")
+        assert b"SwaggerUIBundle" in await viewer.read()
+        licence = await get("/docs/LICENSE", "text/plain")
+        assert b"Apache License" in await licence.read()
 
     served.process.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(served.process.wait, 15) == 0, served.output()

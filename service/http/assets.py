@@ -18,7 +18,10 @@ TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".html": "text/html; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
 }
+# Licence files have no extension.
+PLAIN = "text/plain; charset=utf-8"
 # The files that may be served, by URL name: nothing else in the folder is.
 NAMES = ("loibinh.js", "loibinh.css", "moderate.js", "moderate.css", "pages.css")
 
@@ -33,9 +36,14 @@ class Asset:
 
 @cache
 def asset(name: str) -> Asset:
-    body = resources.files("service.http").joinpath("static", name).read_bytes()
+    return make(name, resources.files("service.http").joinpath("static", name).read_bytes())
+
+
+def make(name: str, body: bytes) -> Asset:
+    """A file as served: its type from its name, its ETag from its bytes."""
     digest = hashlib.blake2b(body, digest_size=12).hexdigest()
-    content_type = TYPES[name[name.rindex(".") :]]
+    dot = name.rfind(".")
+    content_type = TYPES.get(name[dot:], PLAIN) if dot > 0 else PLAIN
     # mtime=0: the same bytes, so the same ETag, on every replica.
     return Asset(body, gzip.compress(body, 9, mtime=0), f'"{digest}"', content_type)
 

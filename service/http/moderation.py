@@ -4,13 +4,18 @@ before the handler runs; the handler finds who acts in request[ACTOR]."""
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from service import models
-from service.errors import UnknownComment
+from service.clock import now_ms
+from service.errors import UnknownBan, UnknownComment, UnknownDelivery
 from service.http import intake
 from service.http.request import json_response
 from service.http.state import ACTOR, METRICS, SERVICES, SETTINGS
+
+BAN_ID = re.compile(r"[0-9a-f]{16}")
 
 
 def _site(request: web.Request) -> str:
@@ -84,6 +89,15 @@ async def ban(request: web.Request) -> web.Response:
     return json_response(created.model_dump(), status=201)
 
 
+async def unban(request: web.Request) -> web.Response:
+    ban_id = request.match_info["ban"]
+    if not BAN_ID.fullmatch(ban_id):
+        raise UnknownBan(f"{ban_id!r} is not a ban id")
+    query = intake.validate(models.UnbanQuery, dict(request.query))
+    await request.app[SERVICES].bans.lift(_site(request), request[ACTOR], ban_id, query.reason)
+    return json_response(models.Unbanned(id=ban_id, status="lifted").model_dump())
+
+
 async def bans(request: web.Request) -> web.Response:
     listed = await request.app[SERVICES].bans.in_force(_site(request))
     return json_response(listed.model_dump())
@@ -99,12 +113,41 @@ async def erase(request: web.Request) -> web.Response:
 
 
 async def dead_letters(request: web.Request) -> web.Response:
-    dead = await request.app[SERVICES].outbox.dead_letters(_site(request))
+    query = intake.validate(models.DeadLettersQuery, dict(request.query))
+    dead = await request.app[SERVICES].outbox.dead_letters(_site(request), query)
     return json_response(dead.model_dump())
 
 
 async def requeue(request: web.Request) -> web.Response:
     delivery = request.match_info["delivery"]
-    if not await request.app[SERVICES].outbox.requeue(_site(request), delivery):
-        raise web.HTTPNotFound()
+    if not await request.app[SERVICES].outbox.requeue(_site(request), [delivery]):
+        raise UnknownDelivery(f"no dead delivery {delivery!r} on this site")
     return json_response({"id": delivery, "status": "requeued"}, status=202)
+
+
+async def requeue_many(request: web.Request) -> web.Response:
+    body = await intake.read_json(
+        request, models.RequeueRequest, request.app[SETTINGS].max_body_bytes
+    )
+    outbox = request.app[SERVICES].outbox
+    site_id = _site(request)
+    done = await outbox.requeue(site_id, list(dict.fromkeys(body.ids or [])))
+    remaining = await outbox.dead_count(site_id)
+    return json_response(models.Requeued(requeued=done, remaining=remaining).model_dump())
+
+
+async def overview(request: web.Request) -> web.Response:
+    query = intake.validate(models.OverviewQuery, dict(request.query))
+    summary = await request.app[SERVICES].overviews.overview(_site(request), query.days, now_ms())
+    return json_response(summary.model_dump())
+
+
+async def site_settings(request: web.Request) -> web.Response:
+    site = request.app[SETTINGS].sites[_site(request)]
+    answer = models.ModerationSite(
+        locale=site.locale,
+        moderation=site.moderation,
+        thread_url=site.thread_url,
+        reasons=site.moderation_reasons,
+    )
+    return json_response(answer.model_dump())

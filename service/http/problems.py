@@ -95,6 +95,20 @@ CATALOGUE = {
         ),
         ProblemType("not-found", 404, "Not found", "No resource exists at this URL."),
         ProblemType(
+            "unknown-ban",
+            404,
+            "Unknown ban",
+            "No ban with this id on this site: it was never made or was already lifted. "
+            "GET the bans to see those in force.",
+        ),
+        ProblemType(
+            "unknown-delivery",
+            404,
+            "Unknown dead delivery",
+            "No dead webhook delivery with this id on this site: it was delivered, "
+            "requeued already, or dropped after the time dead deliveries are kept.",
+        ),
+        ProblemType(
             "unknown-site",
             404,
             "Unknown site",
@@ -170,6 +184,8 @@ _BY_ERROR: dict[type[errors.LoibinhError], str] = {
     errors.CaptchaFailed: "captcha-failed",
     errors.FormReused: "form-reused",
     errors.NotFound: "not-found",
+    errors.UnknownBan: "unknown-ban",
+    errors.UnknownDelivery: "unknown-delivery",
     errors.UnknownSite: "unknown-site",
     errors.UnknownParent: "unknown-parent",
     errors.MethodNotAllowed: "method-not-allowed",

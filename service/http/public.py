@@ -32,6 +32,8 @@ from service.models import (
     CAPTCHA_ID,
     COMMENT_ID,
     CaptchaConfig,
+    CommentCounts,
+    CountsQuery,
     Health,
     Limits,
     ReportReceived,
@@ -47,6 +49,10 @@ from service.store.ratelimit import RateLimited, captcha_limits, report_limits
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY_MAX = 255
+# A site's config changes only when the service restarts with a new one: the
+# widget fetches it on every page view, so browsers keep it five minutes, and
+# revalidate by ETag after that.
+CONFIG_MAX_AGE = 300
 
 
 def _idempotency_key(request: web.Request) -> str | None:
@@ -78,7 +84,19 @@ async def site_config(request: web.Request) -> web.Response:
         limits=Limits(name_max_length=site.name_max_length, body_max_length=site.body_max_length),
         moderation=site.moderation,
     )
-    return json_response(config.model_dump())
+    return cached_json(request, orjson.dumps(config.model_dump()), CONFIG_MAX_AGE)
+
+
+async def comment_counts(request: web.Request) -> web.Response:
+    """Published comments of many threads at once, for a page of article links."""
+    site_id, site = site_of(request)
+    query = intake.validate(CountsQuery, {"thread": request.query.getall("thread", [])}, site)
+    threads = list(dict.fromkeys(query.thread))
+    counts = await request.app[SERVICES].store.thread_counts(site_id, threads)
+    body = CommentCounts(counts=dict(zip(threads, counts, strict=True)))
+    return cached_json(
+        request, orjson.dumps(body.model_dump()), request.app[SETTINGS].public_cache_seconds
+    )
 
 
 async def issue_captcha(request: web.Request) -> web.Response:
@@ -214,6 +232,17 @@ async def thread_comments(request: web.Request) -> web.Response:
         + str(page.total).encode()
         + b"}"
     )
+    return web.Response(body=body, content_type="application/json", headers=headers)
+
+
+def cached_json(request: web.Request, body: bytes, max_age: int) -> web.Response:
+    """A public JSON answer that browsers and CDNs may keep for `max_age`
+    seconds, then revalidate: its ETag is a hash of the body, so an unchanged
+    answer costs a 304 and no body."""
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
+    if _matches(request.headers.get("If-None-Match"), etag):
+        return web.Response(status=304, headers=headers)
     return web.Response(body=body, content_type="application/json", headers=headers)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from service import models
-from service.http import cors, migration, moderation, pages, public
+from service.http import apidocs, cors, migration, moderation, pages, public
 from service.http.auth import guarded
 from service.http.endpoint import Endpoint, Handler, public_paths
 from service.http.openapi import document
@@ -41,8 +41,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              body=models.Submission, form=True, responses={202: models.Accepted, 303: None},
              problems=(400, 403, 404, 413, 415, 422, 429, 503), rate_limited=True),
     Endpoint("GET", f"{SITE}/config", public.site_config,
-             "What the widget needs to render the form", "public",
-             responses={200: models.SiteConfig}, problems=(404,)),
+             "What the widget needs to render the form (cached: Cache-Control, ETag)",
+             "public", responses={200: models.SiteConfig, 304: None}, problems=(404,)),
+    Endpoint("GET", f"{SITE}/counts", public.comment_counts,
+             "Published comments of up to 100 threads in one call (cached: Cache-Control, "
+             "ETag)", "public", query=models.CountsQuery,
+             responses={200: models.CommentCounts, 304: None}, problems=(404, 422, 503)),
     Endpoint("POST", f"{SITE}/captchas", public.issue_captcha,
              "Issue a captcha challenge", "public",
              responses={201: models.Challenge}, problems=(404, 429, 503), rate_limited=True),
@@ -79,14 +83,29 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              role="admin", body=models.BanRequest, responses={201: models.Ban}),
     Endpoint("GET", f"{MOD}/bans", moderation.bans,
              "Bans in force", "moderation", role="admin", responses={200: models.BanList}),
+    Endpoint("DELETE", f"{MOD}/bans/{{ban}}", moderation.unban,
+             "Lift a ban before its time", "moderation", role="admin",
+             query=models.UnbanQuery, responses={200: models.Unbanned}),
     Endpoint("POST", f"{MOD}/erasures", moderation.erase,
              "Remove every comment and all personal data of an email address", "moderation",
              role="admin", body=models.ErasureRequest, responses={200: models.ErasureResult}),
     Endpoint("GET", f"{MOD}/webhooks/dead", moderation.dead_letters,
-             "Webhook deliveries given up after their last attempt", "moderation",
-             role="admin", responses={200: models.DeadLetters}),
+             "Webhook deliveries given up after their last attempt, newest first, paged",
+             "moderation", role="admin", query=models.DeadLettersQuery,
+             responses={200: models.DeadLetters}),
     Endpoint("POST", f"{MOD}/webhooks/dead/{{delivery}}/retry", moderation.requeue,
              "Try a dead delivery again", "moderation", role="admin", responses={202: None}),
+    Endpoint("POST", f"{MOD}/webhooks/dead/requeues", moderation.requeue_many,
+             "Try many dead deliveries again: those named, or the oldest 1,000",
+             "moderation", role="admin", body=models.RequeueRequest,
+             responses={200: models.Requeued}),
+    Endpoint("GET", f"{MOD}/overview", moderation.overview,
+             "Decisions per day by outcome, time to decision, moderators' counts, top "
+             "reasons", "moderation", role="admin", query=models.OverviewQuery,
+             responses={200: models.Overview}),
+    Endpoint("GET", f"{MOD}/site", moderation.site_settings,
+             "What the dashboard needs of the site: its article links and canned reasons",
+             "moderation", role="moderator", responses={200: models.ModerationSite}),
     Endpoint("GET", f"{MOD}/model", moderation.model_status,
              "The site's learned model: version, decisions learned, frozen, excluded keys",
              "moderation", role="admin", responses={200: models.ModelStatus}),
@@ -133,6 +152,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              responses={200: None}),
     Endpoint("GET", "/openapi.json", openapi, "The OpenAPI 3.1 document of this API", "operations",
              responses={200: None}),
+    Endpoint("GET", "/docs", apidocs.page, "The API reference: /openapi.json, rendered",
+             "operations", responses={200: None}),
+    Endpoint("GET", "/docs/{name}", apidocs.file,
+             "The API reference's files: Swagger UI, vendored, and its licence",
+             "operations", responses={200: None, 304: None}, problems=(404,)),
     Endpoint("GET", "/problems/{name}", public.problem_type, "What a problem type means",
              "operations", responses={200: None}, problems=(404,)),
 )

@@ -21,6 +21,7 @@ from service.moderation.decisions import Decisions
 from service.moderation.erasure import Erasure
 from service.moderation.history import History
 from service.moderation.learning import Learner, ModelAdmin, SiteModels
+from service.moderation.overview import Overviews
 from service.moderation.queue import Queue
 from service.moderation.reports import Reports
 from service.moderation.shared import Actor
@@ -53,6 +54,7 @@ class Services:
     reports: Reports
     erasure: Erasure
     signins: SignInGuard
+    overviews: Overviews
     outbox: Outbox
     # The learned model: what each worker scores with, and what admins do to it.
     models: SiteModels

@@ -10,12 +10,12 @@ from redis.asyncio import Redis
 
 from service import models
 from service.clock import now_ms, rfc3339
-from service.errors import UnknownComment
+from service.errors import UnknownBan, UnknownComment
 from service.keyring import Keyring
 from service.moderation.shared import Actor, Part
 from service.store.connection import translate_errors
 from service.store.scripts import Scripts
-from service.store.signatures import BanArgs, BanKeys
+from service.store.signatures import BanArgs, BanKeys, UnbanArgs, UnbanKeys
 
 
 class Bans(Part):
@@ -80,3 +80,22 @@ class Bans(Part):
                 continue  # expired: the accept script no longer sees it either
             bans.append(models.Ban(**{k: record[k] for k in models.Ban.model_fields}))
         return models.BanList(bans=sorted(bans, key=lambda b: b.created_at))
+
+    @translate_errors
+    async def lift(self, site_id: str, actor: Actor, ban_id: str, reason: str) -> None:
+        """Lift a ban before its time (or a ban for ever)."""
+        keys = self.keys(site_id)
+        raw = await self._redis.hget(keys.bans, ban_id)
+        if raw is None:
+            raise UnknownBan(f"no ban {ban_id!r} on this site")
+        record = orjson.loads(raw)
+        lifted = await self._scripts.unban(
+            UnbanKeys(
+                ban=keys.ban(record["kind"][0], record["subject"]),
+                ban_records=keys.bans,
+                audit=keys.audit,
+            ),
+            UnbanArgs(ban_id=ban_id, key_id=actor.key_id, moderator=actor.name, reason=reason),
+        )
+        if not lifted:
+            raise UnknownBan(f"no ban {ban_id!r} on this site")

@@ -4,6 +4,7 @@ held comment, and reading a thread's published comments."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -285,6 +286,16 @@ class CommentStore:
                 ]
             )
         raise RuntimeError(f"accept.lua answered {outcome!r}")
+
+    @translate_errors
+    async def thread_counts(self, site_id: str, threads: Sequence[str]) -> list[int]:
+        """How many published comments each thread has: one pipelined ZCARD
+        each, all of one site, so all on one Redis node."""
+        keys = self.keys(site_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for thread in threads:
+                pipe.zcard(keys.thread(thread))
+            return [int(n) for n in await pipe.execute()]
 
     @translate_errors
     async def thread_page(

@@ -20,6 +20,7 @@ import hmac
 import logging
 import random
 import time
+from typing import Any
 
 import aiohttp
 import orjson
@@ -27,12 +28,15 @@ from redis.asyncio import Redis
 
 from service import models
 from service.background import checkpoint
+from service.clock import now_ms, rfc3339
 from service.metrics import Metrics
 from service.settings import Settings, Webhook
 from service.store.connection import UNREACHABLE, text, translate_errors
 from service.store.keyschema import SiteKeys
 from service.store.scripts import Scripts
 from service.store.signatures import (
+    OutboxRequeueArgs,
+    OutboxRequeueKeys,
     OutboxSettleArgs,
     OutboxSettleKeys,
     OutboxTakeArgs,
@@ -42,6 +46,8 @@ from service.store.signatures import (
 log = logging.getLogger(__name__)
 
 TAKE_BATCH = 20
+# Most dead deliveries one bulk requeue takes when none are named.
+REQUEUE_ALL_LIMIT = 1000
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -154,21 +160,55 @@ class Outbox:
         delay_ms: int,
         entry: dict[str, object],
     ) -> None:
+        config = self._settings.webhooks
         await self._scripts.outbox_settle(
             OutboxSettleKeys(keys.outbox_due, keys.outbox, keys.outbox_dead),
-            OutboxSettleArgs(delivery_id, outcome, delay_ms, orjson.dumps(entry)),
+            OutboxSettleArgs(
+                delivery_id,
+                outcome,
+                delay_ms,
+                orjson.dumps(entry),
+                config.dead_keep_seconds * 1000,
+                config.dead_max,
+            ),
         )
         self._metrics.webhook_deliveries.labels(keys.site, outcome).inc()
 
     @translate_errors
-    async def dead_letters(self, site_id: str) -> models.DeadLetters:
+    async def dead_letters(
+        self, site_id: str, query: models.DeadLettersQuery
+    ) -> models.DeadLetters:
+        """The dead deliveries still kept, newest first, a page at a time."""
         keys = self._keys(site_id)
-        ids = [text(i) for i in await self._redis.zrange(keys.outbox_dead, 0, 999)]
-        if not ids:
-            return models.DeadLetters(deliveries=[])
-        raw = await self._redis.hmget(keys.outbox, ids)
+        kept_from = now_ms() - self._settings.webhooks.dead_keep_seconds * 1000
+        cursor = _cursor(query.before)
+        high = cursor[0] if cursor else "+inf"
+        total = int(await self._redis.zcount(keys.outbox_dead, f"({kept_from}", "+inf"))
+        found: list[tuple[str, int]] = []
+        offset = 0
+        while len(found) <= query.limit:
+            chunk: list[Any] = await self._redis.zrevrangebyscore(
+                keys.outbox_dead,
+                high,
+                f"({kept_from}",
+                start=offset,
+                num=query.limit + 1,
+                withscores=True,
+            )
+            if not chunk:
+                break
+            offset += len(chunk)
+            for member, score in chunk:
+                delivery_id, died = text(member), int(score)
+                # Redis orders equal scores by member, backwards here: what
+                # is not past the cursor was on the previous page.
+                if cursor and died == cursor[0] and delivery_id >= cursor[1]:
+                    continue
+                found.append((delivery_id, died))
+        page, more = found[: query.limit], len(found) > query.limit
         deliveries = []
-        for delivery_id, value in zip(ids, raw, strict=True):
+        raw = await self._redis.hmget(keys.outbox, [i for i, _ in page]) if page else []
+        for (delivery_id, died), value in zip(page, raw, strict=True):
             if value is None:
                 continue
             entry = orjson.loads(value)
@@ -179,17 +219,46 @@ class Outbox:
                     event=entry["event"],
                     attempts=entry["attempts"],
                     last_error=entry.get("last_error", ""),
+                    died_at=rfc3339(died),
+                    comment=_comment_of(entry.get("body")),
                 )
             )
-        return models.DeadLetters(deliveries=deliveries)
+        last = page[-1] if page else None
+        return models.DeadLetters(
+            deliveries=deliveries,
+            total=total,
+            next=f"{last[1]}.{last[0]}" if more and last else None,
+        )
 
     @translate_errors
-    async def requeue(self, site_id: str, delivery_id: str) -> bool:
-        """Give a dead delivery a fresh set of attempts, due now."""
+    async def requeue(self, site_id: str, delivery_ids: list[str]) -> list[str]:
+        """Give dead deliveries a fresh set of attempts, due now: the ones
+        named, or with none named the oldest up to REQUEUE_ALL_LIMIT. The
+        ids requeued; those not dead are skipped."""
         keys = self._keys(site_id)
-        raw = await self._redis.hget(keys.outbox, delivery_id)
-        if raw is None or await self._redis.zscore(keys.outbox_dead, delivery_id) is None:
-            return False
-        entry = {**orjson.loads(raw), "attempts": 0}
-        await self._settle(keys, delivery_id, "requeue", 0, entry)
-        return True
+        done = await self._scripts.outbox_requeue(
+            OutboxRequeueKeys(keys.outbox_due, keys.outbox, keys.outbox_dead),
+            OutboxRequeueArgs(REQUEUE_ALL_LIMIT, tuple(delivery_ids)),
+        )
+        return [text(i) for i in done]
+
+    @translate_errors
+    async def dead_count(self, site_id: str) -> int:
+        return int(await self._redis.zcard(self._keys(site_id).outbox_dead))
+
+
+def _cursor(value: str | None) -> tuple[int, str] | None:
+    """A page cursor: when the last delivery shown died (ms), a dot, its id."""
+    if value is None:
+        return None
+    died, _, delivery_id = value.partition(".")
+    return int(died), delivery_id
+
+
+def _comment_of(body: object) -> str | None:
+    """The id of the comment an event is about, for admins to look it up."""
+    try:
+        payload = orjson.loads(str(body))
+        return str(payload["comment"]["id"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None

@@ -37,9 +37,11 @@ _LIBRARIES: dict[str, tuple[str, ...]] = {
     "decide": ("clock", "events"),
     "report": ("clock", "gcra", "events"),
     "ban": ("clock", "events"),
+    "unban": ("clock", "events"),
     "erase": ("clock", "events"),
     "outbox_take": ("clock",),
     "outbox_settle": ("clock",),
+    "outbox_requeue": ("clock",),
     "model_publish": (),
     "model_admin": ("clock", "events"),
     "import_batch": ("clock", "events", "fingerprints"),
@@ -150,9 +152,11 @@ class Scripts:
     decide: Script[sig.DecideKeys, sig.DecideArgs]
     report: Script[sig.ReportKeys, sig.ReportArgs]
     ban: Script[sig.BanKeys, sig.BanArgs]
+    unban: Script[sig.UnbanKeys, sig.UnbanArgs]
     erase: Script[sig.EraseKeys, sig.EraseArgs]
     outbox_take: Script[sig.OutboxTakeKeys, sig.OutboxTakeArgs]
     outbox_settle: Script[sig.OutboxSettleKeys, sig.OutboxSettleArgs]
+    outbox_requeue: Script[sig.OutboxRequeueKeys, sig.OutboxRequeueArgs]
     model_publish: Script[sig.ModelPublishKeys, sig.ModelPublishArgs]
     model_admin: Script[sig.ModelAdminKeys, sig.ModelAdminArgs]
     import_batch: Script[sig.ImportKeys, sig.ImportArgs]

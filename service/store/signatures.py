@@ -330,6 +330,21 @@ class OutboxSettleArgs:
     outcome: str  # delivered, retry, dead, requeue
     delay_ms: int
     entry: Text
+    dead_keep_ms: int
+    dead_max: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRequeueKeys:
+    outbox_due: str
+    outbox: str
+    outbox_dead: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRequeueArgs:
+    limit: int
+    ids: tuple[str, ...]  # none: the oldest dead, up to the limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,6 +405,21 @@ class ImportArgs:
     item_args: tuple[Text | int, ...]  # 14 per item
 
 
+@dataclass(frozen=True, slots=True)
+class UnbanKeys:
+    ban: str
+    ban_records: str
+    audit: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnbanArgs:
+    ban_id: str
+    key_id: str
+    moderator: str
+    reason: str
+
+
 # Each script's name (its .lua file) and the structures of its KEYS and ARGV.
 SIGNATURES: dict[str, tuple[type, type]] = {
     "accept": (AcceptKeys, AcceptArgs),
@@ -404,9 +434,11 @@ SIGNATURES: dict[str, tuple[type, type]] = {
     "decide": (DecideKeys, DecideArgs),
     "report": (ReportKeys, ReportArgs),
     "ban": (BanKeys, BanArgs),
+    "unban": (UnbanKeys, UnbanArgs),
     "erase": (EraseKeys, EraseArgs),
     "outbox_take": (OutboxTakeKeys, OutboxTakeArgs),
     "outbox_settle": (OutboxSettleKeys, OutboxSettleArgs),
+    "outbox_requeue": (OutboxRequeueKeys, OutboxRequeueArgs),
     "model_publish": (ModelPublishKeys, ModelPublishArgs),
     "model_admin": (ModelAdminKeys, ModelAdminArgs),
     "import_batch": (ImportKeys, ImportArgs),

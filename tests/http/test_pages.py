@@ -139,6 +139,22 @@ async def test_dashboard_shell_is_strict(client: Client) -> None:
     assert moved.headers["Location"] == "/moderate/"
 
 
+async def test_dashboard_sign_in_names_no_site(
+    make_client: Callable[..., Awaitable[Client]],
+) -> None:
+    """Issue 13: the sign-in page listed every tenant's site id to anyone."""
+    client = await make_client(
+        sites={"tin-tuc-bi-mat": site(), "bao-khac-9": site(), "news": site()}
+    )
+    page = await (await client.get("/moderate/")).text()
+    script = await (await client.get("/static/moderate.js")).text()
+    for site_id in ("tin-tuc-bi-mat", "bao-khac-9"):
+        assert site_id not in page
+        assert site_id not in script
+    assert "news" not in page
+    assert "<datalist" not in page
+
+
 # ------------------------------------------------------------------ the form page
 
 

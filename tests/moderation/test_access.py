@@ -47,6 +47,10 @@ EXPECTED_ROLES = {
     "POST /imports": "admin",
     "GET /export": "admin",
     "POST /subject-access": "admin",
+    "DELETE /bans/{ban}": "admin",
+    "POST /webhooks/dead/requeues": "admin",
+    "GET /overview": "admin",
+    "GET /site": "moderator",
 }
 # What each route answers when the key is good.
 SUCCESS = {
@@ -65,8 +69,13 @@ SUCCESS = {
     "POST /imports": 200,
     "GET /export": 200,
     "POST /subject-access": 200,
+    "DELETE /bans/{ban}": 200,
+    "POST /webhooks/dead/requeues": 200,
+    "GET /overview": 200,
+    "GET /site": 200,
 }
 DEAD_DELIVERY = "dead-delivery-1"
+BAN = "b0b0b0b0b0b0b0b0"
 
 
 def route_body(endpoint: Endpoint, comment_id: str) -> Any:
@@ -77,6 +86,7 @@ def route_body(endpoint: Endpoint, comment_id: str) -> Any:
         "/erasures": {"email": "gone@example.vn"},
         "/model": {"action": "freeze", "reason": "tests"},
         "/subject-access": {"email": "duong@example.vn"},
+        "/webhooks/dead/requeues": {"ids": [DEAD_DELIVERY]},
     }.get(suffix(endpoint))
 
 
@@ -95,11 +105,13 @@ async def call(
     site_id: str = "news",
     comment_id: str = UNKNOWN_ID,
 ) -> Any:
-    path = endpoint.path.format(site=site_id, comment=comment_id, delivery=DEAD_DELIVERY)
+    path = endpoint.path.format(site=site_id, comment=comment_id, delivery=DEAD_DELIVERY, ban=BAN)
     if endpoint.method == "GET":
         return await client.get(path, headers=headers)
     if endpoint.upload is not None:
         return await client.post(path, params={"format": "loibinh"}, data=IMPORTED, headers=headers)
+    if endpoint.method == "DELETE":
+        return await client.delete(path, headers=headers)
     body = route_body(endpoint, comment_id)
     return await client.post(path, json=body, headers=headers)
 
@@ -112,7 +124,8 @@ class World:
 
 @pytest.fixture
 async def world(make_client: Callable[..., Awaitable[Client]], rds: aioredis.Redis) -> World:
-    """Two configured sites, each with a pending comment and a dead webhook delivery."""
+    """Two configured sites, each with a pending comment, a dead webhook
+    delivery and a ban."""
     client = await make_client(sites={"news": site(), "sport": site()})
     comments = {}
     for site_id in ("news", "sport"):
@@ -121,14 +134,29 @@ async def world(make_client: Callable[..., Awaitable[Client]], rds: aioredis.Red
         entry = {"target": "gone", "event": "comment.approved", "attempts": 10, "body": "{}"}
         await rds.hset(keys.outbox, DEAD_DELIVERY, json.dumps(entry))
         await rds.zadd(keys.outbox_dead, {DEAD_DELIVERY: await redis_now_ms(rds)})
+        ban = {
+            "id": BAN,
+            "kind": "email",
+            "email": "troll@example.vn",
+            "comment_id": None,
+            "until": None,
+            "reason": "",
+            "created_at": "2026-12-01T00:00:00.000Z",
+            "key": "tests",
+            "subject": "subject-hash",
+            "until_ms": 0,
+        }
+        await rds.hset(keys.bans, BAN, json.dumps(ban))
+        await rds.set(keys.ban("e", "subject-hash"), BAN)
     return World(client, comments)
 
 
 async def nothing_done(rds: aioredis.Redis, world: World) -> None:
-    """A refused call left no trace: no audit entry, no ban, the comment pending."""
+    """A refused call left no trace: no audit entry, no ban but the world's,
+    the comment pending."""
     keys = keys_of(world.client)
     assert await rds.xlen(keys.audit) == 0
-    assert await rds.hlen(keys.bans) == 0
+    assert await rds.hkeys(keys.bans) == [BAN.encode()]
     assert await rds.zscore(keys.queue("pending"), world.comments["news"]) is not None
     assert await rds.zscore(keys.leases, world.comments["news"]) is None
 
@@ -223,7 +251,12 @@ async def test_every_route_registered_at_a_role_path_refuses_a_request_without_a
     of add_routes answers here without a key, and fails."""
     client = world.client
     role_paths = {e.path for e in ROLE_ROUTES}
-    values = {"site": "news", "comment": world.comments["news"], "delivery": DEAD_DELIVERY}
+    values = {
+        "site": "news",
+        "comment": world.comments["news"],
+        "delivery": DEAD_DELIVERY,
+        "ban": BAN,
+    }
     called = set()
     for route in client.app.router.routes():
         path = route.resource.canonical if route.resource is not None else ""

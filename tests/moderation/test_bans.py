@@ -217,3 +217,54 @@ async def test_a_ban_is_in_the_audit_log(make_client) -> None:
         assert entry["at"]
     # The stream keeps no reader's data (issue 3, item 9).
     assert BANNED_EMAIL not in str(entries)
+
+
+async def test_a_ban_is_lifted_by_its_id_and_the_author_may_comment_again(make_client, rds) -> None:
+    """Issue 14: the API had no unban; a lifted ban leaves the list, the
+    accept script lets the author in again, and the audit says who lifted it."""
+    client = await make_client()
+    admin = await bearer(client)
+    created = await ban(client, admin, email=BANNED_EMAIL, duration_seconds=3600, reason="x")
+    kept = await ban(client, admin, email="other@example.vn")
+    [captcha] = await mint(client)
+    await expect_problem(await submit(client, captcha, BANNED_EMAIL), 403, "banned")
+
+    moderator = await bearer(client, "moderator")
+    refused = await client.delete(f"{BANS}/{created['id']}", headers=moderator)
+    await expect_problem(refused, 403, "forbidden")
+    lifted = await client.delete(f"{BANS}/{created['id']}?reason=kháng nghị", headers=admin)
+    assert lifted.status == 200, await lifted.text()
+    assert await lifted.json() == {"id": created["id"], "status": "lifted"}
+
+    listed = await (await client.get(BANS, headers=admin)).json()
+    assert [b["id"] for b in listed["bans"]] == [kept["id"]]
+    [captcha] = await mint(client)
+    assert (await submit(client, captcha, BANNED_EMAIL)).status == 202
+    [captcha] = await mint(client)
+    await expect_problem(await submit(client, captcha, "other@example.vn"), 403, "banned")
+    entries = (await (await client.get(AUDIT, headers=admin)).json())["entries"]
+    assert entries[0]["action"] == "unban"
+    assert entries[0]["reason"] == "kháng nghị"
+
+    # Lifted once is gone: again, or an id never made, or not an id, is a 404 problem.
+    for ban_id in (created["id"], "0123456789abcdef", "not-a-ban"):
+        again = await client.delete(f"{BANS}/{ban_id}", headers=admin)
+        await expect_problem(again, 404, "unknown-ban")
+
+
+async def test_a_lifted_ban_leaves_a_newer_ban_of_the_same_author_in_force(make_client) -> None:
+    client = await make_client()
+    admin = await bearer(client)
+    first = await ban(client, admin, email=BANNED_EMAIL)
+    await ban(client, admin, email=BANNED_EMAIL, reason="again")
+    assert (await client.delete(f"{BANS}/{first['id']}", headers=admin)).status == 200
+    [captcha] = await mint(client)
+    await expect_problem(await submit(client, captcha, BANNED_EMAIL), 403, "banned")
+
+
+async def test_a_ban_lists_when_it_ends(make_client) -> None:
+    client = await make_client()
+    admin = await bearer(client)
+    timed = await ban(client, admin, email=BANNED_EMAIL, duration_seconds=86400)
+    listed = (await (await client.get(BANS, headers=admin)).json())["bans"]
+    assert listed[0]["until"] == timed["until"] is not None

@@ -268,3 +268,20 @@ async def test_more_than_100_decisions_is_422(client: Client) -> None:
     # 100 is still a valid batch.
     results = await decide(client, moderator, *[(comment, "approve")] * 100)
     assert len(results) == 100
+
+
+async def test_a_null_reason_is_no_reason(client: Client) -> None:
+    """Issue 14: clients send `"reason": null` for no reason; it was refused."""
+    moderator, admin = await new_key(client), await new_key(client, "admin")
+    [comment] = await submit(client)
+    body = {"decisions": [{"id": comment, "action": "approve", "reason": None}]}
+    response = await client.post(url("/decisions"), headers=moderator.headers, json=body)
+    assert response.status == 200, await response.text()
+    [result] = (await response.json())["results"]
+    assert result["outcome"] == "approved"
+    [entry] = await audit(client, admin)
+    assert entry["reason"] == ""
+    # A reason of another type is still refused.
+    body = {"decisions": [{"id": comment, "action": "reject", "reason": 5}]}
+    response = await client.post(url("/decisions"), headers=moderator.headers, json=body)
+    await expect_problem(response, 422, "validation-failed")
