@@ -355,7 +355,8 @@ class Site(Strict):
         if "{thread}" not in value:
             raise ValueError("must contain {thread}, where the thread id goes")
         parts = urlsplit(value.replace("{thread}", "t"))
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        spaced = any(c.isspace() for c in value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or spaced:
             raise ValueError(
                 "must be an http or https URL such as https://news.example.vn/a/{thread}"
             )

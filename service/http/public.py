@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from html import escape
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
