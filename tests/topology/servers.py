@@ -289,7 +289,7 @@ class SentinelGroup(Topology):
         """The master as the sentinels name it now."""
         with self.sentinels[0].client() as client:
             host, port = client.sentinel_get_master_addr_by_name(SERVICE_NAME)
-        return f"{host}:{port}"
+        return f"{host.decode()}:{port}"
 
     def current_master(self) -> Server:
         address = self.master_address()
