@@ -105,7 +105,14 @@ def settings(port: int, wait_replicas: int) -> Settings:
     return load_settings(
         mode="production",
         secret_key=SECRET,
-        redis={"url": f"redis://127.0.0.1:{port}/0", "wait_replicas": wait_replicas},
+        # Timeouts long enough that a busy machine slows the figures down
+        # rather than failing the run; WAIT's own timeout is the default.
+        redis={
+            "url": f"redis://127.0.0.1:{port}/0",
+            "wait_replicas": wait_replicas,
+            "connect_timeout": 5,
+            "timeout": 5,
+        },
         sites={SITE: {"rate_limits": {"submit": {"ip": LIMITS, "email": LIMITS}}}},
     )
 
