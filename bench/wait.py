@@ -79,19 +79,21 @@ class Servers:
             (self.dir / name).mkdir()
             args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
             args += ["--appendonly", "no", "--dir", str(self.dir / name), *extra]
+            args += ["--repl-diskless-sync-delay", "0"]
             self.processes.append(subprocess.Popen(args, stdout=subprocess.DEVNULL))
         deadline = time.monotonic() + 20
         with redis.Redis(port=self.master_port) as master:
             while True:
                 try:
-                    # Online: the first full sync is over and WAIT can count it.
-                    replica = master.info("replication").get("slave0", {})
-                    if replica.get("state") == "online":
+                    # In sync: it acknowledges a write (online is not enough,
+                    # a replica still loading its first copy acknowledges nothing).
+                    master.set("bench-probe", 1)
+                    if master.execute_command("WAIT", 1, 100) == 1:
                         break
                 except redis.ConnectionError:
                     pass
                 if time.monotonic() > deadline:
-                    raise SystemExit("the replica never came online")
+                    raise SystemExit("the replica never came in sync")
                 time.sleep(0.05)
 
     def stop(self) -> None:

@@ -79,7 +79,19 @@ class Server:
         ]
         if self.sentinel_config is not None:
             return [_binary("redis-server"), str(self.sentinel_config), "--sentinel", *common]
-        return [_binary("redis-server"), *common, "--save", "", "--appendonly", "no", *self.args]
+        return [
+            _binary("redis-server"),
+            *common,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            # A replica's full sync starts at once, not after Redis's default
+            # 5 s wait for more replicas to share it.
+            "--repl-diskless-sync-delay",
+            "0",
+            *self.args,
+        ]
 
     def start(self) -> None:
         self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL)
@@ -311,7 +323,12 @@ class SentinelGroup(Topology):
                 info = client.info("replication")
             if info["role"] != "master" or info.get("connected_slaves", 0) < 1:
                 return False
-            replica = info["slave0"]
-            return bool(replica["state"] == "online" and replica["lag"] <= 1)
+            if info["slave0"]["state"] != "online":
+                return False
+            # Online is not enough: a replica still loading its first copy
+            # acknowledges nothing yet, and a replicated 202 waits for that.
+            with self.current_master().client() as client:
+                client.set("topology-probe", 1)
+                return bool(client.execute_command("WAIT", 1, 100) == 1)
         except redis.ConnectionError:
             return False
