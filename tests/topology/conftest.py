@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -85,3 +86,12 @@ def sentinel_settings(group: SentinelGroup, **redis: Any) -> Settings:
         **redis,
     }
     return settings_for("redis://", redis=values, sites=_sites())
+
+
+@pytest.fixture(autouse=True)
+def _collect() -> Iterator[None]:
+    """A socket left open (a connection to a node killed or demoted) is
+    reported by the test that left it, not by whichever later test the
+    garbage collector happens to run in."""
+    yield
+    gc.collect()

@@ -55,6 +55,12 @@ async def test_the_whole_flow_on_the_master(
     assert "loibinh" in users
 
 
+# redis-py's asyncio Sentinel client sometimes drops a connection to a
+# sentinel without closing it while a failover is under way (redis/redis-py
+# issues 3201 and 3259); plain redis-py commands do it too, without any of
+# loibinh's code. The socket is reclaimed when collected; its warning is not
+# this test's subject.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("wait_replicas", [0, 1], ids=["master-only", "replicated"])
 async def test_the_master_killed_under_load(
     on_sentinel: Callable[..., Any], sentinel_group: SentinelGroup, wait_replicas: int
