@@ -179,6 +179,10 @@ class Burst:
             if times
             else "none"
         )
+        # Recovered: every client that saw a 503 has its 202 (a replicated
+        # 202 may have waited for the new master's replica after the last 503).
+        retried = [o.answered_at[-1] for o in self.outcomes if 503 in o.statuses]
+        recovered = f"{max(retried) - killed_at:.2f} s" if retried else "-"
         first_202 = sum(1 for o in self.outcomes if o.statuses[0] == 202)
         retried_202 = sum(
             1 for o in self.outcomes if o.statuses[-1] == 202 and o.statuses[0] != 202
@@ -187,6 +191,7 @@ class Burst:
             f"[{name}] {len(self.outcomes)} submissions, {statuses.count(202)} answered 202 "
             f"({first_202} at once, {retried_202} after retrying with their key), "
             f"{statuses.count(503)} answers 503 in the window {window}, "
+            f"every retrying client answered 202 by {recovered} after the kill, "
             f"other statuses: {sorted(set(statuses) - {202, 503})}, "
             f"202s missing afterwards: {lost}"
         )
