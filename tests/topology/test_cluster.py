@@ -13,7 +13,7 @@ import redis
 
 from service.main import create_app
 from service.store.keyschema import SiteKeys
-from tests.helpers import Client, mint, submit_ok
+from tests.helpers import Client, expect_problem, form_token, mint, submission, submit_ok
 from tests.topology.conftest import SITES, cluster_settings
 from tests.topology.flow import Burst, full_flow, wait_for
 from tests.topology.servers import Cluster, until
@@ -138,3 +138,18 @@ def missing(cluster: Cluster, site_id: str, ids: list[str]) -> list[str]:
     with cluster.master_of(keys.pending).client() as direct:
         assert isinstance(direct, redis.Redis)
         return [i for i in ids if not direct.exists(keys.comment(i))]
+
+
+async def test_a_202_waits_for_the_shards_replicas(on_cluster: Callable[..., Any]) -> None:
+    # Each master has one replica: a 202 that needs one is given, one that
+    # needs two cannot be, and says so.
+    client = await on_cluster(wait_replicas=1)
+    await submit_ok(client, "first")
+    client = await on_cluster(wait_replicas=2, wait_timeout=0.2)
+    [captcha] = await mint(client, "first")
+    response = await client.post(
+        "/v1/sites/first/comments",
+        json=submission(captcha, form_token=form_token("first")),
+        headers={"Idempotency-Key": "two-replicas"},
+    )
+    await expect_problem(response, 503, "not-replicated")

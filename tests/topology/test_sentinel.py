@@ -14,7 +14,16 @@ import pytest
 
 from service.main import create_app
 from service.store.keyschema import SiteKeys
-from tests.helpers import TEST_SECRET, Client, cli_env, mint, run_cli
+from tests.helpers import (
+    TEST_SECRET,
+    Client,
+    cli_env,
+    expect_problem,
+    mint,
+    run_cli,
+    submission,
+    submit_ok,
+)
 from tests.topology.conftest import SITES, sentinel_settings
 from tests.topology.flow import Burst, full_flow, wait_for
 from tests.topology.servers import SentinelGroup, until
@@ -133,3 +142,14 @@ def test_check_config_names_the_master(sentinel_group: SentinelGroup) -> None:
     assert summary["topology"] == "sentinel"
     assert summary["master"] == sentinel_group.master_address()
     assert summary["role"] == "master"
+
+
+async def test_a_202_waits_for_the_replica(on_sentinel: Callable[..., Any]) -> None:
+    # The master has one replica: a 202 that needs one is given, one that
+    # needs two cannot be, and says so.
+    client = await on_sentinel(wait_replicas=1)
+    await submit_ok(client, "news")
+    client = await on_sentinel(wait_replicas=2, wait_timeout=0.2)
+    [captcha] = await mint(client, "news")
+    response = await client.post("/v1/sites/news/comments", json=submission(captcha))
+    await expect_problem(response, 503, "not-replicated")
