@@ -30,9 +30,11 @@ lock: $(STAMP)
 		--no-emit-index-url --no-emit-find-links --upgrade \
 		--output-file $(LOCK) pyproject.toml
 
-# The tests and `make run` start their own redis-server; fetch it if missing.
+# The tests and `make run` start their own redis-server (the topology tests
+# also sentinels, a cluster made by redis-cli, and TLS with openssl's
+# certificates); fetch what is missing.
 redis-server:
-	@command -v redis-server >/dev/null 2>&1 || scripts/install-redis.sh
+	@scripts/install-redis.sh
 
 # The browser tests (tests/test_browser.py) drive Debian's chromium.
 chromium:

@@ -32,7 +32,7 @@ from service.moderation.learning import ModelAdmin, recommend
 from service.moderation.shared import Actor
 from service.screening.screen import Screen
 from service.settings import ConfigError, Settings, load_settings
-from service.store.connection import open_redis
+from service.store.connection import UNREACHABLE, close_redis, describe, open_redis
 from service.store.scripts import Scripts
 
 # Who the audit log and the comments' histories say acted from the command line.
@@ -124,7 +124,15 @@ def _parser() -> argparse.ArgumentParser:
             )
             command.add_argument("--last", type=int, default=2000, help="decisions to look at")
 
-    commands.add_parser("check-config", help="validate the configuration and print a summary")
+    check = commands.add_parser(
+        "check-config", help="validate the configuration and print a summary"
+    )
+    check.add_argument(
+        "--connect",
+        action="store_true",
+        help="also ask Redis which node is master (each shard's on a cluster) and how many "
+        "replicas it has",
+    )
     return parser
 
 
@@ -142,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             return serve(overrides)
         settings = load_settings()
         if args.command == "check-config":
-            return _check_config(settings)
+            return _check_config(settings, args.connect)
         if args.command == "captcha":
             return asyncio.run(_mint(settings, args.site, args.count, args.json))
         if args.command == "keys":
@@ -167,16 +175,48 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-def _check_config(settings: Settings) -> int:
+def _check_config(settings: Settings, connect: bool) -> int:
     summary: dict[str, Any] = {
         "mode": settings.mode,
         "listen": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
-        "redis": settings.redis.url,
+        "redis": _redis_summary(settings, connect),
         "sites": {site_id: site.moderation for site_id, site in settings.sites.items()},
     }
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def _redis_summary(settings: Settings, connect: bool) -> dict[str, str]:
+    """The configured topology and, if asked to connect, the master as Redis
+    itself reports it now; a Redis out of reach does not make the
+    configuration invalid."""
+    config = settings.redis
+    summary = {
+        "topology": config.topology,
+        "url": config.url,
+        "wait_replicas": str(config.wait_replicas),
+    }
+    if config.topology == "sentinel":
+        summary["sentinels"] = ",".join(config.sentinels)
+        summary["sentinel_master"] = config.sentinel_master
+    if config.topology == "cluster" and config.cluster_nodes:
+        summary["cluster_nodes"] = ",".join(config.cluster_nodes)
+    if not connect:
+        return summary
+
+    async def ask() -> dict[str, str]:
+        redis = open_redis(config)
+        try:
+            return await describe(redis, config)
+        finally:
+            await close_redis(redis)
+
+    try:
+        summary.update(asyncio.run(ask()))
+    except UNREACHABLE as exc:
+        summary["master"] = f"unreachable: {type(exc).__name__}"
+    return summary
 
 
 async def _mint(settings: Settings, site: str, count: int, as_json: bool) -> int:
@@ -204,7 +244,7 @@ async def _redis(settings: Settings) -> AsyncIterator[tuple[Redis, Scripts, Keyr
     try:
         yield redis, Scripts.register(redis), Keyring.from_secret(settings.secret)
     finally:
-        await redis.aclose(close_connection_pool=True)
+        await close_redis(redis)
 
 
 async def _keys(settings: Settings, args: argparse.Namespace) -> int:

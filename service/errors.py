@@ -66,6 +66,11 @@ class StoreUnavailable(LoibinhError):
     """Redis could not be reached or did not answer within its timeout."""
 
 
+class NotReplicated(StoreUnavailable):
+    """The comment is on the Redis master, but fewer replicas than the
+    operator requires acknowledged it in time: a failover now could lose it."""
+
+
 class CaptchaUnavailable(LoibinhError):
     """A third-party captcha provider could not be reached, answered too late
     or unreadably, or refused our own request (its configuration): the

@@ -46,9 +46,9 @@ from service.process.runtime import GcWatch, watch_loop
 from service.screening.screen import Screen
 from service.settings import Settings, load_settings
 from service.store.comments import CommentStore
-from service.store.connection import UNREACHABLE, RedisClock, open_redis
+from service.store.connection import UNREACHABLE, RedisClock, close_redis, open_redis
 from service.store.outbox import Outbox
-from service.store.scripts import Scripts
+from service.store.scripts import Replication, Scripts
 from service.submission.accept import Submissions
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def create_app(
 async def _redis(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     redis = open_redis(settings.redis)
-    scripts = Scripts.register(redis)
+    scripts = Scripts.register(redis, Replication.configured(settings.redis))
     clock = RedisClock()
     try:
         await clock.sync(redis)
@@ -138,7 +138,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         captcha.close()
-        await redis.aclose(close_connection_pool=True)
+        await close_redis(redis)
 
 
 async def _captcha_gate(app: web.Application) -> AsyncIterator[None]:

@@ -480,17 +480,83 @@ class SignInSettings(Strict):
     window_seconds: Annotated[float, Field(gt=0, le=86400)] = 600.0
 
 
+RedisTopology = Literal["standalone", "sentinel", "cluster"]
+
+
 class RedisSettings(Strict):
-    # `redis://`, `rediss://` or `unix://`.
+    """Where Redis is and how to reach it ([Redis](redis.md)). The password
+    never sits in a configuration file in clear: it comes from the environment
+    (`LOIBINH_REDIS__PASSWORD`) or from `password_file`."""
+
+    # `standalone`: one Redis at `url`. `sentinel`: the master of `sentinel_master`, found by asking
+    # `sentinels`, and found again after a failover. `cluster`: a Redis Cluster, discovered from
+    # `url` and `cluster_nodes`; each site's keys live on one shard.
+    topology: RedisTopology = "standalone"
+    # `redis://`, `rediss://` (TLS) or `unix://`. With `sentinel` only its scheme (TLS or not) and
+    # database count; with `cluster` it names one node to discover the others from.
     url: str = "redis://127.0.0.1:6379/0"
+    # `cluster`: more nodes (`host:port`) to discover the cluster from, should the one in `url` be
+    # down at start-up.
+    cluster_nodes: list[Annotated[str, Field(pattern=r"^[^\s:]+:[0-9]{1,5}$")]] = []
+    # `sentinel`: the sentinels, `host:port` each; three or more on separate machines.
+    sentinels: list[Annotated[str, Field(pattern=r"^[^\s:]+:[0-9]{1,5}$")]] = []
+    # `sentinel`: the name the sentinels monitor the master under (`sentinel monitor <name> ...`).
+    sentinel_master: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = "mymaster"
+    # The ACL user loibinh logs in as (unset: the URL's, or `default`).
+    username: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    # A file holding the ACL user name; it wins over `username`.
+    username_file: Path | None = None
+    # The ACL user's password: only from the environment (`LOIBINH_REDIS__PASSWORD`) or
+    # `password_file`, like every other secret.
+    password: SecretStr = SecretStr("")
+    # A file holding the Redis password; it wins over `password`.
+    password_file: Path | None = None
+    # `sentinel`: the sentinels' own password (`requirepass` in sentinel.conf), if they have one.
+    sentinel_password: SecretStr = SecretStr("")
+    # A file holding the sentinels' password.
+    sentinel_password_file: Path | None = None
+    # `rediss://`: a PEM file of the certificate authorities that sign the servers' certificates
+    # (unset: the system's).
+    tls_ca_file: Path | None = None
     # Seconds to open a connection: a dead Redis costs a request at most this long before its 503.
     connect_timeout: Annotated[float, Field(gt=0, le=30)] = 0.5
     # Seconds to wait for any answer; also bounds the accept script's deadline.
     timeout: Annotated[float, Field(gt=0, le=30)] = 0.5
-    # Connections in each worker's pool.
+    # Connections in each worker's pool (per node on a cluster).
     max_connections: Annotated[int, Field(ge=1, le=10_000)] = 256
     # Every key starts with it, then the site's hash tag: `lb:{site}:...`.
     key_prefix: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,20}$")] = "lb"
+    # What a 202 means. 0: the master has the comment (and its append-only file, as configured).
+    # N: at least N replicas have acknowledged it too (`WAIT` after the accept script), so a
+    # failover cannot lose it; past `wait_timeout` the answer is 503 `not-replicated` and the
+    # client retries with the same Idempotency-Key ([What a 202 means](redis.md#what-a-202-means)).
+    wait_replicas: Annotated[int, Field(ge=0, le=16)] = 0
+    # Seconds a 202 waits for `wait_replicas` acknowledgements before answering 503.
+    wait_timeout: Annotated[float, Field(gt=0, le=30)] = 0.5
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_from_files(cls, data: Any) -> Any:
+        data = secret_from_file(data, "password", "password_file")
+        data = secret_from_file(data, "username", "username_file")
+        return secret_from_file(data, "sentinel_password", "sentinel_password_file")
+
+    @model_validator(mode="after")
+    def _topology(self) -> RedisSettings:
+        scheme = self.url.split("://", 1)[0]
+        if scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("url: must start with redis://, rediss:// or unix://")
+        if self.topology == "sentinel" and not self.sentinels:
+            raise ValueError("sentinels: topology 'sentinel' needs at least one host:port")
+        if self.topology == "cluster" and scheme == "unix":
+            raise ValueError("url: a cluster is reached over TCP (redis:// or rediss://)")
+        if self.tls_ca_file is not None and scheme != "rediss":
+            raise ValueError("tls_ca_file: only used with a rediss:// url")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.url.startswith("rediss://")
 
 
 class Settings(BaseSettings):
@@ -635,8 +701,16 @@ class TomlFiles(PydanticBaseSettingsSource):
 
 
 def _no_secrets_in(path: Path, data: dict[str, Any]) -> None:
-    """A captcha provider's secret in a configuration file would travel with
-    every copy of it: only the environment or a secret file may hold one."""
+    """A captcha provider's secret or a Redis password in a configuration file
+    would travel with every copy of it: only the environment or a secret file
+    may hold one."""
+    redis = data.get("redis")
+    for secret in ("password", "sentinel_password"):
+        if isinstance(redis, dict) and secret in redis:
+            raise ConfigError(
+                f"invalid configuration:\n  redis.{secret}: not allowed in {path}; set "
+                f"LOIBINH_REDIS__{secret.upper()} or redis.{secret}_file"
+            )
     sites = data.get("sites")
     if not isinstance(sites, dict):
         return

@@ -60,7 +60,17 @@ async def test_readyz_reports_redis_and_scripts(client: Client, redis_server: Re
     response = await client.get("/readyz")
     assert response.status == 200
     body = await response.json()
-    assert body == {"status": "ok", "checks": {"redis": "ok", "scripts": "ok"}}
+    assert body == {
+        "status": "ok",
+        "checks": {
+            "redis": "ok",
+            "topology": "standalone",
+            "master": f"127.0.0.1:{redis_server.port}",
+            "role": "master",
+            "replicas": "0",
+            "scripts": "ok",
+        },
+    }
     # Scripts flushed away (a Redis restart without persistence does this):
     # readiness notices and loads them again.
     with redis_server.client() as direct:

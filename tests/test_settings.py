@@ -364,3 +364,54 @@ def test_thread_url_makes_the_articles_link() -> None:
         news.article_url("ca-mau:2022") == "https://news.example.vn/a/ca-mau%3A2022?from=comments"
     )
     assert settings.sites["news"].model_copy(update={"thread_url": None}).article_url("x") is None
+
+
+# --- Redis topologies and credentials --------------------------------------------------------
+
+
+def test_redis_credentials_are_read_from_files(
+    production: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    user = write(tmp_path / "user", "loibinh\n")
+    password = write(tmp_path / "password", "redis-password-from-a-file\n")
+    sentinel = write(tmp_path / "sentinel", "sentinel-password-from-a-file\n")
+    settings = load_settings(
+        redis={
+            "topology": "sentinel",
+            "sentinels": ["10.0.0.1:26379", "10.0.0.2:26379"],
+            "username_file": str(user),
+            "password_file": str(password),
+            "sentinel_password_file": str(sentinel),
+        }
+    )
+    assert settings.redis.username == "loibinh"
+    assert settings.redis.password.get_secret_value() == "redis-password-from-a-file"
+    assert settings.redis.sentinel_password.get_secret_value() == "sentinel-password-from-a-file"
+    assert "redis-password-from-a-file" not in repr(settings)
+
+
+@pytest.mark.parametrize("secret", ["password", "sentinel_password"])
+def test_a_redis_password_in_a_config_file_is_refused(
+    production: pytest.MonkeyPatch, tmp_path: Path, secret: str
+) -> None:
+    config = write(tmp_path / "loibinh.toml", f'[redis]\n{secret} = "in-clear-in-a-file"\n')
+    production.setenv("LOIBINH_CONFIG", str(config))
+    message = config_error()
+    assert names_key(message, f"redis.{secret}")
+    assert f"LOIBINH_REDIS__{secret.upper()}" in message
+
+
+@pytest.mark.parametrize(
+    ("redis", "dotted"),
+    [
+        ({"topology": "sentinel"}, "redis"),
+        ({"topology": "cluster", "url": "unix:///run/redis.sock"}, "redis"),
+        ({"url": "redis://r:6379", "tls_ca_file": "/etc/ca.pem"}, "redis"),
+        ({"url": "http://r:6379"}, "redis"),
+        ({"sentinels": ["no-port"]}, "redis.sentinels.0"),
+        ({"wait_replicas": -1}, "redis.wait_replicas"),
+    ],
+)
+def test_bad_redis_topology_settings_are_named(redis: dict[str, Any], dotted: str) -> None:
+    message = config_error(secret_key=TEST_SECRET, redis=redis)
+    assert names_key(message, dotted), message

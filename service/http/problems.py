@@ -176,6 +176,16 @@ CATALOGUE = {
             "answered unreadably. Nothing was stored; retry after the number of seconds "
             "in Retry-After.",
         ),
+        ProblemType(
+            "not-replicated",
+            503,
+            "Stored but not yet replicated",
+            "The comment reached the Redis master, but fewer replicas than the operator "
+            "requires acknowledged it in time, so a failover could still lose it. Retry "
+            "after the number of seconds in Retry-After with the same Idempotency-Key: the "
+            "retry is answered from the stored comment, which is not stored twice. Without "
+            "an Idempotency-Key a retry may store the comment twice.",
+        ),
     )
 }
 
@@ -194,6 +204,7 @@ _BY_ERROR: dict[type[errors.LoibinhError], str] = {
     errors.ValidationFailed: "validation-failed",
     RateLimited: "rate-limited",
     errors.StoreUnavailable: "unavailable",
+    errors.NotReplicated: "not-replicated",
     errors.CaptchaUnavailable: "unavailable",
     errors.Unauthorized: "unauthorized",
     errors.Forbidden: "forbidden",

@@ -44,7 +44,7 @@ from service.models import (
     ThreadQuery,
 )
 from service.settings import THIRD_PARTY
-from service.store.connection import UNREACHABLE
+from service.store.connection import UNREACHABLE, describe
 from service.store.ratelimit import RateLimited, captcha_limits, report_limits
 
 log = logging.getLogger(__name__)
@@ -272,6 +272,7 @@ async def readyz(request: web.Request) -> web.Response:
     try:
         await services.redis.ping()
         checks["redis"] = "ok"
+        checks.update(await describe(services.redis, request.app[SETTINGS].redis))
         shas = [script.sha for script in services.scripts.all()]
         loaded = await services.redis.script_exists(*shas)
         if all(loaded):

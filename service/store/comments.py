@@ -143,6 +143,12 @@ def content_digest(submission: Submission) -> str:
     return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
 
 
+def _holds_comment(result: list[bytes]) -> bool:
+    """Whether the accept script's reply becomes a 202: what a 202 promises
+    (redis.wait_replicas) is waited for on these replies alone."""
+    return result[0] in (b"accepted", b"replay")
+
+
 class CommentStore:
     def __init__(
         self,
@@ -258,6 +264,7 @@ class CommentStore:
                 model_probability="" if model is None else f"{model:.4f}",
                 limit_args=limits,
             ),
+            replicate_if=_holds_comment,
         )
         outcome = result[0]
         if outcome == b"accepted":

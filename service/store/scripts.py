@@ -8,15 +8,18 @@ library files prepended to them, so it is written once.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from importlib import resources
 from operator import attrgetter
 from typing import Any, Generic, TypeVar, get_type_hints
 
-from redis.asyncio import Redis
-from redis.exceptions import NoScriptError, ResponseError
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import AskError, MovedError, NoScriptError, ResponseError
 
+from service.errors import NotReplicated
+from service.settings import RedisSettings
 from service.store import signatures as sig
 from service.store.ratelimit import RateLimits
 
@@ -92,6 +95,27 @@ def _is_tuple(hint: object) -> bool:
     return getattr(hint, "__origin__", None) is tuple
 
 
+@dataclass(frozen=True, slots=True)
+class Replication:
+    """What a 202 waits for beyond the master: `replicas` acknowledgements
+    within `timeout_ms` (0 replicas: nothing, the master's answer is enough)."""
+
+    replicas: int = 0
+    timeout_ms: int = 0
+
+    @classmethod
+    def configured(cls, settings: RedisSettings) -> Replication:
+        return cls(settings.wait_replicas, round(settings.wait_timeout * 1000))
+
+    @property
+    def seconds(self) -> float:
+        return self.timeout_ms / 1000
+
+
+# Redirections followed for one call on a cluster whose slots are moving.
+_REDIRECTS = 5
+
+
 class Script(Generic[K, A]):
     """One script, called by its SHA1 with EVALSHA.
 
@@ -99,25 +123,38 @@ class Script(Generic[K, A]):
     wrappers; on the accept path those layers cost more than the call itself.
     """
 
-    def __init__(self, redis: Redis, name: str) -> None:
+    def __init__(self, redis: Redis, name: str, replication: Replication = Replication()) -> None:
         self._redis = redis
+        self._cluster = redis if isinstance(redis, RedisCluster) else None
+        self._replication = replication
         self.name = name
         self.source = _source(name)
         self.sha = hashlib.sha1(self.source.encode("utf-8"), usedforsecurity=False).hexdigest()
         keys, args = sig.SIGNATURES[name]
         self._keys, self._args = Layout(keys, "keys"), Layout(args, "args")
 
-    async def __call__(self, keys: K, args: A) -> Any:
+    async def __call__(
+        self, keys: K, args: A, *, replicate_if: Callable[[Any], bool] | None = None
+    ) -> Any:
+        """The script's reply. With `replicate_if`, a reply it holds true of
+        is returned only once the replicas `Replication` asks for have
+        acknowledged it (WAIT on the same connection), or NotReplicated."""
         flat_keys, flat_args = self._keys.flatten(keys), self._args.flatten(args)
+        wait = replicate_if if self._replication.replicas else None
+        if self._cluster is not None and flat_keys:
+            return await self._on_cluster(self._cluster, flat_keys, flat_args, wait)
         try:
-            return await self._evalsha(flat_keys, flat_args)
+            return await self._evalsha(flat_keys, flat_args, wait)
         except NoScriptError:
-            # Redis restarted or its scripts were flushed; NOSCRIPT means the
-            # call did not run, so loading and calling again is safe.
+            # Redis restarted, failed over to a replica (scripts are not
+            # replicated) or its scripts were flushed; NOSCRIPT means the call
+            # did not run, so loading and calling again is safe.
             await self._redis.script_load(self.source)
-            return await self._evalsha(flat_keys, flat_args)
+            return await self._evalsha(flat_keys, flat_args, wait)
 
-    async def _evalsha(self, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+    async def _evalsha(
+        self, keys: Sequence[Any], args: Sequence[Any], wait: Callable[[Any], bool] | None
+    ) -> Any:
         # One command on one pooled connection, without redis-py's generic
         # execute path (retry wrapper, telemetry hooks, response callbacks),
         # which costs a tenth of the accept path's CPU and does nothing for
@@ -125,10 +162,12 @@ class Script(Generic[K, A]):
         pool = self._redis.connection_pool
         connection = await pool.get_connection()  # type: ignore[no-untyped-call]
         try:
-            await connection.send_command("EVALSHA", self.sha, len(keys), *keys, *args)
-            return await connection.read_response()
-        except ResponseError:
-            raise  # a whole error reply was read: the connection is fine
+            reply = await self._send(connection, keys, args)
+            if wait is not None and wait(reply):
+                await self._wait(connection)
+            return reply
+        except (ResponseError, NotReplicated):
+            raise  # a whole reply was read: the connection is fine
         except BaseException:
             # Timed out or cancelled mid-reply: what is left on the socket is
             # unknown, so the connection must never be reused.
@@ -136,6 +175,74 @@ class Script(Generic[K, A]):
             raise
         finally:
             await pool.release(connection)
+
+    async def _send(self, connection: Any, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        await connection.send_command("EVALSHA", self.sha, len(keys), *keys, *args)
+        return await connection.read_response()
+
+    async def _wait(self, connection: Any) -> None:
+        """WAIT counts the replicas that have every write this connection
+        made, so it must follow the script on the script's own connection."""
+        replication = self._replication
+        await connection.send_command("WAIT", replication.replicas, replication.timeout_ms)
+        acknowledged = await connection.read_response(
+            timeout=replication.seconds + connection.socket_timeout
+        )
+        if int(acknowledged) < replication.replicas:
+            raise NotReplicated(
+                f"stored on the Redis master, but {acknowledged} of the "
+                f"{replication.replicas} replicas required acknowledged it within "
+                f"{replication.seconds:g} s; retry with the same Idempotency-Key"
+            )
+
+    async def _on_cluster(
+        self,
+        cluster: RedisCluster,
+        keys: Sequence[Any],
+        args: Sequence[Any],
+        wait: Callable[[Any], bool] | None,
+    ) -> Any:
+        """EVALSHA on the master of the keys' slot, on a connection of our
+        own (the WAIT must follow on it), following MOVED and ASK, and
+        loading the script on that node after NOSCRIPT. A node that cannot
+        be reached asks redis-py for a fresh slot map, which the next call
+        takes up: after a failover it names the promoted replica."""
+        await cluster.initialize()  # at once unless a refresh is due
+        node = cluster.get_node_from_key(keys[0])
+        asking = False
+        for _ in range(_REDIRECTS):
+            target = node
+            assert target is not None
+            connection = target.acquire_connection()
+            try:
+                if asking:
+                    await connection.send_command("ASKING")
+                    await connection.read_response()
+                    asking = False
+                reply = await self._send(connection, keys, args)
+                if wait is not None and wait(reply):
+                    await self._wait(connection)
+                return reply
+            except MovedError as moved:
+                await cluster.nodes_manager.move_slot(moved)
+                node = cluster.get_node_from_key(keys[0])
+            except AskError as ask:
+                node = cluster.get_node(host=ask.host or target.host, port=ask.port)
+                asking = True
+            except NoScriptError:
+                await target.execute_command("SCRIPT LOAD", self.source)
+            except (ResponseError, NotReplicated):
+                raise
+            except BaseException as exc:
+                await connection.disconnect()
+                if isinstance(exc, redis_errors.ConnectionError | redis_errors.TimeoutError):
+                    # redis-py's own error path does the same for the commands
+                    # it sends; this call bypassed it.
+                    cluster._request_refresh(last_failed_node_name=target.name)
+                raise
+            finally:
+                target.release(connection)
+        raise redis_errors.TryAgainError(f"{self.name}: slot still moving after {_REDIRECTS} tries")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,13 +269,15 @@ class Scripts:
     import_batch: Script[sig.ImportKeys, sig.ImportArgs]
 
     @classmethod
-    def register(cls, redis: Redis) -> Scripts:
-        return cls(**{name: Script(redis, name) for name in _NAMES})
+    def register(cls, redis: Redis, replication: Replication = Replication()) -> Scripts:
+        """Every script; `replication` is what a call made with `replicate_if` waits for."""
+        return cls(**{name: Script(redis, name, replication) for name in _NAMES})
 
     def all(self) -> tuple[Script[Any, Any], ...]:
         return tuple(getattr(self, name) for name in _NAMES)
 
     async def load(self, redis: Redis) -> None:
-        """Load every script now, so /readyz can tell and the first request pays nothing."""
+        """Load every script now, so /readyz can tell and the first request pays
+        nothing. On a cluster SCRIPT LOAD goes to every master."""
         for script in self.all():
             await redis.script_load(script.source)

@@ -51,7 +51,17 @@ KEY = re.compile(rb"^lb:\{([a-z0-9-]+)\}:")
 # Keys of no one site (API keys, the learner's lease), each under a tag of its own.
 GLOBAL_TAGS = {b"keys", b"learner"}
 # Commands without key arguments, which COMMAND GETKEYS cannot answer.
-KEYLESS = {b"time", b"ping", b"script", b"info", b"cluster", b"client", b"hello", b"command"}
+KEYLESS = {
+    b"time",
+    b"ping",
+    b"script",
+    b"info",
+    b"cluster",
+    b"client",
+    b"hello",
+    b"command",
+    b"role",
+}
 
 
 class ClusterNode(RedisProcess):

@@ -79,6 +79,10 @@ if content_digest ~= '' then
     if string.sub(first, sep2 + 1) ~= content_digest then
       return {'idempotency_mismatch'}
     end
+    -- A write, so that a WAIT after this call (redis.wait_replicas) covers
+    -- the first call's writes too: WAIT counts the replicas that have this
+    -- connection's last write, and a read would leave that an older one.
+    redis.call('EXPIRE', idempotency, idempotency_ttl_s)
     return {'replay', string.sub(first, 1, sep1 - 1), string.sub(first, sep1 + 1, sep2 - 1)}
   end
 end
