@@ -600,7 +600,9 @@ def _shape_signals(body: str, words: tuple[str, ...]) -> list[Signal]:
     """What the text looks like rather than what it says: phone numbers,
     capitals, floods."""
     found = []
-    if _PHONE.search(body) or _spelled_number(words):
+    # Every number the pattern takes holds a "0" or "84": two scans in C
+    # settle most comments, where the pattern would try every position.
+    if (("0" in body or "8" in body) and _PHONE.search(body)) or _spelled_number(words):
         found.append(Signal("phone-number", PHONE))
     if _shouting(body):
         found.append(Signal("shouting", SHOUTING))

@@ -12,7 +12,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.screening import textfold
+from service.screening import screen, textfold
 from service.screening.screen import FINGERPRINT_MIN_WORDS, SIGNATURE_VALUES, fingerprint
 from service.screening.textfold import fold
 
@@ -63,3 +63,10 @@ def test_a_text_without_letter_dot_letter_has_no_dotted_word(text: str) -> None:
     # and a letter: it must never miss a text that _DOTTED would change.
     if textfold._LETTER_DOT_LETTER.search(text) is None:
         assert textfold._DOTTED.sub(textfold._undotted, text) == text
+
+
+@given(st.text(alphabet="0123456789+84 .-\n٠٨a", max_size=24))
+def test_a_phone_number_holds_a_zero_or_an_eight(text: str) -> None:
+    # The screen looks for a phone number only in a text with "0" or "8".
+    if screen._PHONE.search(text) is not None:
+        assert "0" in text or "8" in text
