@@ -534,7 +534,7 @@ def fingerprint(words: tuple[str, ...]) -> bytes:
     # bytes joined, not a transposition and 16 minimums in Python.
     hashes = b"".join(itertools.starmap(_pair_hashes, set(itertools.pairwise(words))))
     columns = np.frombuffer(hashes, ">u2").reshape(-1, SIGNATURE_VALUES)
-    signature = columns.min(axis=0).astype(">u2").tobytes()
+    signature: bytes = columns.min(axis=0).astype(">u2").tobytes()
     return signature + hashlib.blake2b(" ".join(words).encode(), digest_size=4).digest()
 
 
