@@ -107,9 +107,12 @@ def fold(text: str) -> Folded:
     return Folded(marked, tuple(map(_plain, marked)), runs, tuple(map(_plain, runs)))
 
 
+@lru_cache(maxsize=16384)
 def fold_name(name: str) -> Folded:
     """An author's name folded as a text is, with the words it runs
     together ("FuckTheMods") apart."""
+    # Readers post under the same names again and again, and a Folded never
+    # changes: each is folded once (5 us; a cache hit is a tenth of that).
     return fold(_CAMEL.sub(" ", name))
 
 
