@@ -1,9 +1,11 @@
-"""Bans: of an author by email, or of the address a comment came from, for a
-while or for good; and the list of those in force."""
+"""Bans: of an author by email or by the site login's user id, or of the
+address a comment came from, for a while or for good; and the list of
+those in force."""
 
 from __future__ import annotations
 
 import secrets
+from typing import Literal
 
 import orjson
 from redis.asyncio import Redis
@@ -26,8 +28,12 @@ class Bans(Part):
     @translate_errors
     async def ban(self, site_id: str, actor: Actor, request: models.BanRequest) -> models.Ban:
         keys = self.keys(site_id)
+        kind: Literal["email", "user", "ip"]
         if request.email is not None:
             kind, subject = "email", self._keyring.email_hash(site_id, request.email)
+        elif request.user_id is not None:
+            # The accept script checks a signed-in reader's ban under their user id's hash.
+            kind, subject = "user", self._keyring.user_hash(site_id, request.user_id)
         else:
             assert request.comment_id is not None
             [ip_hash] = await self._fields(keys, [request.comment_id], "ip_hash")
@@ -40,6 +46,7 @@ class Bans(Part):
             id=secrets.token_hex(8),
             kind=kind,
             email=request.email,
+            user_id=request.user_id,
             comment_id=request.comment_id,
             until=rfc3339(now + duration_ms) if duration_ms else None,
             reason=request.reason,
