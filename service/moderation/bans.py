@@ -85,7 +85,9 @@ class Bans(Part):
             record = orjson.loads(value)
             if record["until_ms"] and record["until_ms"] <= now:
                 continue  # expired: the accept script no longer sees it either
-            bans.append(models.Ban(**{k: record[k] for k in models.Ban.model_fields}))
+            # A ban recorded before user-id bans existed has no user_id: its default.
+            fields = {k: record[k] for k in models.Ban.model_fields if k in record}
+            bans.append(models.Ban(**fields))
         return models.BanList(bans=sorted(bans, key=lambda b: b.created_at))
 
     @translate_errors
