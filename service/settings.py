@@ -340,9 +340,6 @@ class SiteMail(Strict):
     sender: Annotated[str, Field(min_length=3, max_length=320)]
     # The public address of this loibinh service, for the confirm and unsubscribe links.
     public_url: Annotated[str, Field(pattern=r"^https?://[^\s?#]+$")]
-    # The article of a thread, for the link in a reply's message: `{thread}` is replaced
-    # by the thread id. Unset: the message carries no link to the article.
-    thread_url: Annotated[str, Field(pattern=r"^https?://[^\s]*\{thread\}[^\s]*$")] | None = None
     # The site's name in messages; unset: the sender's display name or address.
     site_name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     # How long a confirmation link stays good; a reader who asks again after it

@@ -102,7 +102,7 @@ class Planner:
             return
         if not await self._redis.hsetnx(keys.comment(comment_id), "mailed", "1"):
             return  # told already
-        article = mail.thread_url.replace("{thread}", fields["thread"]) if mail.thread_url else None
+        article = site.article_url(fields["thread"])
         message = messages.reply(
             mail,
             site.locale,

@@ -45,10 +45,10 @@ def mail_site(port: int, **overrides: Any) -> dict[str, Any]:
     return site(
         moderation="post",
         locale="vi",
+        thread_url="https://demo.example.vn/bai/{thread}",
         mail={
             "sender": "Báo Demo <binh-luan@demo.example.vn>",
             "public_url": PUBLIC,
-            "thread_url": "https://demo.example.vn/bai/{thread}",
             "smtp": {"host": "127.0.0.1", "port": port, "tls": "none", "timeout_seconds": 5},
         },
         **overrides,
