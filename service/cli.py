@@ -20,6 +20,7 @@ from service.captcha.pool import CaptchaService
 from service.clock import rfc3339
 from service.errors import InvalidImport, StoreUnavailable
 from service.keyring import Keyring
+from service.mail.subscriptions import Subscriptions
 from service.metrics import Metrics
 from service.migration.export import Export
 from service.migration.importer import READERS, Importer, ImportOptions
@@ -285,7 +286,10 @@ async def _erase(settings: Settings, site: str, email: str) -> int:
         print(f"not an email address: {exc.errors()[0]['msg']}", file=sys.stderr)
         return 2
     async with _redis(settings) as (redis, scripts, keyring):
-        erasure = Erasure(redis, scripts, keyring, settings.redis.key_prefix, DiskPurge(redis))
+        prefix = settings.redis.key_prefix
+        subscriptions = Subscriptions(redis, prefix)
+        erasure = Erasure(redis, scripts, keyring, prefix, DiskPurge(redis), subscriptions)
+        assert request.email is not None  # given above
         erased = await erasure.erase(site, CLI_ACTOR, request.email)
     print(f"erased {erased} comments and every stored trace of the address")
     return 0

@@ -115,3 +115,24 @@ class InvalidImport(LoibinhError):
     """A file to import that cannot be read as its format says, or whose
     content loibinh cannot take; the detail names the line or record.
     Nothing of the file was stored."""
+
+
+class InvalidToken(LoibinhError):
+    """A sign-in token that cannot be trusted: malformed, badly signed,
+    expired, for another issuer or audience, or sent to a site that takes none."""
+
+    def __init__(self, detail: str, reason: str) -> None:
+        super().__init__(detail)
+        # malformed, algorithm, signature, unknown-key, expired, issuer, audience,
+        # claims, not-accepted
+        self.reason = reason
+
+
+class IdentityUnavailable(LoibinhError):
+    """The login system's published keys could not be fetched, and none are
+    cached: the reader is not to blame, and nothing was stored."""
+
+
+class InvalidLink(LoibinhError):
+    """A confirm or unsubscribe link that the service did not make, was
+    altered, or has expired."""

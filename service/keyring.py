@@ -25,6 +25,8 @@ class Keyring:
     api_key: bytes
     pow: bytes
     form: bytes
+    user: bytes
+    mail: bytes
 
     @classmethod
     def from_secret(cls, secret: str) -> Keyring:
@@ -37,6 +39,8 @@ class Keyring:
             api_key=_derive(raw, "api-key"),
             pow=_derive(raw, "pow"),
             form=_derive(raw, "form-token"),
+            user=_derive(raw, "user"),
+            mail=_derive(raw, "mail-link"),
         )
 
     def ip_hash(self, site: str, ip: str) -> str:
@@ -46,6 +50,16 @@ class Keyring:
 
     def email_hash(self, site: str, email: str) -> str:
         return _hex(self.email, site, email.casefold())
+
+    def user_hash(self, site: str, user_id: str) -> str:
+        """A signed-in reader's pseudonym: their login's user id (`sub`), which
+        stands for them wherever an anonymous author's email hash would."""
+        return _hex(self.user, site, user_id)
+
+    def mail_link(self, site: str, action: str, email_hash: str, expires: str) -> str:
+        """The signature of a confirm or unsubscribe link: only the service
+        can make one, and only for this address, action and expiry."""
+        return _hex(self.mail, site, action, email_hash, expires)
 
     def idempotency_hash(self, site: str, client: str, key: str) -> str:
         """Scoped to the client, so one reader's key can't reveal or replay another's."""

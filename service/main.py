@@ -25,9 +25,15 @@ from service.http.state import (
     SERVICES,
     SETTINGS,
     SUBMISSIONS,
+    TOKENS,
     Services,
 )
+from service.identity.jwks import JwksCache
+from service.identity.tokens import TokenVerifier
 from service.keyring import Keyring
+from service.mail.planner import Planner
+from service.mail.sender import Mailer
+from service.mail.subscriptions import Subscriptions
 from service.metrics import Metrics
 from service.migration.export import Export
 from service.migration.importer import Importer
@@ -44,7 +50,7 @@ from service.moderation.reports import Reports
 from service.moderation.signins import SignInGuard
 from service.process.runtime import GcWatch, watch_loop
 from service.screening.screen import Screen
-from service.settings import Settings, load_settings
+from service.settings import MAIL_TARGET, Settings, load_settings
 from service.store.comments import CommentStore
 from service.store.connection import UNREACHABLE, RedisClock, close_redis, open_redis
 from service.store.outbox import Outbox
@@ -63,6 +69,7 @@ def create_app(
     refill_captchas: bool = True,
     deliver_webhooks: bool = True,
     learn: bool = True,
+    send_mail: bool = True,
 ) -> web.Application:
     """Build the app. Nothing connects to Redis until the app starts. Tests
     may leave out the background tasks to drive them by hand."""
@@ -82,12 +89,15 @@ def create_app(
     }
     app.cleanup_ctx.append(_redis)
     app.cleanup_ctx.append(_captcha_gate)
+    app.cleanup_ctx.append(_tokens)
     if refill_captchas:
         app.cleanup_ctx.append(_captcha_refill)
     if deliver_webhooks:
         app.cleanup_ctx.append(_webhook_delivery)
     if learn:
         app.cleanup_ctx.append(_learning)
+    if send_mail and any(site.mail for site in settings.sites.values()):
+        app.cleanup_ctx.append(_mail_delivery)
     app.cleanup_ctx.append(_clock_sync)
     app.cleanup_ctx.append(_watch_runtime)
     add_routes(app)
@@ -110,6 +120,8 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     captcha = CaptchaService(redis, scripts, app[KEYRING], settings, app[METRICS])
     prefix = settings.redis.key_prefix
     bans = Bans(redis, scripts, app[KEYRING], prefix)
+    subscriptions = Subscriptions(redis, prefix)
+    planner = Planner(redis, app[KEYRING], settings, subscriptions)
     app[SERVICES] = Services(
         redis=redis,
         scripts=scripts,
@@ -122,10 +134,12 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         audit=AuditLog(redis, scripts, prefix),
         bans=bans,
         reports=Reports(redis, scripts, prefix),
-        erasure=Erasure(redis, scripts, app[KEYRING], prefix, DiskPurge(redis)),
+        erasure=Erasure(redis, scripts, app[KEYRING], prefix, DiskPurge(redis), subscriptions),
         signins=SignInGuard(redis, prefix, settings.signin),
         overviews=Overviews(redis, scripts, prefix),
-        outbox=Outbox(redis, scripts, settings, app[METRICS]),
+        outbox=Outbox(redis, scripts, settings, app[METRICS], {MAIL_TARGET: planner.receive}),
+        subscriptions=subscriptions,
+        mailer=Mailer(scripts, settings),
         models=SiteModels(redis, prefix, settings.sites),
         model_admin=ModelAdmin(redis, scripts, prefix),
         learner=Learner(redis, scripts, settings),
@@ -162,6 +176,25 @@ async def _captcha_gate(app: web.Application) -> AsyncIterator[None]:
         await session.close()
 
 
+async def _tokens(app: web.Application) -> AsyncIterator[None]:
+    """Sign-in tokens: the login systems' keys, fetched once at start so that
+    the first signed-in reader does not wait for them."""
+    session = providers.open_session()
+    jwks = JwksCache(session)
+    app[TOKENS] = TokenVerifier(jwks)
+    identities = [site.identity for site in app[SETTINGS].sites.values() if site.identity]
+
+    async def warm() -> None:
+        await asyncio.gather(*(jwks.warm(identity) for identity in identities))
+
+    try:
+        async with running(warm(), "jwks-warm-up"):
+            yield
+    finally:
+        await jwks.close()
+        await session.close()
+
+
 async def _captcha_refill(app: web.Application) -> AsyncIterator[None]:
     async with running(app[SERVICES].captcha.run_refill(), "captcha-refill"):
         yield
@@ -169,6 +202,11 @@ async def _captcha_refill(app: web.Application) -> AsyncIterator[None]:
 
 async def _webhook_delivery(app: web.Application) -> AsyncIterator[None]:
     async with running(app[SERVICES].outbox.run(), "webhook-delivery"):
+        yield
+
+
+async def _mail_delivery(app: web.Application) -> AsyncIterator[None]:
+    async with running(app[SERVICES].mailer.run(), "mail-delivery"):
         yield
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
@@ -18,8 +18,10 @@ from pydantic import (
     Tag,
     ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from service.text.clean import clean
 
@@ -140,6 +142,18 @@ Captcha = Annotated[
 ]
 
 
+# The validation context's entry for a reader signed in with a token (http/intake.py
+# puts the Author their token names there): their submission carries no author and no captcha.
+SIGNED_IN = "signed_in_author"
+# The validation context's entry saying the site sends reply emails.
+SENDS_MAIL = "sends_mail"
+
+
+def _signed_in(info: ValidationInfo) -> Author | None:
+    author = (info.context or {}).get(SIGNED_IN)
+    return author if isinstance(author, Author) else None
+
+
 class Submission(Model):
     """A reader's comment as the form sends it."""
 
@@ -160,11 +174,17 @@ class Submission(Model):
 
     thread: ThreadId
     parent_id: CommentId | None = None
-    author: Author
+    author: Author = Field(
+        description="who writes; left out by a reader signed in with a token "
+        "(`Authorization: Bearer`), whose token names them"
+    )
     body: Body
-    captcha: Captcha = Field(
+    captcha: Captcha | None = Field(
+        default=None,
+        validate_default=True,
         description="the answer to the challenge: an image's {id, answer}, a proof of "
-        "work's {pow}, or a third-party provider's {token}"
+        "work's {pow}, or a third-party provider's {token}; left out by a reader signed "
+        "in with a token",
     )
     form_token: Annotated[str, Field(max_length=80)] | None = Field(
         default=None,
@@ -176,6 +196,58 @@ class Submission(Model):
         description="the honeypot: a field hidden from people, which only bots fill in; "
         "leave it empty",
     )
+
+    notify: bool = Field(
+        default=False,
+        description="email the author when someone replies to this comment; the first "
+        "time, a link sent to the address must confirm it (double opt-in). Only on sites "
+        "that send mail",
+    )
+
+    @field_validator("notify")
+    @classmethod
+    def _notify_needs_mail(cls, value: bool, info: ValidationInfo) -> bool:
+        if not value:
+            return value
+        if not (info.context or {}).get(SENDS_MAIL):
+            raise PydanticCustomError("no_mail", "this site sends no reply emails")
+        author = info.data.get("author")
+        if isinstance(author, Author) and not author.email:
+            raise PydanticCustomError(
+                "no_email", "the sign-in token carries no email address to send replies to"
+            )
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _author_of_token(cls, data: Any, info: ValidationInfo) -> Any:
+        author = _signed_in(info)
+        if author is not None and isinstance(data, dict) and "author" not in data:
+            return {**data, "author": author}
+        return data
+
+    @field_validator("author", mode="before")
+    @classmethod
+    def _no_author_with_token(cls, value: Any, info: ValidationInfo) -> Any:
+        if _signed_in(info) is not None and not isinstance(value, Author):
+            raise PydanticCustomError(
+                "signed_in", "leave it out with a sign-in token: the token names the author"
+            )
+        return value
+
+    @field_validator("captcha")
+    @classmethod
+    def _captcha_unless_signed_in(
+        cls, value: CaptchaAnswer | PowAnswer | TokenAnswer | None, info: ValidationInfo
+    ) -> CaptchaAnswer | PowAnswer | TokenAnswer | None:
+        signed_in = _signed_in(info) is not None
+        if value is None and not signed_in:
+            raise PydanticCustomError("missing", "Field required")
+        if value is not None and signed_in:
+            raise PydanticCustomError(
+                "signed_in", "leave it out with a sign-in token: a signed-in reader answers none"
+            )
+        return value
 
 
 class Accepted(Model):
@@ -228,6 +300,11 @@ class Challenge(RootModel[ImageChallenge | PowChallenge | ThirdPartyChallenge]):
 
 class PublicAuthor(Model):
     name: str
+    verified: bool = Field(
+        default=False,
+        description="present, and true, when the author was signed in with the site's "
+        "login (a sign-in token): the name is the one the site knows them by",
+    )
 
 
 class PublicComment(Model):
@@ -303,6 +380,9 @@ class SiteConfig(Model):
     locale: str
     limits: Limits
     moderation: Literal["pre", "post", "first-comment"]
+    notify: bool = Field(
+        default=False, description="the site sends reply emails: a submission may ask for them"
+    )
 
 
 class FieldProblem(Model):
@@ -368,7 +448,10 @@ class Lease(Model):
 
 class ModeratedAuthor(Model):
     name: str
-    email: str
+    email: str = Field(description="empty for a signed-in reader whose token carries none")
+    user_id: str | None = Field(
+        default=None, description="the site login's user id of a signed-in reader, else null"
+    )
 
 
 class QueueItem(Model):
@@ -519,6 +602,9 @@ class BanRequest(Model):
     )
 
     email: Email | None = None
+    user_id: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
+        default=None, description="ban a reader of the site's login by their user id (`sub`)"
+    )
     comment_id: CommentId | None = Field(
         default=None, description="ban the pseudonymised address this comment came from"
     )
@@ -529,15 +615,16 @@ class BanRequest(Model):
 
     @model_validator(mode="after")
     def _one_subject(self) -> BanRequest:
-        if (self.email is None) == (self.comment_id is None):
-            raise ValueError("give exactly one of email and comment_id")
+        if [self.email, self.user_id, self.comment_id].count(None) != 2:
+            raise ValueError("give exactly one of email, user_id and comment_id")
         return self
 
 
 class Ban(Model):
     id: str = Field(description="what DELETE .../bans/{ban} takes")
-    kind: Literal["email", "ip"]
+    kind: Literal["email", "user", "ip"]
     email: str | None
+    user_id: str | None = None
     comment_id: str | None
     until: str | None
     reason: str
@@ -564,7 +651,16 @@ class ReportReceived(Model):
 class ErasureRequest(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{"email": "duong@example.vn"}]})
 
-    email: Email
+    email: Email | None = None
+    user_id: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
+        default=None, description="erase a reader of the site's login by their user id (`sub`)"
+    )
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> ErasureRequest:
+        if (self.email is None) == (self.user_id is None):
+            raise ValueError("give exactly one of email and user_id")
+        return self
 
 
 class ErasureResult(Model):

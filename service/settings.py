@@ -297,6 +297,125 @@ class SiteCaptcha(Strict):
         return secret_from_file(data, "secret", "secret_file")
 
 
+# The outbox target of the mail stage's own receiver (service/mail/planner.py):
+# it follows the site's comment events as a webhook would, in the same atomic
+# call. A webhook's name cannot start with "~", so it never collides with one.
+MAIL_TARGET = "~mail"
+MAIL_EVENTS: tuple[WebhookEvent, ...] = ("comment.submitted", "comment.approved")
+
+
+class SmtpServer(Strict):
+    """The site's SMTP server, through which reply notifications go. The
+    password never sits in a configuration file in clear: it comes from the
+    environment (LOIBINH_SITES__<SITE>__MAIL__SMTP__PASSWORD) or password_file."""
+
+    # The server's host name.
+    host: Annotated[str, Field(min_length=1, max_length=253)]
+    # Its port: 587 for STARTTLS, 465 for TLS from the start, 25 inside a trusted network.
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    # `starttls`: upgrade the connection (port 587); `tls`: TLS from the start (port 465);
+    # `none`: plain text, only to a relay on the same host or network.
+    tls: Literal["starttls", "tls", "none"] = "starttls"
+    # The login, if the server wants one.
+    username: Annotated[str, Field(min_length=1, max_length=320)] | None = None
+    # Its password: only from the environment or `password_file`; a TOML file may not hold it.
+    password: SecretStr = SecretStr("")
+    # A file holding the password.
+    password_file: Path | None = None
+    # Time allowed for one message, connection included.
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 20.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _password_from_file(cls, data: Any) -> Any:
+        return secret_from_file(data, "password", "password_file")
+
+
+class SiteMail(Strict):
+    """Reply notifications ([Reply emails](mail.md)): an author who asks is
+    told by email when someone replies to their comment, after confirming
+    their address once."""
+
+    # The sender, as readers see it: `Tin Tức <binh-luan@tintuc.example.vn>`.
+    sender: Annotated[str, Field(min_length=3, max_length=320)]
+    # The public address of this loibinh service, for the confirm and unsubscribe links.
+    public_url: Annotated[str, Field(pattern=r"^https?://[^\s?#]+$")]
+    # The site's name in messages; unset: the sender's display name or address.
+    site_name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    # How long a confirmation link stays good; a reader who asks again after it
+    # is sent a new one.
+    confirm_hours: Annotated[int, Field(ge=1, le=30 * 24)] = 72
+    # The server the messages go through.
+    smtp: SmtpServer
+
+
+SigningAlgorithm = Literal["HS256", "RS256", "ES256"]
+
+
+class SiteIdentity(Strict):
+    """Sign-in tokens from the site's own login system ([Sign-in tokens](identity.md)):
+    a JWT signed with a shared secret (HS256) or with the keys the login system
+    publishes as a JWKS (RS256, ES256). A reader who sends a valid one skips the
+    captcha, and their comment shows as verified."""
+
+    # The algorithms accepted: HS256 needs `secret_file` (or the secret from the
+    # environment), RS256 and ES256 need `jwks_url`. A token of any other is refused.
+    algorithms: Annotated[list[SigningAlgorithm], Field(min_length=1)]
+    # The HS256 shared secret: only from the environment
+    # (`LOIBINH_SITES__<SITE>__IDENTITY__SECRET`) or `secret_file`; a TOML file may not hold it.
+    secret: SecretStr = SecretStr("")
+    # A file holding the HS256 shared secret (32 bytes or more).
+    secret_file: Path | None = None
+    # Where the login system publishes its public keys (RS256, ES256).
+    jwks_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] | None = None
+    # Longest time fetched keys are used before they are fetched again (a shorter
+    # `Cache-Control: max-age` of the JWKS answer wins).
+    jwks_max_age_seconds: Annotated[int, Field(ge=10, le=7 * 86_400)] = 3600
+    # A token naming a key id the cached set lacks fetches the set again, at most
+    # this often: a stream of forged key ids cannot make loibinh hammer the login system.
+    jwks_min_refetch_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
+    # Time allowed for one JWKS fetch.
+    jwks_timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 2.0
+    # The `iss` every token must carry.
+    issuer: Annotated[str, Field(min_length=1, max_length=500)]
+    # The `aud` every token must carry (one of its values).
+    audience: Annotated[str, Field(min_length=1, max_length=500)]
+    # Clock skew allowed on `exp`, `nbf` and `iat`, in seconds.
+    leeway_seconds: Annotated[int, Field(ge=0, le=600)] = 30
+    # Tokens must carry `exp` no further ahead than this: a token that never
+    # expires, or lives for months, is refused.
+    max_lifetime_seconds: Annotated[int, Field(ge=60, le=30 * 86_400)] = 86_400
+    # The claim that names the reader, shown on the comment.
+    name_claim: Annotated[str, Field(min_length=1, max_length=100)] = "name"
+    # The claim holding the reader's email, for reply notifications and moderators;
+    # unset: tokens carry none.
+    email_claim: Annotated[str, Field(min_length=1, max_length=100)] | None = "email"
+    # `trusted`: a verified reader's comment is published at once (the screening can
+    # still hold it); `screened`: it goes through the site's moderation mode like any other.
+    trust: Literal["trusted", "screened"] = "screened"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_from_file(cls, data: Any) -> Any:
+        return secret_from_file(data, "secret", "secret_file")
+
+    @model_validator(mode="after")
+    def _keys(self) -> SiteIdentity:
+        if "HS256" in self.algorithms and len(self.secret.get_secret_value()) < 32:
+            raise ValueError(
+                "secret: HS256 needs a shared secret of 32 characters or more, from "
+                "LOIBINH_SITES__<SITE>__IDENTITY__SECRET or identity.secret_file"
+            )
+        if self.uses_jwks and not self.jwks_url:
+            raise ValueError("jwks_url: required by RS256 and ES256")
+        return self
+
+    @property
+    def uses_jwks(self) -> bool:
+        """Whether tokens are checked with published keys (RS256, ES256)."""
+        return bool({"RS256", "ES256"} & set(self.algorithms))
+
+
 class Site(Strict):
     # Origins such as `https://news.example.vn` whose pages may call the public API from a browser
     # (CORS) and be a form's `return_to`.
@@ -334,10 +453,19 @@ class Site(Strict):
     webhooks: list[Webhook] = []
     # Reasons moderators pick from in the dashboard (they may still type their own).
     moderation_reasons: list[Annotated[str, Field(min_length=1, max_length=500)]] = []
+    # Sign-in tokens from the site's own login: [Sign-in tokens](identity.md). Unset: none
+    # are accepted, and a submission carrying one is refused.
+    identity: SiteIdentity | None = None
+    # Reply notifications by email: [Reply emails](mail.md). Unset: none are offered.
+    mail: SiteMail | None = None
 
     def webhook_targets(self, event: WebhookEvent) -> str:
-        """The names of the webhooks subscribed to an event, as the scripts take them."""
-        return ",".join(hook.name for hook in self.webhooks if event in hook.events)
+        """The names of the webhooks subscribed to an event, as the scripts
+        take them, and the mail stage's receiver where the site sends mail."""
+        names = [hook.name for hook in self.webhooks if event in hook.events]
+        if self.mail is not None and event in MAIL_EVENTS:
+            names.append(MAIL_TARGET)
+        return ",".join(names)
 
     @field_validator("webhooks")
     @classmethod
@@ -460,6 +588,23 @@ class WebhookSettings(Strict):
     # Most dead deliveries kept per site: beyond it the oldest are dropped, so
     # a receiver that stays down cannot grow Redis without bound.
     dead_max: Annotated[int, Field(ge=1, le=100_000)] = 10_000
+
+
+class MailSettings(Strict):
+    # Attempts at a message before it is given up.
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    # First retry delay, doubled at each attempt, with jitter.
+    backoff_base_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    # Longest retry delay.
+    backoff_max_seconds: Annotated[float, Field(gt=0, le=86400)] = 3600.0
+    # A taken message is retried after this long if its worker dies.
+    lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 120.0
+    # How often each worker looks for messages due.
+    poll_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    # How long a message given up is kept (it holds its recipient's address), in seconds.
+    dead_keep_seconds: Annotated[int, Field(ge=60, le=90 * 86400)] = 7 * 86400
+    # Most messages given up kept per site; the oldest go first.
+    dead_max: Annotated[int, Field(ge=1, le=100_000)] = 1000
 
 
 class NetworkSettings(Strict):
@@ -615,6 +760,8 @@ class Settings(BaseSettings):
     captcha: CaptchaSettings = CaptchaSettings()
     # How webhook deliveries are made, for every site.
     webhooks: WebhookSettings = WebhookSettings()
+    # How reply notifications are sent, for every site that sends them.
+    mail: MailSettings = MailSettings()
     # Who the client is: trusted proxies and IPv6 prefixes.
     network: NetworkSettings = NetworkSettings()
     # How many wrong API keys one client may try.
@@ -715,13 +862,22 @@ def _no_secrets_in(path: Path, data: dict[str, Any]) -> None:
     if not isinstance(sites, dict):
         return
     for site_id, site in sites.items():
-        captcha = site.get("captcha") if isinstance(site, dict) else None
-        if isinstance(captcha, dict) and "secret" in captcha:
+        mail = site.get("mail") if isinstance(site, dict) else None
+        smtp = mail.get("smtp") if isinstance(mail, dict) else None
+        if isinstance(smtp, dict) and "password" in smtp:
             raise ConfigError(
-                f"invalid configuration:\n  sites.{site_id}.captcha.secret: not allowed in "
-                f"{path}; set LOIBINH_SITES__{site_id.upper()}__CAPTCHA__SECRET "
-                "or captcha.secret_file"
+                f"invalid configuration:\n  sites.{site_id}.mail.smtp.password: not allowed in "
+                f"{path}; set LOIBINH_SITES__{site_id.upper()}__MAIL__SMTP__PASSWORD "
+                "or mail.smtp.password_file"
             )
+        for table in ("captcha", "identity"):
+            section = site.get(table) if isinstance(site, dict) else None
+            if isinstance(section, dict) and "secret" in section:
+                raise ConfigError(
+                    f"invalid configuration:\n  sites.{site_id}.{table}.secret: not allowed in "
+                    f"{path}; set LOIBINH_SITES__{site_id.upper()}__{table.upper()}__SECRET "
+                    f"or {table}.secret_file"
+                )
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -99,6 +99,7 @@ def make_client(
         refill_captchas: bool = False,
         deliver_webhooks: bool = True,
         learn: bool = True,
+        send_mail: bool = True,
         **overrides: Any,
     ) -> Client:
         settings = make_settings(**overrides)
@@ -107,6 +108,7 @@ def make_client(
             refill_captchas=refill_captchas,
             deliver_webhooks=deliver_webhooks,
             learn=learn,
+            send_mail=send_mail,
         )
         return await aiohttp_client(app)
 

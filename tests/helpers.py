@@ -148,12 +148,15 @@ def form_submission(captcha: tuple[str, str], **overrides: str | None) -> dict[s
 
 @asynccontextmanager
 async def local_server(
-    path: str, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    path: str,
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    method: str = "POST",
 ) -> AsyncIterator[TestServer]:
-    """A server on loopback answering POSTs to `path`: the third party (a
-    captcha provider, a webhook receiver) that a test plays."""
+    """A server on loopback answering `method` (POST unless told) at `path`:
+    the third party (a captcha provider, a webhook receiver, a login system's
+    JWKS) that a test plays."""
     app = web.Application()
-    app.router.add_post(path, handler)
+    app.router.add_route(method, path, handler)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:

@@ -85,6 +85,8 @@ def test_the_package_is_grouped_by_stage() -> None:
     assert stages == [
         "captcha",
         "http",
+        "identity",
+        "mail",
         "migration",
         "moderation",
         "process",

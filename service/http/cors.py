@@ -11,7 +11,8 @@ from service.errors import UnknownSite
 from service.http.state import SETTINGS
 
 ALLOW_METHODS = "GET, POST"
-ALLOW_HEADERS = "Content-Type, Idempotency-Key"
+# Authorization carries a signed-in reader's token (http/identity.py).
+ALLOW_HEADERS = "Content-Type, Idempotency-Key, Authorization"
 # What a widget may read of an answer, beyond the CORS-safelisted headers.
 EXPOSE_HEADERS = "RateLimit, RateLimit-Policy, Retry-After, X-Request-Id, ETag, Location"
 PREFLIGHT_MAX_AGE = "600"

@@ -17,7 +17,7 @@ from service.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from service.models import CAPTCHA_TAGS, Submission
+from service.models import CAPTCHA_TAGS, SENDS_MAIL, SIGNED_IN, Author, Submission
 from service.settings import Site
 
 M = TypeVar("M", bound=BaseModel)
@@ -41,6 +41,7 @@ FORM_FIELDS = {
     "g-recaptcha-response": ("captcha", "token"),
     "website": ("website",),
     "form_token": ("form_token",),
+    "notify": ("notify",),
 }
 FORM_ONLY = {"return_to"}
 # Fields a widget adds, which may be present and empty when another captcha
@@ -97,15 +98,24 @@ def validate(model: type[M], data: Any, site: Site | None = None) -> M:
         raise ValidationFailed(field_errors(exc)) from None
 
 
-def _context(site: Site) -> dict[str, int]:
-    return {"name_max_length": site.name_max_length, "body_max_length": site.body_max_length}
+def _context(site: Site, signed_in: Author | None = None) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "name_max_length": site.name_max_length,
+        "body_max_length": site.body_max_length,
+        SENDS_MAIL: site.mail is not None,
+    }
+    if signed_in is not None:
+        context[SIGNED_IN] = signed_in
+    return context
 
 
-def from_json(raw: bytes, site: Site) -> Submission:
-    return parse_json(Submission, raw, _context(site))
+def from_json(raw: bytes, site: Site, signed_in: Author | None = None) -> Submission:
+    """`signed_in`: the author a verified sign-in token names, whose
+    submission carries no author and no captcha."""
+    return parse_json(Submission, raw, _context(site, signed_in))
 
 
-def parse_json(model: type[M], raw: bytes, context: dict[str, int] | None = None) -> M:
+def parse_json(model: type[M], raw: bytes, context: dict[str, Any] | None = None) -> M:
     """A JSON body as `model`: invalid-json for bytes that are not JSON,
     validation-failed naming each field for JSON that does not fit."""
     try:
@@ -121,7 +131,7 @@ def parse_json(model: type[M], raw: bytes, context: dict[str, int] | None = None
         raise ValidationFailed(field_errors(exc)) from None
 
 
-def from_form(raw: bytes, site: Site) -> Submission:
+def from_form(raw: bytes, site: Site, signed_in: Author | None = None) -> Submission:
     try:
         pairs = parse_qsl(
             raw.decode("ascii"),
@@ -166,7 +176,7 @@ def from_form(raw: bytes, site: Site) -> Submission:
     if problems:
         raise ValidationFailed(problems)
     try:
-        submission = Submission.model_validate(data, context=_context(site))
+        submission = Submission.model_validate(data, context=_context(site, signed_in))
     except ValidationError as exc:
         raise ValidationFailed(field_errors(exc, names)) from None
     return submission

@@ -108,7 +108,12 @@ async def erase(request: web.Request) -> web.Response:
     body = await intake.read_json(
         request, models.ErasureRequest, request.app[SETTINGS].max_body_bytes
     )
-    erased = await request.app[SERVICES].erasure.erase(_site(request), actor, body.email)
+    erasure = request.app[SERVICES].erasure
+    if body.user_id is not None:
+        erased = await erasure.erase_user(_site(request), actor, body.user_id)
+    else:
+        assert body.email is not None  # ErasureRequest takes exactly one
+        erased = await erasure.erase(_site(request), actor, body.email)
     return json_response(models.ErasureResult(erased_comments=erased).model_dump())
 
 

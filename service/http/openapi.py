@@ -250,9 +250,15 @@ def _field_schema(
 
 
 def _members(schemas: dict[str, Any], schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The models a schema may be, through nested unions (an optional union
+    of models, the captcha of a signed-in reader's submission, is one)."""
     found = []
     for member in schema.get("oneOf", schema.get("anyOf", [schema])):
-        found.append(_deref(schemas, member))
+        member = _deref(schemas, member)
+        if member is not schema and ("oneOf" in member or "anyOf" in member):
+            found += _members(schemas, member)
+        else:
+            found.append(member)
     return found
 
 

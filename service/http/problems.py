@@ -67,6 +67,14 @@ CATALOGUE = {
             "Send `Authorization: Bearer <api key>`; keys are created with `loibinh keys create`.",
         ),
         ProblemType(
+            "invalid-token",
+            401,
+            "The sign-in token is not valid",
+            "The `Authorization: Bearer` token from the site's login is malformed, badly "
+            "signed, expired, or was issued for another site (issuer or audience), or this "
+            "site takes no sign-in tokens. Sign in again; nothing was stored.",
+        ),
+        ProblemType(
             "forbidden",
             403,
             "Not allowed with this key",
@@ -107,6 +115,13 @@ CATALOGUE = {
             "Unknown dead delivery",
             "No dead webhook delivery with this id on this site: it was delivered, "
             "requeued already, or dropped after the time dead deliveries are kept.",
+        ),
+        ProblemType(
+            "invalid-link",
+            404,
+            "The link is not valid",
+            "This confirm or unsubscribe link was not made by this service, was altered "
+            "(copied incompletely, say), or has expired. Nothing was changed.",
         ),
         ProblemType(
             "unknown-site",
@@ -172,7 +187,8 @@ CATALOGUE = {
             "unavailable",
             503,
             "Temporarily unavailable",
-            "The comment store or the site's captcha provider could not be reached or "
+            "The comment store, the site's captcha provider or its login system's keys "
+            "could not be reached or "
             "answered unreadably. Nothing was stored; retry after the number of seconds "
             "in Retry-After.",
         ),
@@ -206,6 +222,9 @@ _BY_ERROR: dict[type[errors.LoibinhError], str] = {
     errors.StoreUnavailable: "unavailable",
     errors.NotReplicated: "not-replicated",
     errors.CaptchaUnavailable: "unavailable",
+    errors.InvalidToken: "invalid-token",
+    errors.IdentityUnavailable: "unavailable",
+    errors.InvalidLink: "invalid-link",
     errors.Unauthorized: "unauthorized",
     errors.Forbidden: "forbidden",
     errors.Banned: "banned",
@@ -250,7 +269,9 @@ def from_error(error: errors.LoibinhError, retry_after_unavailable: int) -> web.
         extra["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
     elif isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after)
-    elif isinstance(error, errors.StoreUnavailable | errors.CaptchaUnavailable):
+    elif isinstance(
+        error, errors.StoreUnavailable | errors.CaptchaUnavailable | errors.IdentityUnavailable
+    ):
         headers["Retry-After"] = str(retry_after_unavailable)
     elif isinstance(error, errors.MethodNotAllowed):
         headers["Allow"] = ", ".join(sorted(error.allowed))
@@ -258,4 +279,7 @@ def from_error(error: errors.LoibinhError, retry_after_unavailable: int) -> web.
         headers["Accept-Post"] = ACCEPTED_MEDIA
     elif isinstance(error, errors.Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="loibinh moderation"'
+    elif isinstance(error, errors.InvalidToken):
+        # RFC 6750 section 3: which token was refused, and why, for the site's developers.
+        headers["WWW-Authenticate"] = 'Bearer realm="loibinh", error="invalid_token"'
     return response(name, error.detail, extra=extra, headers=headers)

@@ -17,7 +17,7 @@ from service.errors import (
     UnknownComment,
     ValidationFailed,
 )
-from service.http import intake, pages, problems
+from service.http import identity, intake, pages, problems
 from service.http.metering import metered, peek
 from service.http.request import client_of, json_response, site_of
 from service.http.state import (
@@ -84,6 +84,7 @@ async def site_config(request: web.Request) -> web.Response:
         locale=site.locale,
         limits=Limits(name_max_length=site.name_max_length, body_max_length=site.body_max_length),
         moderation=site.moderation,
+        notify=site.mail is not None,
     )
     return cached_json(request, orjson.dumps(config.model_dump()), CONFIG_MAX_AGE)
 
@@ -138,12 +139,14 @@ async def submit_comment(request: web.Request) -> web.StreamResponse:
             raw = await intake.read_body(request, app[SETTINGS].max_body_bytes)
             if kind == intake.FORM:
                 return_to = intake.allowed_return_to(intake.return_to_of(raw), site, site_id)
-                submission = intake.from_form(raw, site)
+            reader = await identity.signed_in(request, site)
+            if kind == intake.FORM:
+                submission = intake.from_form(raw, site, identity.author_of(reader))
             else:
-                submission = intake.from_json(raw, site)
+                submission = intake.from_json(raw, site, identity.author_of(reader))
             idempotency_key = _idempotency_key(request)
             stored = await submissions.submit(
-                site_id, site, submission, client, idempotency_key, meter
+                site_id, site, submission, client, idempotency_key, meter, reader
             )
             if stored.replayed:
                 await peek(request, meter)  # a replay charged nothing

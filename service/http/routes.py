@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from service import models
-from service.http import apidocs, cors, migration, moderation, pages, public
+from service.http import apidocs, cors, mail, migration, moderation, pages, public
 from service.http.auth import guarded
 from service.http.endpoint import Endpoint, Handler, public_paths
 from service.http.openapi import document
@@ -61,6 +61,19 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "A reader reports a published comment", "public",
              body=models.ReportRequest, responses={202: models.ReportReceived},
              problems=(400, 404, 413, 415, 422, 429, 503), rate_limited=True),
+    # The links of reply notifications: a page on GET, the action on POST.
+    Endpoint("GET", f"{SITE}/mail/confirm", mail.confirm,
+             "Confirm an address for reply notifications: a page with a button", "public",
+             responses={200: None}, problems=(404,)),
+    Endpoint("POST", f"{SITE}/mail/confirm", mail.confirm,
+             "Confirm an address for reply notifications (double opt-in)", "public",
+             responses={200: None}, problems=(404, 503)),
+    Endpoint("GET", f"{SITE}/mail/unsubscribe", mail.unsubscribe,
+             "Stop reply notifications: a page with a button", "public",
+             responses={200: None}, problems=(404,)),
+    Endpoint("POST", f"{SITE}/mail/unsubscribe", mail.unsubscribe,
+             "Stop reply notifications (also RFC 8058 one-click)", "public",
+             responses={200: None}, problems=(404, 503)),
     # Moderation: behind an API key.
     Endpoint("GET", f"{MOD}/queue", moderation.queue,
              "Comments in one moderation state, paged", "moderation", role="moderator",

@@ -10,7 +10,10 @@ from redis.asyncio import Redis
 
 from service.captcha.gate import CaptchaGate
 from service.captcha.pool import CaptchaService
+from service.identity.tokens import TokenVerifier
 from service.keyring import Keyring
+from service.mail.sender import Mailer
+from service.mail.subscriptions import Subscriptions
 from service.metrics import Metrics
 from service.migration.export import Export
 from service.migration.importer import Importer
@@ -63,6 +66,9 @@ class Services:
     # Moving in and out: imports, the site's export, subject-access exports.
     imports: Importer
     export: Export
+    # Reply notifications: who follows what, and the sender of the queued messages.
+    subscriptions: Subscriptions
+    mailer: Mailer
 
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -78,6 +84,7 @@ SUBMISSIONS = web.AppKey("submissions", Submissions)
 DRAINING = web.AppKey("draining", asyncio.Event)
 # The app that serves /metrics alone on its own port (settings.metrics_port).
 METRICS_ONLY = web.AppKey("metrics_only", bool)
+TOKENS = web.AppKey("tokens", TokenVerifier)
 
 RATE_METER = web.RequestKey("rate_meter", Meter)
 # Who acts on a route the table gives a role: set by the role check

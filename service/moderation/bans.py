@@ -1,9 +1,11 @@
-"""Bans: of an author by email, or of the address a comment came from, for a
-while or for good; and the list of those in force."""
+"""Bans: of an author by email or by the site login's user id, or of the
+address a comment came from, for a while or for good; and the list of
+those in force."""
 
 from __future__ import annotations
 
 import secrets
+from typing import Literal
 
 import orjson
 from redis.asyncio import Redis
@@ -26,8 +28,12 @@ class Bans(Part):
     @translate_errors
     async def ban(self, site_id: str, actor: Actor, request: models.BanRequest) -> models.Ban:
         keys = self.keys(site_id)
+        kind: Literal["email", "user", "ip"]
         if request.email is not None:
             kind, subject = "email", self._keyring.email_hash(site_id, request.email)
+        elif request.user_id is not None:
+            # The accept script checks a signed-in reader's ban under their user id's hash.
+            kind, subject = "user", self._keyring.user_hash(site_id, request.user_id)
         else:
             assert request.comment_id is not None
             [ip_hash] = await self._fields(keys, [request.comment_id], "ip_hash")
@@ -40,6 +46,7 @@ class Bans(Part):
             id=secrets.token_hex(8),
             kind=kind,
             email=request.email,
+            user_id=request.user_id,
             comment_id=request.comment_id,
             until=rfc3339(now + duration_ms) if duration_ms else None,
             reason=request.reason,
@@ -78,7 +85,9 @@ class Bans(Part):
             record = orjson.loads(value)
             if record["until_ms"] and record["until_ms"] <= now:
                 continue  # expired: the accept script no longer sees it either
-            bans.append(models.Ban(**{k: record[k] for k in models.Ban.model_fields}))
+            # A ban recorded before user-id bans existed has no user_id: its default.
+            fields = {k: record[k] for k in models.Ban.model_fields if k in record}
+            bans.append(models.Ban(**fields))
         return models.BanList(bans=sorted(bans, key=lambda b: b.created_at))
 
     @translate_errors

@@ -1,5 +1,6 @@
-"""Erasure: every comment of an email address removed, with every trace of
-the address (its bans, rate limits, trust, webhook deliveries waiting), from
+"""Erasure: every comment of an email address (or of a signed-in reader's
+user id) removed, with every trace of the address or id (its bans, rate
+limits, trust, webhook deliveries waiting, reply-email subscriptions), from
 Redis's memory and then from its files on disk (DiskPurge)."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from service.keyring import Keyring
+from service.mail.subscriptions import Subscriptions
 from service.moderation.shared import Actor, Part
 from service.store.connection import text, translate_errors
 from service.store.keyschema import SiteKeys
@@ -125,19 +127,35 @@ class DiskPurge:
 
 class Erasure(Part):
     def __init__(
-        self, redis: Redis, scripts: Scripts, keyring: Keyring, prefix: str, disk: DiskPurge
+        self,
+        redis: Redis,
+        scripts: Scripts,
+        keyring: Keyring,
+        prefix: str,
+        disk: DiskPurge,
+        subscriptions: Subscriptions,
     ) -> None:
         super().__init__(redis, scripts, prefix)
         self._keyring = keyring
         self._disk = disk
+        self._subscriptions = subscriptions
 
-    @translate_errors
     async def erase(self, site_id: str, actor: Actor, email: str) -> int:
         """Remove every comment of an email and every trace of the email."""
+        return await self._erase(site_id, actor, self._keyring.email_hash(site_id, email), "e")
+
+    async def erase_user(self, site_id: str, actor: Actor, user_id: str) -> int:
+        """Remove every comment a reader posted signed in with the site's login,
+        and every trace of their user id."""
+        return await self._erase(site_id, actor, self._keyring.user_hash(site_id, user_id), "u")
+
+    @translate_errors
+    async def _erase(self, site_id: str, actor: Actor, email_hash: str, ban_kind: str) -> int:
+        """`email_hash`: the author's, of an email or (ban_kind u) of a user id."""
         keys = self.keys(site_id)
-        email_hash = self._keyring.email_hash(site_id, email)
         for _ in range(ERASE_ATTEMPTS):
             ids = sorted(text(m) for m in await self._redis.smembers(keys.author(email_hash)))
+            await self._forget_mail(site_id, keys, ids, email_hash if ban_kind == "e" else None)
             threads = await self._fields(keys, ids, "thread")
             addresses = sorted({a for a in await self._fields(keys, ids, "ip_hash") if a})
             deliveries = await self._deliveries_of(keys, set(ids))
@@ -171,7 +189,7 @@ class Erasure(Part):
                     outbox_due=keys.outbox_due,
                     outbox_dead=keys.outbox_dead,
                     audit=keys.audit,
-                    email_ban=keys.ban("e", email_hash),
+                    email_ban=keys.ban(ban_kind, email_hash),
                     ban_records=keys.bans,
                     email_limit=keys.rate(SUBMIT_EMAIL, email_hash),
                     strikes=keys.strikes,
@@ -192,6 +210,18 @@ class Erasure(Part):
                 await self._disk.purge()
                 return int(result[1])
         raise RuntimeError("the author kept posting while their comments were being erased")
+
+    async def _forget_mail(
+        self, site_id: str, keys: SiteKeys, ids: list[str], email_hash: str | None
+    ) -> None:
+        """Reply notifications: the subscriptions, confirmation and queued
+        messages of the address, and of every address the comments were
+        posted with (a signed-in reader's token may have carried several)."""
+        hashes = {email_hash} if email_hash else set()
+        for email in await self._fields(keys, ids, "email"):
+            if email:
+                hashes.add(self._keyring.email_hash(site_id, email))
+        await self._subscriptions.forget(site_id, hashes)
 
     async def _deliveries_of(self, keys: SiteKeys, ids: set[str]) -> list[str]:
         """Webhook deliveries still waiting that carry one of these comments."""

@@ -77,7 +77,9 @@ def _queue_item(fields: dict[str, str], lease: models.Lease | None) -> models.Qu
         id=fields["id"],
         thread=fields["thread"],
         parent_id=fields.get("parent_id") or None,
-        author=models.ModeratedAuthor(name=fields["name"], email=fields["email"]),
+        author=models.ModeratedAuthor(
+            name=fields["name"], email=fields["email"], user_id=fields.get("user") or None
+        ),
         body=fields["body"],
         body_html=body_html(fields["body"]),
         created_at=rfc3339(int(fields["created_at"])),

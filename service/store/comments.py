@@ -50,14 +50,15 @@ CAPTCHA_REFUSALS = {
 
 
 # How the captcha was answered, as the accept script consumes it.
-Mode = Literal["image", "pow", "strong-pow", "token", "spent"]
+Mode = Literal["image", "pow", "strong-pow", "token", "spent", "signed-in"]
 
 
 @dataclass(frozen=True, slots=True)
 class CaptchaCheck:
     """What the accept script does with the captcha (its captcha_mode and
     spent_ttl_ms): consume an image, mark a proof of work spent, or nothing
-    more for a token a third party has vouched for."""
+    more for a token a third party has vouched for, or for a reader signed
+    in with the site's login, who answers none."""
 
     mode: Mode
     challenge_id: str = ""
@@ -91,23 +92,40 @@ class Stored:
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """Who is submitting, pseudonymised: never the address or email in clear."""
+    """Who is submitting, pseudonymised: never the address or email in clear.
+    A reader signed in with the site's login is known by their user id
+    (kept on the comment for moderators) and its hash stands in for the
+    email's: limits, trust, history, bans and erasure follow the user id."""
 
     ip_hash: str
     email_hash: str
+    user_id: str = ""
+
+    @property
+    def ban_kind(self) -> str:
+        """The kind of the author's ban key (keyschema ban): by user id or by email."""
+        return "u" if self.user_id else "e"
 
 
 def public_json(
-    comment_id: str, parent_id: str | None, name: str, body: str, created_ms: int
+    comment_id: str,
+    parent_id: str | None,
+    name: str,
+    body: str,
+    created_ms: int,
+    verified: bool = False,
 ) -> bytes:
     """What the public read serves of a comment, made once when it is stored
     (submitted or imported): no email, no address, nothing derived from them
-    (invariant 4)."""
+    (invariant 4). `verified`: the author was signed in with the site's login."""
+    author: dict[str, object] = {"name": name}
+    if verified:
+        author["verified"] = True
     return orjson.dumps(
         {
             "id": comment_id,
             "parent_id": parent_id,
-            "author": {"name": name},
+            "author": author,
             "body_html": body_html(body),
             "created_at": rfc3339(created_ms),
         }
@@ -134,6 +152,14 @@ def page_etag(ids: list[bytes], more: bool, total: int) -> str:
     fiftieth of hashing the body."""
     named = b" ".join(ids) + (b" +" if more else b" .") + b" %d" % total
     return '"' + hashlib.blake2b(named, digest_size=12).hexdigest() + '"'
+
+
+def moderation_mode(site: Site, subject: Subject) -> str:
+    """The accept script's mode: the site's, or `trusted` for a signed-in
+    reader on a site that trusts its login (published unless the screening holds it)."""
+    if subject.user_id and site.identity is not None and site.identity.trust == "trusted":
+        return "trusted"
+    return site.moderation
 
 
 def content_digest(submission: Submission) -> str:
@@ -213,7 +239,7 @@ class CommentStore:
                 approved_queue=keys.queue("approved"),
                 rejected_queue=keys.queue("rejected"),
                 author_comments=keys.author(subject.email_hash),
-                email_ban=keys.ban("e", subject.email_hash),
+                email_ban=keys.ban(subject.ban_kind, subject.email_hash),
                 address_ban=keys.ban("i", subject.ip_hash),
                 outbox_due=keys.outbox_due,
                 outbox=keys.outbox,
@@ -237,11 +263,16 @@ class CommentStore:
                 email_hash=subject.email_hash,
                 captcha_id=captcha.challenge_id,
                 captcha_answer=captcha.answer_hash,
-                mode=site.moderation,
+                mode=moderation_mode(site, subject),
                 content_digest=content_digest(submission) if idempotency_hash else "",
                 idempotency_ttl_s=IDEMPOTENCY_TTL_SECONDS,
                 public_json=public_json(
-                    comment_id, parent, submission.author.name, submission.body, created_ms
+                    comment_id,
+                    parent,
+                    submission.author.name,
+                    submission.body,
+                    created_ms,
+                    verified=bool(subject.user_id),
                 ),
                 created_ms=created_ms,
                 ban_response=site.ban_response,
@@ -262,6 +293,8 @@ class CommentStore:
                 escalate_window_ms=escalate_window_ms,
                 escalate_on_abuse=escalate_on_abuse,
                 model_probability="" if model is None else f"{model:.4f}",
+                user_id=subject.user_id,
+                notify=int(submission.notify),
                 limit_args=limits,
             ),
             replicate_if=_holds_comment,

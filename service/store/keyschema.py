@@ -233,3 +233,36 @@ class SiteKeys:
         file skips what is here. It outlives an erasure, so that a re-run
         cannot bring erased comments back; it holds no reader data."""
         return f"{self._base}:import:{source}"
+
+    @property
+    def mail_due(self) -> str:
+        """Sorted set message id -> when (ms) to try sending it next."""
+        return f"{self._base}:mail:due"
+
+    @property
+    def mail_queue(self) -> str:
+        """Hash message id -> JSON of a reply notification or confirmation
+        waiting to be sent (recipient, subject, text, html, attempts): the
+        address is held only until the message is sent or given up."""
+        return f"{self._base}:mail:q"
+
+    @property
+    def mail_dead(self) -> str:
+        """Sorted set message id -> when it was given up."""
+        return f"{self._base}:mail:dead"
+
+    @property
+    def mail_confirmed(self) -> str:
+        """Set of email hashes that confirmed they want reply notifications
+        (double opt-in); an unsubscribe or an erasure removes one."""
+        return f"{self._base}:mail:ok"
+
+    def mail_subscriptions(self, email_hash: str) -> str:
+        """Set of the comment ids whose replies an address asked to be told
+        of: what an unsubscribe or an erasure clears."""
+        return f"{self._base}:mail:subs:{email_hash}"
+
+    def mail_asked(self, email_hash: str) -> str:
+        """String with the confirmation link's lifetime as TTL: a confirmation
+        was sent to this address, so another request sends none until it expires."""
+        return f"{self._base}:mail:asked:{email_hash}"

@@ -20,6 +20,7 @@ import hmac
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -62,14 +63,25 @@ def backoff_ms(attempts: int, base_seconds: float, max_seconds: float) -> int:
     return int(1000 * random.uniform(ceiling / 2, ceiling))
 
 
+# A receiver inside the service itself (the mail stage's planner): it takes
+# the site id and the delivery, and raises to have it retried.
+Receiver = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
 class Outbox:
     def __init__(
-        self, redis: Redis, scripts: Scripts, settings: Settings, metrics: Metrics
+        self,
+        redis: Redis,
+        scripts: Scripts,
+        settings: Settings,
+        metrics: Metrics,
+        receivers: dict[str, Receiver] | None = None,
     ) -> None:
         self._redis = redis
         self._scripts = scripts
         self._settings = settings
         self._metrics = metrics
+        self._receivers = receivers or {}
 
     def _keys(self, site_id: str) -> SiteKeys:
         return SiteKeys(self._settings.redis.key_prefix, site_id)
@@ -83,7 +95,7 @@ class Outbox:
                 checkpoint()
                 busy = False
                 for site_id, site in self._settings.sites.items():
-                    if not site.webhooks:
+                    if not site.webhooks and site.mail is None:
                         continue
                     checkpoint()
                     try:
@@ -118,10 +130,23 @@ class Outbox:
         entry: dict[str, object],
     ) -> None:
         config = self._settings.webhooks
-        hook = hooks.get(str(entry["target"]))
+        target = str(entry["target"])
+        hook = hooks.get(target)
         attempts = int(str(entry.get("attempts", 0))) + 1
         error = ""
-        if hook is None:
+        receiver = self._receivers.get(target)
+        if receiver is not None:
+            try:
+                await receiver(keys.site, dict(entry))
+            except UNREACHABLE:
+                raise
+            except Exception as exc:
+                log.exception("the %s receiver failed on %s", target, delivery_id)
+                error = f"{type(exc).__name__}: {exc}"[:300]
+            else:
+                await self._settle(keys, delivery_id, "delivered", 0, entry)
+                return
+        elif hook is None:
             error = "the webhook is no longer configured"
         else:
             body = str(entry["body"]).encode()
@@ -143,7 +168,7 @@ class Outbox:
             except (aiohttp.ClientError, TimeoutError) as exc:
                 error = f"{type(exc).__name__}: {exc}"[:300]
         entry = {**entry, "attempts": attempts, "last_error": error}
-        if hook is None or attempts >= config.max_attempts:
+        if (hook is None and receiver is None) or attempts >= config.max_attempts:
             log.warning(
                 "webhook delivery %s is dead after %d attempts: %s", delivery_id, attempts, error
             )

@@ -61,7 +61,7 @@ class AcceptArgs:
     email_hash: str
     captcha_id: str
     captcha_answer: str  # the answer's HMAC
-    mode: str  # the site's moderation mode
+    mode: str  # the site's moderation mode, or trusted (a signed-in reader)
     content_digest: str  # '' without an Idempotency-Key
     idempotency_ttl_s: int
     public_json: bytes
@@ -78,12 +78,14 @@ class AcceptArgs:
     fingerprint_window_s: int
     links: int
     weights: str  # "duplicate near strike first-link agreement"
-    captcha_mode: str  # image, pow, strong-pow, token, spent
+    captcha_mode: str  # image, pow, strong-pow, token, spent, signed-in
     spent_ttl_ms: int
     escalate_after: int  # failures that escalate (0: never)
     escalate_window_ms: int
     escalate_on_abuse: int  # 1 if a spam or reject verdict escalates
     model_probability: str  # the learned model's, or '' when the site's model is off
+    user_id: str  # a signed-in reader's, or ''
+    notify: int  # 1: the author asked to be emailed replies
     limit_args: RateLimits
 
 

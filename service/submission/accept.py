@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from service.captcha.gate import CaptchaGate
 from service.clock import now_ms
+from service.identity.tokens import Reader
 from service.keyring import Keyring
 from service.models import Submission
 from service.moderation.learning import SiteModels
@@ -19,7 +20,7 @@ from service.screening import formtoken
 from service.screening.learned import screen_comment
 from service.screening.screen import Screen
 from service.settings import Site
-from service.store.comments import CommentStore, Stored, Subject
+from service.store.comments import CaptchaCheck, CommentStore, Stored, Subject
 from service.store.ratelimit import Meter, RateLimits, submit_limits
 
 
@@ -60,22 +61,34 @@ class Submissions:
         client: Client,
         idempotency_key: str | None,
         meter: Meter,
+        reader: Reader | None = None,
     ) -> Stored:
         """Raises the domain error of the first check that refuses; a refusal
-        stores nothing (the accept script's own refusals included)."""
+        stores nothing (the accept script's own refusals included). A
+        `reader` signed in with a verified token answers no captcha, and is
+        limited, trusted and banned by their user id instead of an email."""
         keyring = self._keyring
-        email_hash = keyring.email_hash(site_id, submission.author.email)
+        if reader is None:
+            author_hash = keyring.email_hash(site_id, submission.author.email)
+        else:
+            author_hash = keyring.user_hash(site_id, reader.user_id)
         keys = self._store.keys(site_id)
-        meter.limits = submit_limits(keys, site, client.ip_hash, email_hash, submission.thread)
+        meter.limits = submit_limits(keys, site, client.ip_hash, author_hash, submission.thread)
         form = formtoken.check(keyring.form, site_id, submission.form_token, now_ms(), site.abuse)
-        captcha = await self._gate.check(
-            site_id,
-            site,
-            submission.captcha,
-            client.remote,
-            client.ip_hash,
-            idempotency_key is not None,
-        )
+        if submission.captcha is None:
+            # Only a verified reader's submission comes without one (models.Submission).
+            captcha = CaptchaCheck("signed-in")
+            if not submission.form_token:
+                form = formtoken.FormCheck(())  # no captcha was fetched, so no form token came
+        else:
+            captcha = await self._gate.check(
+                site_id,
+                site,
+                submission.captcha,
+                client.remote,
+                client.ip_hash,
+                idempotency_key is not None,
+            )
         # The rules and the site's learned model, as this worker holds it: no Redis call.
         screened = screen_comment(
             self._screens[site_id],
@@ -96,7 +109,7 @@ class Submissions:
             site_id,
             site,
             submission,
-            Subject(client.ip_hash, email_hash),
+            Subject(client.ip_hash, author_hash, reader.user_id if reader else ""),
             meter.limits,
             captcha,
             idempotency_hash,

@@ -58,7 +58,7 @@ async def test_wordpress_through_the_command_line(cli: Cli, client: Client) -> N
     assert flood["created_at"] == "2022-09-01T05:00:00.000Z"
     admin = await new_key(client, "admin")
     [waiting] = (await get(client, admin, "/queue", state="pending"))["items"]
-    assert waiting["author"] == {"name": "Độc giả mới", "email": "moi@example.vn"}
+    assert waiting["author"] == {"name": "Độc giả mới", "email": "moi@example.vn", "user_id": None}
     assert waiting["created_at"] == "2022-08-13T00:00:00.000Z"
     spam = (await get(client, admin, "/queue", state="spam"))["items"]
     trash = (await get(client, admin, "/queue", state="rejected"))["items"]

@@ -147,7 +147,11 @@ async def test_a_comments_history_lists_every_action(client: Client) -> None:
     [comment] = await submit(client)
     fresh = await detail(client, moderator, comment)
     assert [h["action"] for h in fresh["history"]] == ["submitted"]
-    assert fresh["author"] == {"name": "Nguyễn Thị Thùy Dương", "email": "duong@example.vn"}
+    assert fresh["author"] == {
+        "name": "Nguyễn Thị Thùy Dương",
+        "email": "duong@example.vn",
+        "user_id": None,
+    }
     assert (fresh["id"], fresh["status"], fresh["published"]) == (comment, "pending", False)
 
     await decide(client, moderator, (comment, "approve"), reason="hợp lệ")

@@ -167,7 +167,7 @@ async def assert_erased(client: Client, rds: aioredis.Redis, scenario: dict[str,
     detail = await client.get(f"{MOD}/comments/{reply}", headers=admin)
     assert detail.status == 200
     kept = await detail.json()
-    assert kept["author"] == {"name": OTHER_NAME, "email": OTHER_EMAIL}
+    assert kept["author"] == {"name": OTHER_NAME, "email": OTHER_EMAIL, "user_id": None}
     assert kept["parent_id"] == scenario["published"]
     assert kept["status"] == "approved"
     assert kept["published"] is True

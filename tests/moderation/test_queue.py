@@ -27,7 +27,7 @@ async def test_queue_items_carry_what_a_moderator_needs(client: Client) -> None:
     page = await get(client, moderator, "/queue", state="pending")
     [item] = page["items"]
     assert item["id"] == reply
-    assert item["author"] == {"name": "Trần Văn Bình", "email": "binh@example.vn"}
+    assert item["author"] == {"name": "Trần Văn Bình", "email": "binh@example.vn", "user_id": None}
     assert item["thread"] == THREAD
     assert item["parent_id"] == parent
     assert item["body"] == "Tôi đồng ý với bạn."

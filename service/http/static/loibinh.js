@@ -2,7 +2,8 @@
      <script src="https://COMMENTS-HOST/widget/v1/loibinh.js" defer></script>
      <div data-loibinh-site="SITE" data-loibinh-thread="THREAD"></div>
    Optional attributes: data-loibinh-lang="vi|en", data-loibinh-api="https://COMMENTS-HOST",
-   data-loibinh-theme="light|dark" (default: the reader's preference).
+   data-loibinh-theme="light|dark" (default: the reader's preference),
+   data-loibinh-token="JWT" (a reader signed in with the site's login; or window.loibinh.setToken).
    No framework; styles live in a shadow root and are themed by --loibinh-* properties. */
 (function () {
   "use strict";
@@ -31,7 +32,8 @@
       failed: "Không gửi được bình luận: {detail}",
       loadFailed: "Không tải được bình luận.", chars: "{n}/{max} ký tự",
       pow: "Đang xác thực tự động…", powDone: "Đã xác thực tự động.", powFailed: "Không xác thực được. Vui lòng thử lại.",
-      tp: "Đang tải xác thực…", tpEmpty: "Vui lòng hoàn tất bước xác thực."
+      tp: "Đang tải xác thực…", tpEmpty: "Vui lòng hoàn tất bước xác thực.",
+      verified: "Đã xác minh", notify: "Báo cho tôi qua thư khi có người trả lời"
     },
     en: {
       title: "Comments", none: "No comments yet. Be the first!",
@@ -54,7 +56,8 @@
       failed: "The comment was not sent: {detail}",
       loadFailed: "Could not load the comments.", chars: "{n}/{max} characters",
       pow: "Verifying automatically…", powDone: "Verified automatically.", powFailed: "Verification failed. Please try again.",
-      tp: "Loading verification…", tpEmpty: "Please complete the verification."
+      tp: "Loading verification…", tpEmpty: "Please complete the verification.",
+      verified: "Verified", notify: "Tell me by mail when someone replies"
     }
   };
   // Third-party captchas: the provider's documented script, loaded from its own
@@ -71,6 +74,13 @@
     "captcha.token": "captcha", captcha_answer: "captcha", form_token: "captcha"
   };
   var loaded = {};
+  // Sign-in: the token the host page gives (window.loibinh.setToken), for every widget.
+  var api = window.loibinh = window.loibinh || {};
+  var widgets = [];
+  api.setToken = function (token) {
+    api.token = token || null;
+    widgets.forEach(function (w) { w.signIn(); });
+  };
 
   function h(tag, props) {
     var el = document.createElement(tag);
@@ -158,8 +168,23 @@
     this.order = "oldest";
     this.ch = null;
     this.key = null;
+    widgets.push(this);
     this.start();
   }
+
+  // The reader's sign-in token, if the host page gave one: its attribute, or setToken.
+  Widget.prototype.signedIn = function () {
+    return this.host.getAttribute("data-loibinh-token") || api.token || null;
+  };
+
+  // A signed-in reader types no name or email and answers no captcha: the token names them.
+  Widget.prototype.signIn = function () {
+    if (!this.form) return;
+    var on = !!this.signedIn();
+    this.inputs.n.parentNode.hidden = this.inputs.e.parentNode.hidden = on;
+    if (on) this.cap.hidden = this.later.hidden = true;
+    else if (this.cap.hidden) this.later.hidden = false;
+  };
 
   Widget.prototype.lang = function (configured) {
     var want = this.host.getAttribute("data-loibinh-lang") ||
@@ -215,6 +240,7 @@
 
   Widget.prototype.ready = function () {
     var self = this;
+    if (this.signedIn()) return Promise.resolve();
     this.cap.hidden = false;
     this.later.hidden = true;
     if (!this.ch && !this.pending) {
@@ -266,7 +292,7 @@
       h("h3", { id: "lb-w", text: t.write }), this.replying,
       field("n", t.name, h("input", { name: "name", autocomplete: "name", required: true, maxlength: lim.name_max_length })),
       field("e", t.email, h("input", { name: "email", type: "email", autocomplete: "email", required: true }), t.emailHint),
-      field("b", t.body, body),
+      field("b", t.body, body), this.notifyBox(),
       this.counter,
       h("div", { class: "lb-hp", "aria-hidden": "true" },
         h("label", { text: t.hp }, h("input", { name: "website", tabindex: "-1", autocomplete: "off" }))),
@@ -276,6 +302,7 @@
     this.inputs.captcha = null;
     var box, theme = this.host.getAttribute("data-loibinh-theme"), dark = matchMedia("(prefers-color-scheme: dark)");
     var paint = function () { box.classList.toggle("lb-dark", theme === "dark" || (theme !== "light" && dark.matches)); };
+    this.signIn();
     this.root.append(
       box = h("section", { class: "lb", lang: this.code, "aria-labelledby": "lb-h" },
         h("div", { class: "lb-top" }, h("h2", { id: "lb-h" }, t.title, " ", this.total),
@@ -355,6 +382,7 @@
         avatar(c.author.name),
         h("div", { class: "lb-main" },
           h("header", {}, h("b", { class: "lb-name", text: c.author.name }),
+            c.author.verified && h("span", { class: "lb-verified", title: t.verified, text: "✓ " + t.verified }),
             to,
             h("time", { datetime: c.created_at, title: exact(when, this.code), text: ago(when, this.code) })),
           text,
@@ -385,6 +413,7 @@
   };
 
   Widget.prototype.challenge = async function () {
+    if (this.signedIn()) return;
     var self = this, t = this.t;
     var token = (this.ticket = {});
     this.capBox.textContent = "";
@@ -475,8 +504,9 @@
   Widget.prototype.check = function () {
     var t = this.t, lim = this.config.limits, bad = [];
     var name = this.inputs.n.value.trim(), email = this.inputs.e.value.trim(), body = this.inputs.b.value.trim();
-    if (name.length < 1 || name.length > lim.name_max_length) bad.push(["n", fmt(t.nameLen, { max: lim.name_max_length })]);
-    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > 254) bad.push(["e", t.emailBad]);
+    var anon = !this.signedIn();
+    if (anon && (name.length < 1 || name.length > lim.name_max_length)) bad.push(["n", fmt(t.nameLen, { max: lim.name_max_length })]);
+    if (anon && (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > 254)) bad.push(["e", t.emailBad]);
     if (body.length < 1 || body.length > lim.body_max_length) bad.push(["b", fmt(t.bodyLen, { max: lim.body_max_length })]);
     if (this.inputs.captcha && !this.inputs.captcha.value.trim()) bad.push(["captcha", t.answerEmpty]);
     return bad;
@@ -496,13 +526,14 @@
     if (!this.ch) await this.ready();
     var bad = this.check();
     if (bad.length) return this.show(bad);
-    if (this.ch && Date.now() > this.ch.until) {
+    var token = this.signedIn();
+    if (!token && this.ch && Date.now() > this.ch.until) {
       await this.challenge();
       this.mark("captcha", t.captchaFailed);
       return;
     }
-    var captcha = await this.answer();
-    if (!captcha) {
+    var captcha = token ? null : await this.answer();
+    if (!captcha && !token) {
       this.mark("captcha", this.ch && this.ch.kind === "pow" ? t.pow : t.tpEmpty);
       return;
     }
@@ -511,7 +542,9 @@
       author: { name: this.inputs.n.value, email: this.inputs.e.value },
       body: this.inputs.b.value, website: this.root.querySelector("[name=website]").value, captcha: captcha
     };
-    if (this.ch.form_token) payload.form_token = this.ch.form_token;
+    if (token) { delete payload.author; delete payload.captcha; }
+    if (this.notify && this.notify.checked) payload.notify = true;
+    if (this.ch && this.ch.form_token) payload.form_token = this.ch.form_token;
     // A retry after a lost answer or a 503 reuses its key: never a duplicate.
     this.key = this.key || (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
     this.busy = true;
@@ -520,7 +553,7 @@
     var r;
     try {
       r = await fetch(this.api + "/comments", { method: "POST", body: JSON.stringify(payload),
-        headers: { "Content-Type": "application/json", "Idempotency-Key": this.key } });
+        headers: this.headers(token) });
     } catch (e) {
       r = null;
     }
@@ -539,6 +572,19 @@
       return;
     }
     await this.problem(r);
+  };
+
+  // Reply emails, on sites that send them: off until the reader ticks it.
+  Widget.prototype.notifyBox = function () {
+    if (!this.config.notify) return null;
+    this.notify = h("input", { type: "checkbox", name: "notify" });
+    return h("label", { class: "lb-notify" }, this.notify, " " + this.t.notify);
+  };
+
+  Widget.prototype.headers = function (token) {
+    var headers = { "Content-Type": "application/json", "Idempotency-Key": this.key };
+    if (token) headers.Authorization = "Bearer " + token;
+    return headers;
   };
 
   // Each problem-details answer where it belongs; what was typed stays.

@@ -39,7 +39,7 @@ local ip_hash = ARGV[7]
 local email_hash = ARGV[8]
 local captcha_id = ARGV[9]
 local captcha_answer = ARGV[10]  -- its HMAC
-local mode = ARGV[11]  -- moderation: pre, post, first-comment
+local mode = ARGV[11]  -- moderation: pre, post, first-comment, trusted (signed in)
 local content_digest = ARGV[12]  -- '' when no Idempotency-Key
 local idempotency_ttl_s = ARGV[13]
 local public_json = ARGV[14]
@@ -56,13 +56,15 @@ local text_fingerprint = ARGV[24]  -- screen.fingerprint, or ''
 local fingerprint_window_s = ARGV[25]
 local links = ARGV[26]
 local weights = ARGV[27]  -- 'duplicate near strike first-link agreement'
-local captcha_mode = ARGV[28]  -- image, pow, strong-pow, token, spent
+local captcha_mode = ARGV[28]  -- image, pow, strong-pow, token, spent, signed-in
 local spent_ttl_ms = ARGV[29]
 local escalate_after = ARGV[30]  -- failures that escalate (0: never)
 local escalate_window_ms = ARGV[31]
 local escalate_on_abuse = ARGV[32]  -- '1' if spam or reject escalates
 local model_probability = ARGV[33]  -- the learned model's, or '' when it is off
-local limit_args = 34  -- ARGV[34..]: count, then emission/burst pairs
+local user_id = ARGV[34]  -- a signed-in reader's, or ''
+local notify = ARGV[35]  -- '1': the author asked to be emailed replies
+local limit_args = 36  -- ARGV[36..]: count, then emission/burst pairs
 local now = now_ms()
 
 -- A call that reaches Redis after its client gave up (Redis was frozen, say)
@@ -112,7 +114,8 @@ end
 -- The captcha, by captcha_mode: 'image' consumes the live challenge; 'pow' and
 -- 'strong-pow' (a proof of work verified by the caller) mark the solution
 -- spent for as long as its challenge lives; 'token' was vouched for over
--- HTTP by a third party; 'spent', a token its provider called used, passes
+-- HTTP by a third party; 'signed-in', a reader the site's login vouched
+-- for, answers none; 'spent', a token its provider called used, passes
 -- only as the replay of an idempotent retry (above). An escalated client
 -- (captcha_failures at escalate_after failures) must answer the stronger challenge.
 local escalate_at = tonumber(escalate_after)
@@ -142,7 +145,7 @@ else
       and (tonumber(redis.call('GET', captcha_failures)) or 0) >= escalate_at then
     return {'captcha_failed', 'stronger'}
   end
-  if captcha_mode ~= 'token'
+  if captcha_mode ~= 'token' and captcha_mode ~= 'signed-in'
       and not redis.call('SET', spent_mark, '1', 'NX', 'PX', math.max(1, tonumber(spent_ttl_ms))) then
     return captcha_failed('spent')
   end
@@ -234,7 +237,7 @@ elseif verdict == 'spam' then
   status, queue = 'spam', spam_queue
 elseif verdict == 'hold' then
   status = 'pending'
-elseif redis.call('SISMEMBER', trusted_always, email_hash) == 1
+elseif mode == 'trusted' or redis.call('SISMEMBER', trusted_always, email_hash) == 1
     or (mode == 'first-comment' and redis.call('SISMEMBER', trusted, email_hash) == 1) then
   status, visible, queue = 'approved', '1', approved_queue
 elseif mode == 'post' then
@@ -248,6 +251,12 @@ redis.call('HSET', comment,
   'reasons', reasons, 'score', score, 'reports', 0)
 if model_probability ~= '' then
   redis.call('HSET', comment, 'model', model_probability)
+end
+if user_id ~= '' then
+  redis.call('HSET', comment, 'user', user_id)
+end
+if notify == '1' then
+  redis.call('HSET', comment, 'notify', '1')
 end
 redis.call('ZADD', queue, 0, id)
 redis.call('SADD', author_comments, id)
