@@ -88,7 +88,7 @@ async def test_a_master_killed_under_load(
     client = await on_cluster(wait_replicas=wait_replicas)
     site_id = "news"
     total = 160
-    captchas = await mint(client, site_id, total + 20)
+    captchas = await mint(client, site_id, total)
     victim = cluster.master_of(SiteKeys("lb", site_id).pending)
     with victim.client() as direct:
         # The challenges are on the replica too before its master dies.
@@ -116,7 +116,10 @@ async def test_a_master_killed_under_load(
 
     # Recovered without a restart of the service: the next submissions go through at once.
     after = Burst(client, site_id, 20)
-    await after.run(captchas[total:], f"cluster-{wait_replicas}-after")
+    # Fresh challenges: in the master-only mode what the dead master held
+    # may be gone (that is the mode's bargain), and the point here is that
+    # the service serves again, not what survived.
+    await after.run(await mint(client, site_id, 20), f"cluster-{wait_replicas}-after")
     assert all(o.statuses == [202] for o in after.outcomes), [o.statuses for o in after.outcomes]
 
     lost = missing(cluster, site_id, burst.accepted_ids())
@@ -143,7 +146,9 @@ def missing(cluster: Cluster, site_id: str, ids: list[str]) -> list[str]:
 async def test_a_202_waits_for_the_shards_replicas(on_cluster: Callable[..., Any]) -> None:
     # Each master has one replica: a 202 that needs one is given, one that
     # needs two cannot be, and says so.
-    client = await on_cluster(wait_replicas=1)
+    # A generous timeout: the shard's replica may still be catching up after
+    # an earlier test's failover.
+    client = await on_cluster(wait_replicas=1, wait_timeout=5)
     await submit_ok(client, "first")
     client = await on_cluster(wait_replicas=2, wait_timeout=0.2)
     [captcha] = await mint(client, "first")

@@ -77,7 +77,7 @@ async def test_the_master_killed_under_load(
     client = await on_sentinel(wait_replicas=wait_replicas)
     site_id = "news"
     total = 160
-    captchas = await mint(client, site_id, total + 20)
+    captchas = await mint(client, site_id, total)
     victim = sentinel_group.current_master()
     with victim.client() as direct:
         # The challenges are on the replica too before its master dies.
@@ -105,7 +105,10 @@ async def test_the_master_killed_under_load(
 
     # Recovered without a restart of the service.
     after = Burst(client, site_id, 20)
-    await after.run(captchas[total:], f"sentinel-{wait_replicas}-after")
+    # Fresh challenges: in the master-only mode what the dead master held
+    # may be gone (that is the mode's bargain), and the point here is that
+    # the service serves again, not what survived.
+    await after.run(await mint(client, site_id, 20), f"sentinel-{wait_replicas}-after")
     assert all(o.statuses == [202] for o in after.outcomes), [o.statuses for o in after.outcomes]
 
     keys = SiteKeys("lb", site_id)
