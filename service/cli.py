@@ -285,7 +285,9 @@ async def _erase(settings: Settings, site: str, email: str) -> int:
         print(f"not an email address: {exc.errors()[0]['msg']}", file=sys.stderr)
         return 2
     async with _redis(settings) as (redis, scripts, keyring):
-        erasure = Erasure(redis, scripts, keyring, settings.redis.key_prefix, DiskPurge(redis))
+        erasure = Erasure(
+            redis, scripts, keyring, settings.redis.key_prefix, DiskPurge(redis, settings.redis)
+        )
         erased = await erasure.erase(site, CLI_ACTOR, request.email)
     print(f"erased {erased} comments and every stored trace of the address")
     return 0
