@@ -288,7 +288,9 @@ async def _erase(settings: Settings, site: str, email: str) -> int:
     async with _redis(settings) as (redis, scripts, keyring):
         prefix = settings.redis.key_prefix
         subscriptions = Subscriptions(redis, prefix)
-        erasure = Erasure(redis, scripts, keyring, prefix, DiskPurge(redis), subscriptions)
+        erasure = Erasure(
+            redis, scripts, keyring, prefix, DiskPurge(redis, settings.redis), subscriptions
+        )
         assert request.email is not None  # given above
         erased = await erasure.erase(site, CLI_ACTOR, request.email)
     print(f"erased {erased} comments and every stored trace of the address")

@@ -134,7 +134,9 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         audit=AuditLog(redis, scripts, prefix),
         bans=bans,
         reports=Reports(redis, scripts, prefix),
-        erasure=Erasure(redis, scripts, app[KEYRING], prefix, DiskPurge(redis), subscriptions),
+        erasure=Erasure(
+            redis, scripts, app[KEYRING], prefix, DiskPurge(redis, settings.redis), subscriptions
+        ),
         signins=SignInGuard(redis, prefix, settings.signin),
         overviews=Overviews(redis, scripts, prefix),
         outbox=Outbox(redis, scripts, settings, app[METRICS], {MAIL_TARGET: planner.receive}),

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -534,3 +535,13 @@ class Supervisor:
                 self.process.wait(5)
         if self.process.stderr is not None:
             self.process.stderr.close()
+
+
+def forms(text: str) -> set[bytes]:
+    """How a string can sit in Redis: UTF-8 in either normal form, or JSON-escaped."""
+    found = set()
+    for form in ("NFC", "NFD"):
+        value = unicodedata.normalize(form, text)
+        found.add(value.encode())
+        found.add(json.dumps(value)[1:-1].encode())
+    return found

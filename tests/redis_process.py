@@ -114,3 +114,30 @@ class RedisProcess:
             self.resume()
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class PersistentRedis(RedisProcess):
+    """A redis-server that writes everything to disk: the
+    append-only file on, RDB snapshots configured, and no compression, so
+    that a search of the files finds a value if it is there."""
+
+    def __init__(self) -> None:
+        super().__init__(appendonly=True)
+
+    def server_args(self) -> list[str]:
+        args = super().server_args()
+        args[args.index("--save") + 1] = "3600 1"
+        return [*args, "--rdbcompression", "no", "--aof-use-rdb-preamble", "yes"]
+
+    def files(self) -> dict[str, bytes]:
+        return disk_files(self.dir)
+
+
+def disk_files(directory: Path) -> dict[str, bytes]:
+    """A redis-server's AOF and RDB files under its directory, by path, as
+    they are on disk now."""
+    return {
+        str(path): path.read_bytes()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and path.suffix in (".aof", ".rdb")
+    }

@@ -16,8 +16,10 @@ from redis.exceptions import ResponseError
 from service.keyring import Keyring
 from service.mail.subscriptions import Subscriptions
 from service.moderation.shared import Actor, Part
-from service.store.connection import text, translate_errors
+from service.settings import RedisSettings
+from service.store.connection import UNREACHABLE, text, translate_errors
 from service.store.keyschema import SiteKeys
+from service.store.nodes import Node, every_node
 from service.store.ratelimit import ADDRESS_POLICIES, SUBMIT_EMAIL
 from service.store.scripts import Scripts
 from service.store.signatures import EraseArgs, EraseKeys
@@ -37,14 +39,19 @@ class DiskPurge:
 
     Deleting a key removes it from memory, but the append-only file still
     holds the commands that wrote it, and an RDB snapshot the values, until
-    Redis rewrites them from memory. So after an erasure: BGREWRITEAOF if
-    the append-only file is on, BGSAVE if snapshots are configured, and
-    wait for both. Erasures in a burst share rewrites: one that finished
+    Redis rewrites them from memory. So after an erasure, on every data node
+    the service can find (each master and replica of a cluster; the master
+    and its replicas otherwise): BGREWRITEAOF if the append-only file is on,
+    BGSAVE if snapshots are configured, and wait for both; a replica first
+    catches up with its master, so that its files are rewritten without the
+    erased data. A node that cannot be reached is logged, and the erasure
+    still answers. Erasures in a burst share rewrites: one that finished
     before a rewrite started is covered by it, so callers queue behind the
     running rewrite and at most one more starts for all of them."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, settings: RedisSettings) -> None:
         self._redis = redis
+        self._settings = settings
         self._lock = asyncio.Lock()
         self._erased = 0  # erasures done in memory, counted
         self._purged = 0  # of those, the ones a finished rewrite covers
@@ -58,7 +65,9 @@ class DiskPurge:
                 if self._purged >= mine:
                     return  # a rewrite that started after this erasure covered it
                 covered = self._erased
-                await self._rewrite()
+                async with every_node(self._redis, self._settings) as nodes:
+                    masters = [node for node in nodes if not node.replica]
+                    await asyncio.gather(*(self._node(node, masters) for node in nodes))
                 self._purged = covered
         except TimeoutError:
             log.warning(
@@ -67,62 +76,100 @@ class DiskPurge:
                 DISK_PURGE_SECONDS,
             )
 
-    async def _rewrite(self) -> None:
-        info = await self._redis.info("persistence")
-        if "aof_enabled" not in info:
-            # A client that answers per node (Cluster): each shard's files
-            # need their own rewrite, which this single connection cannot ask for.
-            log.warning("Redis answered INFO per node: rewrite each shard's files after erasures")
-            return
-        aof = bool(int(info.get("aof_enabled", 0)))
+    async def _node(self, node: Node, masters: list[Node]) -> None:
         try:
-            save = await self._redis.config_get("save")
-            rdb = bool(str(save.get("save", "")).strip())
-        except ResponseError:  # CONFIG renamed or refused (managed Redis)
-            rdb = False
-            log.warning("cannot tell whether Redis writes RDB snapshots (CONFIG GET refused)")
-        if aof:
-            await self._background(
-                "BGREWRITEAOF",
-                "aof_rewrite_in_progress",
-                "aof_rewrites",
-                "aof_last_bgrewrite_status",
-            )
-        if rdb:
-            await self._background(
-                "BGSAVE", "rdb_bgsave_in_progress", "rdb_saves", "rdb_last_bgsave_status"
+            if node.replica and not await self._caught_up(node, masters):
+                return
+            await _rewrite(node.client)
+        except UNREACHABLE as exc:
+            if not node.optional:
+                raise
+            log.warning(
+                "cannot rewrite the files of Redis node %s (%s): the erased data stays on "
+                "its disk until it is rewritten",
+                node.name,
+                exc,
             )
 
-    async def _background(self, command: str, running: str, done: str, outcome: str) -> None:
-        """Start `command` once nothing else is rewriting (a rewrite already
-        running may have started before the erasure), and wait for it."""
+    async def _caught_up(self, replica: Node, masters: list[Node]) -> bool:
+        """Wait until the replica has had the erasure from its master (its
+        offset reaches the master's now); False, logged, if it is cut off."""
+        info = await replica.client.info("replication")
+        address = f"{text(info.get('master_host', ''))}:{info.get('master_port', '')}"
+        master = next((m for m in masters if m.name == address), None)
+        if master is None and len(masters) == 1:
+            master = masters[0]  # the service's own master, reached by its own client
+        if master is None:
+            log.warning("replica %s follows %s, which is not a known master", replica.name, address)
+            return False
+        target = int((await master.client.info("replication"))["master_repl_offset"])
         while True:
-            info = await self._redis.info("persistence")
-            busy = int(info.get("aof_rewrite_in_progress", 0)) or int(
-                info.get("rdb_bgsave_in_progress", 0)
-            )
-            if not busy and not int(info.get("aof_rewrite_scheduled", 0)):
-                break
+            if info.get("master_link_status") != "up":
+                log.warning(
+                    "replica %s is cut off from its master: the erased data stays on its "
+                    "disk until it syncs again",
+                    replica.name,
+                )
+                return False
+            if int(info.get("slave_repl_offset", 0)) >= target:
+                return True
             await asyncio.sleep(_POLL_SECONDS)
-        before = int(info.get(done, 0))
-        started = time.time()
-        await (self._redis.bgrewriteaof() if command == "BGREWRITEAOF" else self._redis.bgsave())
-        while True:
-            await asyncio.sleep(_POLL_SECONDS)
-            info = await self._redis.info("persistence")
-            if int(info.get(running, 0)) or int(info.get("aof_rewrite_scheduled", 0)):
-                continue
-            # Redis 7 counts rewrites and saves; older ones only time the last save.
-            finished = (
-                int(info[done]) > before
-                if done in info
-                else int(info.get("rdb_last_save_time", 0)) >= int(started)
-            )
-            if finished:
-                break
-        status = str(info.get(outcome, "ok"))
-        if status != "ok":
-            log.error("Redis's %s failed (%s): erased data may remain on disk", command, status)
+            info = await replica.client.info("replication")
+
+
+async def _rewrite(redis: Redis) -> None:
+    info = await redis.info("persistence")
+    aof = bool(int(info.get("aof_enabled", 0)))
+    try:
+        save = await redis.config_get("save")
+        rdb = bool(str(save.get("save", "")).strip())
+    except ResponseError:  # CONFIG renamed or refused (managed Redis)
+        rdb = False
+        log.warning("cannot tell whether Redis writes RDB snapshots (CONFIG GET refused)")
+    if aof:
+        await _background(
+            redis,
+            "BGREWRITEAOF",
+            "aof_rewrite_in_progress",
+            "aof_rewrites",
+            "aof_last_bgrewrite_status",
+        )
+    if rdb:
+        await _background(
+            redis, "BGSAVE", "rdb_bgsave_in_progress", "rdb_saves", "rdb_last_bgsave_status"
+        )
+
+
+async def _background(redis: Redis, command: str, running: str, done: str, outcome: str) -> None:
+    """Start `command` once nothing else is rewriting (a rewrite already
+    running may have started before the erasure), and wait for it."""
+    while True:
+        info = await redis.info("persistence")
+        busy = int(info.get("aof_rewrite_in_progress", 0)) or int(
+            info.get("rdb_bgsave_in_progress", 0)
+        )
+        if not busy and not int(info.get("aof_rewrite_scheduled", 0)):
+            break
+        await asyncio.sleep(_POLL_SECONDS)
+    before = int(info.get(done, 0))
+    started = time.time()
+    await (redis.bgrewriteaof() if command == "BGREWRITEAOF" else redis.bgsave())
+    while True:
+        await asyncio.sleep(_POLL_SECONDS)
+        info = await redis.info("persistence")
+        if int(info.get(running, 0)) or int(info.get("aof_rewrite_scheduled", 0)):
+            continue
+        # Redis 7 counts rewrites and saves; older ones only time the last save.
+        finished = (
+            int(info[done]) > before
+            if done in info
+            else int(info.get("rdb_last_save_time", 0)) >= int(started)
+        )
+        if finished:
+            break
+    status = str(info.get(outcome, "ok"))
+    if status != "ok":
+        log.error("Redis's %s failed (%s): erased data may remain on disk", command, status)
 
 
 class Erasure(Part):

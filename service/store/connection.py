@@ -172,11 +172,6 @@ def _open_sentinel(settings: RedisSettings) -> Redis:
 def _open_cluster(settings: RedisSettings) -> RedisCluster:
     parts = urlsplit(settings.url)
     nodes = [f"{parts.hostname or '127.0.0.1'}:{parts.port or 6379}", *settings.cluster_nodes]
-    credentials = _credentials(settings)
-    if parts.username and "username" not in credentials:
-        credentials["username"] = parts.username
-    if parts.password and "password" not in credentials:
-        credentials["password"] = parts.password
     return RedisCluster(
         startup_nodes=[ClusterNode(*_address(node)) for node in nodes],
         # A shard without a master (a failover in progress) fails only its
@@ -184,7 +179,33 @@ def _open_cluster(settings: RedisSettings) -> RedisCluster:
         require_full_coverage=False,
         max_connections=settings.max_connections,
         ssl=settings.tls,
-        **credentials,
+        **_node_credentials(settings),
+        **_timeouts(settings),
+    )
+
+
+def _node_credentials(settings: RedisSettings) -> dict[str, Any]:
+    """The credentials of a node reached by address: the configured ones, or
+    else those of the URL (a cluster's nodes, a replica, share them)."""
+    parts = urlsplit(settings.url)
+    credentials = _credentials(settings)
+    if parts.username and "username" not in credentials:
+        credentials["username"] = parts.username
+    if parts.password and "password" not in credentials:
+        credentials["password"] = parts.password
+    return credentials
+
+
+def open_node(settings: RedisSettings, host: str, port: int) -> Redis:
+    """A client of one node by its address (a shard, a replica), reached with
+    the same credentials and TLS as the service's own client; one
+    connection, for the few commands sent to that node alone."""
+    return Redis(
+        host=host,
+        port=port,
+        ssl=settings.tls,
+        single_connection_client=True,
+        **_node_credentials(settings),
         **_timeouts(settings),
     )
 

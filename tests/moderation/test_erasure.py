@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -24,6 +23,7 @@ from tests.helpers import (
     bearer,
     decide,
     eventually,
+    forms,
     keys_of,
     mint,
     new_key,
@@ -34,7 +34,7 @@ from tests.helpers import (
     submission,
     submit_ok,
 )
-from tests.redis_process import RedisProcess
+from tests.redis_process import PersistentRedis
 
 MOD = "/v1/sites/news/moderation"
 # The author to erase: as typed in the form, and as the service stores it
@@ -60,16 +60,6 @@ async def client(make_client: Callable[..., Awaitable[Client]]) -> Client:
 
 
 # ------------------------------------------------------ the leak check
-
-
-def forms(text: str) -> set[bytes]:
-    """How a string can sit in Redis: UTF-8 in either normal form, or JSON-escaped."""
-    found = set()
-    for form in ("NFC", "NFD"):
-        value = unicodedata.normalize(form, text)
-        found.add(value.encode())
-        found.add(json.dumps(value)[1:-1].encode())
-    return found
 
 
 def needles(email_hash: str) -> dict[str, set[bytes]]:
@@ -271,28 +261,6 @@ async def test_the_command_line_refuses_a_bad_email(client, rds, cli, email) -> 
 
 
 # ------------------------------------------------------------- on disk
-
-
-class PersistentRedis(RedisProcess):
-    """A redis-server of this test's own that writes everything to disk: the
-    append-only file on, RDB snapshots configured, and no compression, so
-    that a search of the files finds a value if it is there."""
-
-    def __init__(self) -> None:
-        super().__init__(appendonly=True)
-
-    def server_args(self) -> list[str]:
-        args = super().server_args()
-        args[args.index("--save") + 1] = "3600 1"
-        return [*args, "--rdbcompression", "no", "--aof-use-rdb-preamble", "yes"]
-
-    def files(self) -> dict[str, bytes]:
-        """The AOF and RDB files, by name, as they are on disk now."""
-        return {
-            str(path.relative_to(self.dir)): path.read_bytes()
-            for path in sorted(self.dir.rglob("*"))
-            if path.is_file() and (path.suffix in (".aof", ".rdb"))
-        }
 
 
 def disk_leaks(files: dict[str, bytes], email_hash: str) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis
 
-from tests.redis_process import free_port
+from tests.redis_process import disk_files, free_port
 
 # The data nodes' `default` password (replication and the sentinels use it too).
 ADMIN_PASSWORD = "topology-admin-password"
@@ -82,9 +82,13 @@ class Server:
         return [
             _binary("redis-server"),
             *common,
+            # Everything on disk, as in production, so that a test can search
+            # every node's files (uncompressed) for what must have left them.
             "--save",
-            "",
+            "3600 1",
             "--appendonly",
+            "yes",
+            "--rdbcompression",
             "no",
             # A replica's full sync starts at once, not after Redis's default
             # 5 s wait for more replicas to share it.
@@ -111,6 +115,9 @@ class Server:
 
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port, password=self.password, socket_timeout=5)
+
+    def files(self) -> dict[str, bytes]:
+        return disk_files(self.dir)
 
     def kill(self) -> None:
         """kill -9: no shutdown, no last write, as a machine dies."""

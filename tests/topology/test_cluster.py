@@ -15,8 +15,9 @@ from service.main import create_app
 from service.store.keyschema import SiteKeys
 from tests.helpers import Client, expect_problem, form_token, mint, submission, submit_ok
 from tests.topology.conftest import SITES, cluster_settings
+from tests.topology.disk import erase_and_search_the_disks
 from tests.topology.flow import Burst, full_flow, wait_for
-from tests.topology.servers import Cluster, until
+from tests.topology.servers import Cluster, Server, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.topology]
 
@@ -158,3 +159,17 @@ async def test_a_202_waits_for_the_shards_replicas(on_cluster: Callable[..., Any
         headers={"Idempotency-Key": "two-replicas"},
     )
     await expect_problem(response, 503, "not-replicated")
+
+
+async def test_an_erasure_leaves_no_node_s_files_holding_the_author(
+    on_cluster: Callable[..., Any], cluster: Cluster
+) -> None:
+    client = await on_cluster()
+
+    def replicas() -> list[Server]:
+        masters = cluster.masters()
+        return [server for server in cluster.running() if server not in masters]
+
+    await erase_and_search_the_disks(
+        client, cluster.running(), replicas, "xoa.dia.cluster@erase-disk.example.vn"
+    )

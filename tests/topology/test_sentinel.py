@@ -25,8 +25,9 @@ from tests.helpers import (
     submit_ok,
 )
 from tests.topology.conftest import SITES, sentinel_settings
+from tests.topology.disk import erase_and_search_the_disks
 from tests.topology.flow import Burst, full_flow, wait_for
-from tests.topology.servers import SentinelGroup, until
+from tests.topology.servers import SentinelGroup, Server, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.topology]
 
@@ -156,3 +157,17 @@ async def test_a_202_waits_for_the_replica(on_sentinel: Callable[..., Any]) -> N
     [captcha] = await mint(client, "news")
     response = await client.post("/v1/sites/news/comments", json=submission(captcha))
     await expect_problem(response, 503, "not-replicated")
+
+
+async def test_an_erasure_leaves_no_node_s_files_holding_the_author(
+    on_sentinel: Callable[..., Any], sentinel_group: SentinelGroup
+) -> None:
+    client = await on_sentinel()
+    data = [sentinel_group.master, sentinel_group.replica]
+
+    def replicas() -> list[Server]:
+        return [server for server in data if server is not sentinel_group.current_master()]
+
+    await erase_and_search_the_disks(
+        client, data, replicas, "xoa.dia.sentinel@erase-disk.example.vn"
+    )
