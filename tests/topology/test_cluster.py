@@ -3,8 +3,6 @@ sites spread over the shards, and a master killed under load."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -16,8 +14,8 @@ from service.store.keyschema import SiteKeys
 from tests.helpers import Client, expect_problem, form_token, mint, submission, submit_ok
 from tests.topology.conftest import SITES, cluster_settings
 from tests.topology.disk import erase_and_search_the_disks
-from tests.topology.flow import Burst, full_flow, wait_for
-from tests.topology.servers import Cluster, Server, until
+from tests.topology.flow import full_flow, kill_the_master_under_load
+from tests.topology.servers import Cluster, Server
 
 pytestmark = [pytest.mark.slow, pytest.mark.topology]
 
@@ -88,53 +86,20 @@ async def test_a_master_killed_under_load(
 ) -> None:
     client = await on_cluster(wait_replicas=wait_replicas)
     site_id = "news"
-    total = 160
-    captchas = await mint(client, site_id, total)
-    victim = cluster.master_of(SiteKeys("lb", site_id).pending)
-    with victim.client() as direct:
-        # The challenges are on the replica too before its master dies.
-        assert direct.execute_command("WAIT", 1, 5000) >= 1
-    burst = Burst(client, site_id, total)
-    running = asyncio.create_task(burst.run(captchas, f"cluster-{wait_replicas}"))
-
-    async def under_way() -> bool:
-        return len(burst.accepted_ids()) >= 30
-
-    await wait_for(under_way, "the burst to be under way")
-    killed_at = time.monotonic() - burst.started
-    victim.kill()
-
-    async def promoted() -> bool:
-        return cluster.master_of(SiteKeys("lb", site_id).pending) is not victim
-
-    # The replica is promoted by the cluster itself; the dead node comes back
-    # (as an orchestrator restarts it) and rejoins as the new master's replica.
-    await wait_for(promoted, "the replica's promotion")
-    promoted_at = time.monotonic() - burst.started
-    victim.start()
-    await running
-    await asyncio.to_thread(until, cluster.healthy, "the restarted node to sync as a replica")
-
-    # Recovered without a restart of the service: the next submissions go through at once.
-    after = Burst(client, site_id, 20)
-    # Fresh challenges: in the master-only mode what the dead master held
-    # may be gone (that is the mode's bargain), and the point here is that
-    # the service serves again, not what survived.
-    await after.run(await mint(client, site_id, 20), f"cluster-{wait_replicas}-after")
-    assert all(o.statuses == [202] for o in after.outcomes), [o.statuses for o in after.outcomes]
-
-    lost = missing(cluster, site_id, burst.accepted_ids())
-    print(
-        "\n"
-        + burst.report(f"cluster, wait_replicas={wait_replicas}", killed_at, len(lost))
-        + f"; promoted {promoted_at - killed_at:.2f} s after the kill"
+    pending = SiteKeys("lb", site_id).pending
+    victim = cluster.master_of(pending)
+    # The cluster promotes the replica itself; the dead node rejoins as the
+    # new master's replica.
+    await kill_the_master_under_load(
+        client,
+        site_id,
+        "cluster",
+        victim,
+        promoted=lambda: cluster.master_of(pending) is not victim,
+        healthy=cluster.healthy,
+        missing=lambda ids: missing(cluster, site_id, ids),
+        wait_replicas=wait_replicas,
     )
-    statuses = {s for o in burst.outcomes for s in o.statuses}
-    assert statuses <= {202, 503}, statuses  # 503 in the window, never a 500
-    assert all(o.statuses[-1] == 202 for o in burst.outcomes)
-    assert all(at >= killed_at for at in burst.unavailable_times())
-    if wait_replicas:
-        assert lost == []
 
 
 def missing(cluster: Cluster, site_id: str, ids: list[str]) -> list[str]:

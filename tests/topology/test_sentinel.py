@@ -4,9 +4,7 @@ whole flow, and the master killed under load."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -26,8 +24,8 @@ from tests.helpers import (
 )
 from tests.topology.conftest import SITES, sentinel_settings
 from tests.topology.disk import erase_and_search_the_disks
-from tests.topology.flow import Burst, full_flow, wait_for
-from tests.topology.servers import SentinelGroup, Server, until
+from tests.topology.flow import full_flow, kill_the_master_under_load
+from tests.topology.servers import SentinelGroup, Server
 
 pytestmark = [pytest.mark.slow, pytest.mark.topology]
 
@@ -77,55 +75,24 @@ async def test_the_master_killed_under_load(
 ) -> None:
     client = await on_sentinel(wait_replicas=wait_replicas)
     site_id = "news"
-    total = 160
-    captchas = await mint(client, site_id, total)
     victim = sentinel_group.current_master()
-    with victim.client() as direct:
-        # The challenges are on the replica too before its master dies.
-        assert direct.execute_command("WAIT", 1, 5000) >= 1
-    burst = Burst(client, site_id, total)
-    running = asyncio.create_task(burst.run(captchas, f"sentinel-{wait_replicas}"))
-
-    async def under_way() -> bool:
-        return len(burst.accepted_ids()) >= 30
-
-    await wait_for(under_way, "the burst to be under way")
-    killed_at = time.monotonic() - burst.started
-    victim.kill()
-
-    async def promoted() -> bool:
-        return sentinel_group.master_address() != victim.address
-
-    # The sentinels promote the replica; the dead master comes back (as an
-    # orchestrator restarts it) and the sentinels make it the new master's replica.
-    await wait_for(promoted, "the replica's promotion")
-    promoted_at = time.monotonic() - burst.started
-    victim.start()
-    await running
-    await asyncio.to_thread(until, sentinel_group.healthy, "the old master to sync as a replica")
-
-    # Recovered without a restart of the service.
-    after = Burst(client, site_id, 20)
-    # Fresh challenges: in the master-only mode what the dead master held
-    # may be gone (that is the mode's bargain), and the point here is that
-    # the service serves again, not what survived.
-    await after.run(await mint(client, site_id, 20), f"sentinel-{wait_replicas}-after")
-    assert all(o.statuses == [202] for o in after.outcomes), [o.statuses for o in after.outcomes]
-
     keys = SiteKeys("lb", site_id)
-    with sentinel_group.current_master().client() as direct:
-        lost = [i for i in burst.accepted_ids() if not direct.exists(keys.comment(i))]
-    print(
-        "\n"
-        + burst.report(f"sentinel, wait_replicas={wait_replicas}", killed_at, len(lost))
-        + f"; promoted {promoted_at - killed_at:.2f} s after the kill"
+
+    def missing(ids: list[str]) -> list[str]:
+        with sentinel_group.current_master().client() as direct:
+            return [i for i in ids if not direct.exists(keys.comment(i))]
+
+    # The sentinels promote the replica and make the restarted node its replica.
+    await kill_the_master_under_load(
+        client,
+        site_id,
+        "sentinel",
+        victim,
+        promoted=lambda: sentinel_group.master_address() != victim.address,
+        healthy=sentinel_group.healthy,
+        missing=missing,
+        wait_replicas=wait_replicas,
     )
-    statuses = {s for o in burst.outcomes for s in o.statuses}
-    assert statuses <= {202, 503}, statuses  # 503 in the window, never a 500
-    assert all(o.statuses[-1] == 202 for o in burst.outcomes)
-    assert all(at >= killed_at for at in burst.unavailable_times())
-    if wait_replicas:
-        assert lost == []
 
 
 def test_check_config_names_the_master(sentinel_group: SentinelGroup) -> None:
