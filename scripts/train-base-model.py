@@ -4,12 +4,14 @@ into the package: service/screening/base_model.bin (shipped as package data,
 read by service.screening.model.base_model()).
 
 It learns from the project's own labelled corpora that the screening may be
-tuned on (tests/data: corpus, corpus-b, heldout, heldout-3), each item
-BASE_EPOCHS times in an order shuffled with a fixed seed, so that the same
-code and corpora make the same file. An item whose abuse is in the author's
-name alone (kind "name": "Bài viết rất hay, cảm ơn tác giả" by a spam
-domain) is learnt from its name alone: its body is no abuse. The blind sets (heldout-4 and any later
-one) are never read. Run it with the project's virtual environment after
+tuned on (tests/data: the four tuning corpora, the blind sets heldout-4 to
+heldout-6 once they were spent, and the three training sets train-t1 to
+train-t3), each item BASE_EPOCHS times in an order shuffled with a fixed
+seed, so that the same code and corpora make the same file. An item whose
+abuse is in the author's name alone (kind "name": "Bài viết rất hay, cảm ơn
+tác giả" by a spam domain) is learnt from its name alone: its body is no
+abuse. A blind set not yet measured (heldout-7 and any later one) is never
+read. Run it with the project's virtual environment after
 changing the features, the learning or the corpora:
 
     .venv/bin/python scripts/train-base-model.py           # write the file
@@ -30,7 +32,20 @@ from service.screening.model import BASE_MODEL_FILE, Features, extract, train
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 # The corpora the screening is tuned on; never a blind set.
-TRAINING = ("corpus.jsonl", "corpus-b.jsonl", "heldout.jsonl", "heldout-3.jsonl")
+TRAINING = (
+    "corpus.jsonl",
+    "corpus-b.jsonl",
+    "heldout.jsonl",
+    "heldout-3.jsonl",
+    # Blind sets once measured are spent: they teach the base model now.
+    "heldout-4.jsonl",
+    "heldout-5.jsonl",
+    "heldout-6.jsonl",
+    # Written to be learnt from (tests/data/README.md, "Training sets").
+    "train-t1.jsonl",
+    "train-t2.jsonl",
+    "train-t3.jsonl",
+)
 TARGET = ROOT / "service" / "screening" / BASE_MODEL_FILE
 
 

@@ -65,7 +65,7 @@ NAME_SCALE = 0.5
 # the gradient; the L2 pull on the weights a step touches.
 LEARNING_RATE = 2.0
 BASE_LEARNING_RATE = 0.5
-BASE_EPOCHS = 20
+BASE_EPOCHS = 40
 ADAGRAD_START = 0.1
 L2 = 1e-4
 
