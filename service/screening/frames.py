@@ -293,7 +293,15 @@ _COMMON_WORDS = frozenset(
 _NEGATIONS = frozenset(
     {"không", "chẳng", "chả", "đâu", "ko", "not", "never", "isn", "aren", "wasn", "weren", "no"}
 )
-_DENIED_GROUP = frozenset([("not", "all"), ("không", "phải"), ("chẳng", "phải"), ("đâu", "phải")])
+# A stereotype that others say, reported to be refuted ("người ta cứ nói dân
+# miền Tây lười"), is no more the author's than a denied one.
+_DENIED_GROUP = frozenset(
+    [
+        *(("not", "all"), ("không", "phải"), ("chẳng", "phải"), ("đâu", "phải")),
+        *(("ta", "nói"), ("cứ", "nói"), ("hay", "nói"), ("đừng", "nói"), ("ai", "bảo")),
+        *(("ta", "bảo"), ("ai", "nói"), ("ta", "nghĩ"), ("ta", "cho")),
+    ]
+)
 
 
 # A term found in a text: the positions of its first word and past its last.

@@ -195,6 +195,12 @@ class WordList:
     def __init__(self, terms: Iterable[str]) -> None:
         self._marked: set[tuple[str, ...]] = set()
         self._plain: set[tuple[str, ...]] = set()
+        terms = list(terms)
+        # A `=word` shares its letters with another word once its marks are
+        # gone ("ngu", stupid; "ngủ", to sleep): a text typed with no marks
+        # at all cannot tell them apart (see Screen._word_signals). A phrase
+        # ("=nam ky") still can, by its other word.
+        self.exact = frozenset(fold_term(t)[0][0] for t in terms if t[:1] == "=" and " " not in t)
         for term in terms:
             tokens, marked = fold_term(term)
             if not tokens:
@@ -400,7 +406,8 @@ class Screen:
             if unreported != body:
                 said = fold(unreported)
         whole = folded_name + folded_body
-        found += self._word_signals(whole, whole if said is folded_body else folded_name + said)
+        said_whole = whole if said is folded_body else folded_name + said
+        found += self._word_signals(whole, said_whole, folded_body.marked == folded_body.plain)
         found += self._frame_signals(said)
         if not body.isascii():
             body = unicodedata.normalize("NFKC", body)  # "ｈｔｔｐｓ://" is a link too
@@ -422,10 +429,13 @@ class Screen:
         )
         return assessment, folded_name, folded_body
 
-    def _word_signals(self, folded: Folded, said: Folded) -> list[Signal]:
+    def _word_signals(self, folded: Folded, said: Folded, unmarked: bool) -> list[Signal]:
         """Banned words wherever they are; suspect words in the author's own
-        words (`said`: a quoted "liệu hồn" is reported, not meant)."""
+        words (`said`: a quoted "liệu hồn" is reported, not meant), less the
+        `=word` ones when the body carries no diacritics (`unmarked`)."""
         banned, suspect = self._banned.find(folded), self._suspect.find(said)
+        if unmarked and suspect and self._suspect.exact:
+            suspect = [t for t in suspect if t not in self._suspect.exact]
         # English swear words stay swear words inside a compound
         # ("clusterfuck", "fuckwit"); no innocent word holds these.
         if "fuck" in (joined := " ".join(folded.plain)) or "fvck" in joined:

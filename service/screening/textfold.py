@@ -52,7 +52,10 @@ _HAS_LOOKALIKE = re.compile(f"[{_LOOKALIKES}]")
 # before it is checked only there.
 _IN_WORD_SYMBOL = re.compile(r"[!$@](?<=[^\W\d_][!$@])(?=[^\W\d_])")
 # Words run together in a name ("FuckTheMods") are words.
-_CAMEL = re.compile(r"(?<=[a-zà-ỹ])(?=[A-Z])")
+# Only a small letter before the capital: "à-ỹ" holds capitals too ("Đ", "Ọ"),
+# and "ĐKM" or "TRỌNG" are one word each.
+_SMALL = "".join(c for c in map(chr, range(0xDF, 0x1EFA)) if c.islower())
+_CAMEL = re.compile(f"(?<=[a-z{_SMALL}])(?=[A-Z])")
 
 
 @dataclass(frozen=True, slots=True)
