@@ -633,7 +633,9 @@ def _unreported(body: str) -> str:
         reporting = _reporting_words()
         before = fold(body[max(0, start - 60) : start])
         after = fold(body[end : end + 40])
-        if all(
+        # A comment that opens with a quote answers it ("'Prawns for brains'
+        # is a vile thing to say").
+        if body[:start].strip() and all(
             words.isdisjoint(text)
             for words, text in (
                 (reporting, before.marked[-6:]),
