@@ -38,9 +38,12 @@ _EN_THREAT = re.compile(
     r"|\b(?:you|u) (?:ll|will|re going to|are going to|re gonna|are gonna) (?:be sorry"
     r"|regret (?:this|it|that|the day|writing|posting|saying|messing|crossing)"
     r"|pay for (?:this|it|that))\b"
-    r"|\b(?:i|we) know where (?:you|u|ur|your \w+) (?:live|work|sleep|stay|park|study|go)"
-    r"|\b(?:i|we) know (?:what|which) (?:car|bike|motorbike|house|school) (?:you|u)\b"
+    r"|\b(?:i|we) know where (?:you|u|ur|your \w+|(?:that|the|this) \w+) (?:live|work|sleep"
+    r"|stay|park|study|go)"
+    r"|\b(?:i|we) know (?:what|which) (?:car|bike|motorbike|house|school|hotel|hostel|guesthouse"
+    r"|street) (?:you|u)\b"
     r"|\b(?:i|we) know (?:your|ur) (?:address|street|house|home|plate|office|school|kids"
+    r"|hotel|hostel|guesthouse|car|face"
     r"|family|wife|husband)\b"
     r"|\b(?:(?:i|we) (?:ve |have |already )?(?:got|have) |ive got |found |traced |tracked down )"
     r"(?:your|ur) (?:facebook|fb|address|home|house|street|plate|number|phone|ip|office|kids"
@@ -468,6 +471,7 @@ def default_frames(
             allowed_excuse=False,
         ),
         Frame("threat", threat_weight, Spots(threat["whoever"]), Spots(threat["menace"]), 6),
+        Frame("threat", threat_weight, Spots(threat["crew"]), Spots(threat["ambush"]), 6),
         Frame("hate", hate_weight, Spots(hate["head"]), groups, 1),
         Frame(
             "hate", hate_weight, groups, Spots(hate["mark"]), 6, negatable=True, excused=residents

@@ -99,7 +99,7 @@ _RISKY_TLDS = frozenset(
         *("click", "pro", "online", "shop", "site", "love", "vip", "top", "xyz", "bet", "win"),
         *("club", "live", "store", "fun", "buzz", "icu", "cc", "tk", "ml", "ga", "cf", "gq"),
         *("link", "loan", "work", "casino", "poker", "sbs", "cfd", "bond", "monster", "rest"),
-        *("today", "life", "world", "space", "website", "asia", "biz"),
+        *("today", "life", "world", "space", "website", "asia", "biz", "tours"),
     ]
 )
 _RISKY_TLD = re.compile(rf"\b[\w-]+\.(?:{'|'.join(sorted(_RISKY_TLDS))})\b", re.IGNORECASE)
@@ -116,7 +116,7 @@ _SPACED_DOMAIN = re.compile(r"\w{3,}(?:com|net|org|info|xyz|club|vip|online|site
 _OBFUSCATED_LINK = re.compile(
     r"\bh(?:xx|\*\*)ps?://|\w\s*[\[(]\s*(?:\.|dot|chấm)\s*[\])]\s*\w"
     r"|\w\s+(?:dot|chấm)\s+(?:com|net|org|vn)\b"
-    r"|\w\s+\.\s+(?:com|net|org|vn|info|xyz|vip|top|club|online)\b",
+    r"|\w\s+\.\s+(?:com|net|org|vn|info|xyz|vip|top|club|online|shop|store|site)\b",
     re.IGNORECASE,
 )
 # Digits as words (diacritics stripped: "năm" is "nam"), for a phone number
@@ -413,7 +413,8 @@ class Screen:
             body = unicodedata.normalize("NFKC", body)  # "ｈｔｔｐｓ://" is a link too
         # Every link pattern needs a "/" or "www.": most comments have neither.
         links = len(_URL.findall(body)) if "/" in body or "www." in body.lower() else 0
-        risky = bool(links and _RISKY_TLD.search(body))
+        # A linked domain of the shapes spam registers is as risky as a bare one.
+        risky = bool(links and (_RISKY_TLD.search(body) or _spam_domains(body)))
         if not links and _DOT_TLD.search(body):
             links = _spam_domains(body)
             risky = links > 0
