@@ -161,6 +161,8 @@ _QUOTED = re.compile(
     "(?<!\\w)(?:'[^'\\n]{1,200}'|\"[^\"\\n]{1,200}\"|‘[^’\\n]{1,200}’|“[^”\\n]{1,200}”"
     "|«[^»\\n]{1,200}»)(?!\\w)"
 )
+# Words that aim what comes before them at the reader being answered.
+_ADDRESSED = frozenset({"mày", "mầy", "mi", "bay", "you", "u", "ya", "ur", "your"})
 # A character or a short run drawn out ("!!!!!!!!!!", "hahahahahahahaha"),
 # and a word said eight times in a row.
 _CHAR_FLOOD = re.compile(r"(\S)\1{9,}|(\S{2,6}?)\2{7,}")
@@ -635,8 +637,10 @@ def _unreported(body: str) -> str:
         before = fold(body[max(0, start - 60) : start])
         after = fold(body[end : end + 40])
         # A comment that opens with a quote answers it ("'Prawns for brains'
-        # is a vile thing to say").
-        if body[:start].strip() and all(
+        # is a vile thing to say"), unless it says the quote to someone
+        # ("'Đồ súc sinh' như mày").
+        opening = not body[:start].strip() and _ADDRESSED.isdisjoint(after.marked[:3])
+        if not opening and all(
             words.isdisjoint(text)
             for words, text in (
                 (reporting, before.marked[-6:]),
