@@ -38,9 +38,12 @@ _EN_THREAT = re.compile(
     r"|\b(?:you|u) (?:ll|will|re going to|are going to|re gonna|are gonna) (?:be sorry"
     r"|regret (?:this|it|that|the day|writing|posting|saying|messing|crossing)"
     r"|pay for (?:this|it|that))\b"
-    r"|\b(?:i|we) know where (?:you|u|ur|your \w+) (?:live|work|sleep|stay|park|study|go)"
-    r"|\b(?:i|we) know (?:what|which) (?:car|bike|motorbike|house|school) (?:you|u)\b"
+    r"|\b(?:i|we) know where (?:you|u|ur|your \w+|(?:that|the|this) \w+) (?:live|work|sleep"
+    r"|stay|park|study|go)"
+    r"|\b(?:i|we) know (?:what|which) (?:car|bike|motorbike|house|school|hotel|hostel|guesthouse"
+    r"|street) (?:you|u)\b"
     r"|\b(?:i|we) know (?:your|ur) (?:address|street|house|home|plate|office|school|kids"
+    r"|hotel|hostel|guesthouse|car|face"
     r"|family|wife|husband)\b"
     r"|\b(?:(?:i|we) (?:ve |have |already )?(?:got|have) |ive got |found |traced |tracked down )"
     r"(?:your|ur) (?:facebook|fb|address|home|house|street|plate|number|phone|ip|office|kids"
@@ -293,7 +296,15 @@ _COMMON_WORDS = frozenset(
 _NEGATIONS = frozenset(
     {"không", "chẳng", "chả", "đâu", "ko", "not", "never", "isn", "aren", "wasn", "weren", "no"}
 )
-_DENIED_GROUP = frozenset([("not", "all"), ("không", "phải"), ("chẳng", "phải"), ("đâu", "phải")])
+# A stereotype that others say, reported to be refuted ("người ta cứ nói dân
+# miền Tây lười"), is no more the author's than a denied one.
+_DENIED_GROUP = frozenset(
+    [
+        *(("not", "all"), ("không", "phải"), ("chẳng", "phải"), ("đâu", "phải")),
+        *(("ta", "nói"), ("cứ", "nói"), ("hay", "nói"), ("đừng", "nói"), ("ai", "bảo")),
+        *(("ta", "bảo"), ("ai", "nói"), ("ta", "nghĩ"), ("ta", "cho")),
+    ]
+)
 
 
 # A term found in a text: the positions of its first word and past its last.
@@ -460,6 +471,7 @@ def default_frames(
             allowed_excuse=False,
         ),
         Frame("threat", threat_weight, Spots(threat["whoever"]), Spots(threat["menace"]), 6),
+        Frame("threat", threat_weight, Spots(threat["crew"]), Spots(threat["ambush"]), 6),
         Frame("hate", hate_weight, Spots(hate["head"]), groups, 1),
         Frame(
             "hate", hate_weight, groups, Spots(hate["mark"]), 6, negatable=True, excused=residents

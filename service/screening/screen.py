@@ -99,7 +99,7 @@ _RISKY_TLDS = frozenset(
         *("click", "pro", "online", "shop", "site", "love", "vip", "top", "xyz", "bet", "win"),
         *("club", "live", "store", "fun", "buzz", "icu", "cc", "tk", "ml", "ga", "cf", "gq"),
         *("link", "loan", "work", "casino", "poker", "sbs", "cfd", "bond", "monster", "rest"),
-        *("today", "life", "world", "space", "website", "asia", "biz"),
+        *("today", "life", "world", "space", "website", "asia", "biz", "tours"),
     ]
 )
 _RISKY_TLD = re.compile(rf"\b[\w-]+\.(?:{'|'.join(sorted(_RISKY_TLDS))})\b", re.IGNORECASE)
@@ -116,7 +116,7 @@ _SPACED_DOMAIN = re.compile(r"\w{3,}(?:com|net|org|info|xyz|club|vip|online|site
 _OBFUSCATED_LINK = re.compile(
     r"\bh(?:xx|\*\*)ps?://|\w\s*[\[(]\s*(?:\.|dot|chấm)\s*[\])]\s*\w"
     r"|\w\s+(?:dot|chấm)\s+(?:com|net|org|vn)\b"
-    r"|\w\s+\.\s+(?:com|net|org|vn|info|xyz|vip|top|club|online)\b",
+    r"|\w\s+\.\s+(?:com|net|org|vn|info|xyz|vip|top|club|online|shop|store|site)\b",
     re.IGNORECASE,
 )
 # Digits as words (diacritics stripped: "năm" is "nam"), for a phone number
@@ -161,6 +161,8 @@ _QUOTED = re.compile(
     "(?<!\\w)(?:'[^'\\n]{1,200}'|\"[^\"\\n]{1,200}\"|‘[^’\\n]{1,200}’|“[^”\\n]{1,200}”"
     "|«[^»\\n]{1,200}»)(?!\\w)"
 )
+# Words that aim what comes before them at the reader being answered.
+_ADDRESSED = frozenset({"mày", "mầy", "mi", "bay", "you", "u", "ya", "ur", "your"})
 # A character or a short run drawn out ("!!!!!!!!!!", "hahahahahahahaha"),
 # and a word said eight times in a row.
 _CHAR_FLOOD = re.compile(r"(\S)\1{9,}|(\S{2,6}?)\2{7,}")
@@ -195,6 +197,12 @@ class WordList:
     def __init__(self, terms: Iterable[str]) -> None:
         self._marked: set[tuple[str, ...]] = set()
         self._plain: set[tuple[str, ...]] = set()
+        terms = list(terms)
+        # A `=word` shares its letters with another word once its marks are
+        # gone ("ngu", stupid; "ngủ", to sleep): a text typed with no marks
+        # at all cannot tell them apart (see Screen._word_signals). A phrase
+        # ("=nam ky") still can, by its other word.
+        self.exact = frozenset(fold_term(t)[0][0] for t in terms if t[:1] == "=" and " " not in t)
         for term in terms:
             tokens, marked = fold_term(term)
             if not tokens:
@@ -400,13 +408,15 @@ class Screen:
             if unreported != body:
                 said = fold(unreported)
         whole = folded_name + folded_body
-        found += self._word_signals(whole, whole if said is folded_body else folded_name + said)
+        said_whole = whole if said is folded_body else folded_name + said
+        found += self._word_signals(whole, said_whole, folded_body.marked == folded_body.plain)
         found += self._frame_signals(said)
         if not body.isascii():
             body = unicodedata.normalize("NFKC", body)  # "ｈｔｔｐｓ://" is a link too
         # Every link pattern needs a "/" or "www.": most comments have neither.
         links = len(_URL.findall(body)) if "/" in body or "www." in body.lower() else 0
-        risky = bool(links and _RISKY_TLD.search(body))
+        # A linked domain of the shapes spam registers is as risky as a bare one.
+        risky = bool(links and (_RISKY_TLD.search(body) or _spam_domains(body)))
         if not links and _DOT_TLD.search(body):
             links = _spam_domains(body)
             risky = links > 0
@@ -422,10 +432,13 @@ class Screen:
         )
         return assessment, folded_name, folded_body
 
-    def _word_signals(self, folded: Folded, said: Folded) -> list[Signal]:
+    def _word_signals(self, folded: Folded, said: Folded, unmarked: bool) -> list[Signal]:
         """Banned words wherever they are; suspect words in the author's own
-        words (`said`: a quoted "liệu hồn" is reported, not meant)."""
+        words (`said`: a quoted "liệu hồn" is reported, not meant), less the
+        `=word` ones when the body carries no diacritics (`unmarked`)."""
         banned, suspect = self._banned.find(folded), self._suspect.find(said)
+        if unmarked and suspect and self._suspect.exact:
+            suspect = [t for t in suspect if t not in self._suspect.exact]
         # English swear words stay swear words inside a compound
         # ("clusterfuck", "fuckwit"); no innocent word holds these.
         if "fuck" in (joined := " ".join(folded.plain)) or "fvck" in joined:
@@ -623,7 +636,11 @@ def _unreported(body: str) -> str:
         reporting = _reporting_words()
         before = fold(body[max(0, start - 60) : start])
         after = fold(body[end : end + 40])
-        if all(
+        # A comment that opens with a quote answers it ("'Prawns for brains'
+        # is a vile thing to say"), unless it says the quote to someone
+        # ("'Đồ súc sinh' như mày").
+        opening = not body[:start].strip() and _ADDRESSED.isdisjoint(after.marked[:3])
+        if not opening and all(
             words.isdisjoint(text)
             for words, text in (
                 (reporting, before.marked[-6:]),

@@ -38,8 +38,8 @@ _DOTTED = re.compile(r"(?<![\w.])[^\W\d_]{1,2}(?:\.[^\W\d_]{1,2})+(?![\w])")
 # (most comments have dots, ending sentences, and no dotted word).
 _LETTER_DOT_LETTER = re.compile(r"\.(?<=[^\W\d_]\.)(?=[^\W\d_])")
 # Animal emoji said of a person ("con 🐶", "đồ 🐷") are the words.
-_ANIMALS = dict.fromkeys("🐶🐕🐩", " chó ") | dict.fromkeys("🐷🐖🐽", " lợn ")
-_HAS_ANIMAL = re.compile("[🐶🐕🐩🐷🐖🐽]")
+_ANIMALS = dict.fromkeys("🐶🐕🐩", " chó ") | dict.fromkeys("🐷🐖🐽", " lợn ") | {"🦐": " tôm "}
+_HAS_ANIMAL = re.compile("[🐶🐕🐩🐷🐖🐽🦐]")
 _DIGIT = re.compile(r"\d")
 _SYMBOL_LETTER = {"!": "i", "$": "s", "@": "a"}
 # Cyrillic, Greek and Armenian letters that look like Latin ones ("fսck"):
@@ -49,10 +49,14 @@ _HOMOGLYPHS = str.maketrans(_LOOKALIKES, "aeopcyxijsdghlkmtbhunqovoaiktpex")
 # Translating walks the text in Python's slow path: find a look-alike first.
 _HAS_LOOKALIKE = re.compile(f"[{_LOOKALIKES}]")
 # The symbol comes first, so the engine skips ahead to one; the letter
-# before it is checked only there.
-_IN_WORD_SYMBOL = re.compile(r"[!$@](?<=[^\W\d_][!$@])(?=[^\W\d_])")
+# before it is checked only there. A "$" also starts a word ("$hit"): a
+# price has a digit after it.
+_IN_WORD_SYMBOL = re.compile(r"[!$@](?<=[^\W\d_][!$@])(?=[^\W\d_])|\$(?<![\w$]\$)(?=[^\W\d_]{2})")
 # Words run together in a name ("FuckTheMods") are words.
-_CAMEL = re.compile(r"(?<=[a-zà-ỹ])(?=[A-Z])")
+# Only a small letter before the capital: "à-ỹ" holds capitals too ("Đ", "Ọ"),
+# and "ĐKM" or "TRỌNG" are one word each.
+_SMALL = "".join(c for c in map(chr, range(0xDF, 0x1EFA)) if c.islower())
+_CAMEL = re.compile(f"(?<=[a-z{_SMALL}])(?=[A-Z])")
 
 
 @dataclass(frozen=True, slots=True)

@@ -233,13 +233,14 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
         # Tuned on in the fourth round (before it: 83.7 % and 1.8 %; after:
         # 100 % and 0.6 %): a floor a little under what it reached.
         ("heldout-3.jsonl", 0.97, 0.01),
-        # Never tuned on: before the fourth round 73.3 % and 2.4 %, after it
-        # 76.3 % and 2.4 %.
-        ("heldout-4.jsonl", 0.74, 0.03),
-        # Written blind for the learned model, never tuned on: measured once,
-        # 70.7 % and 2.5 % (heldout-5), 74.4 % and 3.9 % (heldout-6).
-        ("heldout-5.jsonl", 0.70, 0.03),
-        ("heldout-6.jsonl", 0.74, 0.04),
+        # Tuned on in the fifth round, with heldout-5 and -6 (before it: 76.3 %
+        # and 2.4 %; after: 97.0 % and 0.0 %).
+        ("heldout-4.jsonl", 0.95, 0.01),
+        # Written blind for the learned model and tuned on in the fifth round
+        # (before it: 70.7 % and 2.5 %, 74.4 % and 3.9 %; after: 88.0 % and
+        # 0.3 %, 93.0 % and 0.6 %).
+        ("heldout-5.jsonl", 0.86, 0.01),
+        ("heldout-6.jsonl", 0.91, 0.01),
     ],
 )
 def test_the_corpus_is_sorted_no_worse_than_measured(
@@ -725,6 +726,55 @@ def test_round_four_hate_is_held(body: str) -> None:
 )
 def test_round_four_groups_named_or_defended_are_not_hate(body: str) -> None:
     assert reasons(body) == [], body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # "ngu" typed without marks may be "ngủ": in a text with no marks at all.
+        "Troi nong qua, toi nay ca nha lai ra hien ngu",
+        "Bắc Kỳ, Trung Kỳ, Nam Kỳ là cách người Pháp chia ba xứ",
+        "Got a scam call from someone claiming to be the tax office",
+        "Tránh xa cá độ, bao nhiêu gia đình tan nát rồi",
+        "Chưa thể chữa dứt điểm bệnh này, đừng tin quảng cáo",
+        "Ai bảo dân miền Tây lười là chưa xuống đó bao giờ",
+        "Dân miền Tây tụi tôi ăn Tết sớm",
+        "Đánh chết người trộm là phạm tội, dù bức xúc đến đâu",
+        "Thuế cao thế này là giết chết doanh nghiệp nhỏ",
+        "Honestly it is stupid to leave cash in a car",
+        '"Shrimp brains" is what that troll writes under every article',
+        "Mấy 'trading bot' ads này toàn lừa đảo",
+        "Anh em tự xử lý trong nhóm, đừng làm phiền ban quản lý",
+    ],
+)
+def test_round_five_warnings_history_and_reports_are_not_abuse(body: str) -> None:
+    assert reasons(body) == [], body
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("Ngủ gì mà ngu thế", "suspect-word"),  # marks elsewhere: "ngu" is ngu
+        ("thang ngu do viet sai het", "suspect-word"),
+        ("$hit referee, $hit league", "banned-word"),
+        ("cả hội não 🦐 kéo nhau lên mạng", "suspect-word"),
+        ("Complete shite, the lot of it", "banned-word"),
+        ("Only an absolute muppet would sign that", "suspect-word"),
+        ("Nhận quà tân thủ: vip88-vn3.com/nhan", "risky-link"),
+        ("Dân Thanh Nghệ Tĩnh toàn lũ vô ơn", "hate"),
+        ("Nhà mày ở phố nào anh em tra ra rồi", "threat"),
+        ("We know which hostel you are in", "threat"),
+        ("I know where that columnist lives", "threat"),
+        ('"Đồ súc sinh" như mày thì nói làm gì', "suspect-word"),
+    ],
+)
+def test_round_five_families_are_held(body: str, reason: str) -> None:
+    assert reason in reasons(body), body
+
+
+def test_a_name_in_capitals_with_marked_letters_is_one_word() -> None:
+    # "Đ" and "Ọ" are capitals: no camel case splits "ĐKM" into "Đ KM".
+    assert "banned-word" in reasons("Bài viết hay", name="ĐKM BAN QUẢN LÝ")
 
 
 def test_a_word_and_its_spaced_phrase_count_once() -> None:
