@@ -241,6 +241,9 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
         # 0.3 %, 93.0 % and 0.6 %).
         ("heldout-5.jsonl", 0.86, 0.01),
         ("heldout-6.jsonl", 0.91, 0.01),
+        # Written blind after the fifth round and never tuned on: measured
+        # once (79.3 % and 1.2 %), a floor under it.
+        ("heldout-7.jsonl", 0.79, 0.015),
     ],
 )
 def test_the_corpus_is_sorted_no_worse_than_measured(
