@@ -267,6 +267,8 @@ def cached_json(request: web.Request, body: bytes, max_age: int) -> web.Response
 def _matches(if_none_match: str | None, etag: str) -> bool:
     if not if_none_match:
         return False
+    if if_none_match == etag:
+        return True  # a CDN's or a browser's revalidation: one tag, as it was given
     candidates = [c.strip().removeprefix("W/") for c in if_none_match.split(",")]
     return "*" in candidates or etag in candidates
 
