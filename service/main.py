@@ -179,7 +179,12 @@ async def _captcha_gate(app: web.Application) -> AsyncIterator[None]:
         app[CLOCK],
     )
     app[SUBMISSIONS] = Submissions(
-        services.store, app[CAPTCHA_GATE], app[KEYRING], app[SCREENS], services.models
+        services.store,
+        app[CAPTCHA_GATE],
+        app[KEYRING],
+        app[SCREENS],
+        services.models,
+        services.read_cache,
     )
     try:
         yield

@@ -6,9 +6,10 @@ revalidation or a read of a page that other readers just read is answered
 without Redis and without validating the request again: only answers to
 requests that passed validation are ever kept. The copy may be that many
 seconds staler than Redis, never more than the `max-age` the answer already
-lets a CDN serve. A change this worker makes to a thread (a decision, an
-erasure, a report that hides, an import) forgets the thread's copies here at
-once; the other workers' copies run out within the lifetime.
+lets a CDN serve. A change this worker makes to a thread (a comment
+published at submission, a decision, an erasure, a report that hides, an
+import) forgets the thread's copies here at once; the other workers' copies
+run out within the lifetime.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class ReadCache:
         # Insertion order is expiry order (one lifetime for all), so the
         # oldest entry is the first to evict.
         self._entries: OrderedDict[Target, CachedPage] = OrderedDict()
+        # The targets of each thread, so that forgetting one costs its own
+        # entries and not a walk over all (it is on the accept path).
+        self._threads: dict[tuple[str, str], set[Target]] = {}
         self._bytes = 0
         # Counts the forgetting: a read that was sent before a change and
         # answered after it must not be kept (see `put`).
@@ -88,6 +92,7 @@ class ReadCache:
         self._drop(target)
         page = CachedPage(etag, body, self._clock() + self._seconds)
         self._entries[target] = page
+        self._threads.setdefault(target[:2], set()).add(target)
         self._bytes += len(body) if body is not None else 0
         while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
             self._drop(next(iter(self._entries)))
@@ -95,13 +100,18 @@ class ReadCache:
     def forget(self, site_id: str, threads: Iterable[str]) -> None:
         """This worker changed these threads: their copies go at once."""
         self.generation += 1
-        names = set(threads)
-        if not names or not self._entries:
-            return
-        for target in [t for t in self._entries if t[0] == site_id and t[1] in names]:
-            self._drop(target)
+        for thread in threads:
+            for target in self._threads.pop((site_id, thread), ()):
+                self._drop(target)
 
     def _drop(self, target: Target) -> None:
         page = self._entries.pop(target, None)
-        if page is not None and page.body is not None:
+        if page is None:
+            return
+        if page.body is not None:
             self._bytes -= len(page.body)
+        same_thread = self._threads.get(target[:2])
+        if same_thread is not None:
+            same_thread.discard(target)
+            if not same_thread:
+                del self._threads[target[:2]]

@@ -140,6 +140,14 @@ async def test_a_report_that_hides_shows_at_once(make_client: MakeClient) -> Non
     assert (await read(client))[2] == []
 
 
+async def test_a_comment_published_at_submission_shows_at_once(make_client: MakeClient) -> None:
+    """The widget reloads the thread after a 202 `approved` to show it."""
+    client = await make_client(sites={"news": site(moderation="post")}, **LONG)
+    assert (await read(client))[2] == []
+    comment = await submit_ok(client, status="approved")
+    assert (await read(client))[2] == [comment]
+
+
 async def test_an_import_through_this_worker_shows_at_once(make_client: MakeClient) -> None:
     client = await make_client(**LONG)
     assert (await read(client))[2] == []
