@@ -87,3 +87,13 @@ def test_a_lifetime_of_zero_keeps_nothing() -> None:
     cache = ReadCache(0)
     cache.put(("news", "t", ""), '"e"', b"{}", cache.generation)
     assert cache.get(("news", "t", "")) is None and len(cache) == 0
+
+
+def test_a_thread_evicted_and_kept_again_is_still_forgotten() -> None:
+    cache = ReadCache(60, max_entries=2)
+    cache.put(("news", "t", ""), '"1"', b"{}", cache.generation)
+    cache.put(("news", "u", ""), '"2"', b"{}", cache.generation)
+    cache.put(("news", "v", ""), '"3"', b"{}", cache.generation)  # t goes
+    cache.put(("news", "t", "limit=5"), '"4"', b"{}", cache.generation)  # u goes
+    cache.forget("news", ["t"])
+    assert len(cache) == 1 and cache.get(("news", "v", "")) is not None
