@@ -54,6 +54,7 @@ from service.settings import MAIL_TARGET, Settings, load_settings
 from service.store.comments import CommentStore
 from service.store.connection import UNREACHABLE, RedisClock, close_redis, open_redis
 from service.store.outbox import Outbox
+from service.store.readcache import ReadCache
 from service.store.scripts import Replication, Scripts
 from service.submission.accept import Submissions
 
@@ -119,6 +120,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     app[CLOCK] = clock
     captcha = CaptchaService(redis, scripts, app[KEYRING], settings, app[METRICS])
     prefix = settings.redis.key_prefix
+    read_cache = ReadCache(settings.read_cache_seconds)
     bans = Bans(redis, scripts, app[KEYRING], prefix)
     subscriptions = Subscriptions(redis, prefix)
     planner = Planner(redis, app[KEYRING], settings, subscriptions)
@@ -126,16 +128,23 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         redis=redis,
         scripts=scripts,
         store=CommentStore(redis, scripts, prefix, clock, settings.redis.timeout),
+        read_cache=read_cache,
         captcha=captcha,
         api_keys=ApiKeyStore(redis, app[KEYRING], prefix),
         queue=Queue(redis, scripts, prefix),
-        decisions=Decisions(redis, scripts, prefix),
+        decisions=Decisions(redis, scripts, prefix, read_cache),
         history=History(redis, scripts, prefix),
         audit=AuditLog(redis, scripts, prefix),
         bans=bans,
-        reports=Reports(redis, scripts, prefix),
+        reports=Reports(redis, scripts, prefix, read_cache),
         erasure=Erasure(
-            redis, scripts, app[KEYRING], prefix, DiskPurge(redis, settings.redis), subscriptions
+            redis,
+            scripts,
+            app[KEYRING],
+            prefix,
+            DiskPurge(redis, settings.redis),
+            subscriptions,
+            read_cache,
         ),
         signins=SignInGuard(redis, prefix, settings.signin),
         overviews=Overviews(redis, scripts, prefix),
@@ -145,7 +154,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         models=SiteModels(redis, prefix, settings.sites),
         model_admin=ModelAdmin(redis, scripts, prefix),
         learner=Learner(redis, scripts, settings),
-        imports=Importer(redis, scripts, app[KEYRING], prefix, app[SCREENS]),
+        imports=Importer(redis, scripts, app[KEYRING], prefix, app[SCREENS], read_cache),
         export=Export(redis, scripts, app[KEYRING], prefix, bans),
     )
     with contextlib.suppress(*UNREACHABLE):
@@ -170,7 +179,12 @@ async def _captcha_gate(app: web.Application) -> AsyncIterator[None]:
         app[CLOCK],
     )
     app[SUBMISSIONS] = Submissions(
-        services.store, app[CAPTCHA_GATE], app[KEYRING], app[SCREENS], services.models
+        services.store,
+        app[CAPTCHA_GATE],
+        app[KEYRING],
+        app[SCREENS],
+        services.models,
+        services.read_cache,
     )
     try:
         yield

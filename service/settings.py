@@ -736,6 +736,11 @@ class Settings(BaseSettings):
     retry_after_seconds: Annotated[int, Field(ge=1, le=3600)] = 2
     # `Cache-Control: max-age` of a thread's public comments.
     public_cache_seconds: Annotated[int, Field(ge=0, le=86400)] = 10
+    # How long each worker answers a thread's read (200 or 304) from its own copy, without Redis;
+    # 0 turns the copy off. A change made through a worker shows there at once, through another
+    # within this time. At most `public_cache_seconds`: a longer value is cut to it
+    # ([A CDN in front](operations.md#a-cdn-in-front-of-the-public-read)).
+    public_revalidate_seconds: Annotated[float, Field(ge=0, le=86400)] = 1.0
     # Level of the service's log.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # `text` for people, `json` for a log collector: one JSON object a line, with the request id
@@ -799,6 +804,11 @@ class Settings(BaseSettings):
         if len(secret) < MIN_SECRET_LENGTH:
             raise ValueError(f"secret_key: at least {MIN_SECRET_LENGTH} characters are required")
         return self
+
+    @property
+    def read_cache_seconds(self) -> float:
+        """A worker's copy of a read is never staler than what the answer lets a CDN serve."""
+        return min(self.public_revalidate_seconds, self.public_cache_seconds)
 
     @property
     def secret(self) -> str:

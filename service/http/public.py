@@ -210,18 +210,31 @@ def _redirect(return_to: str, outcome: dict[str, str]) -> web.Response:
 
 async def thread_comments(request: web.Request) -> web.Response:
     site_id, site = site_of(request)
-    settings = request.app[SETTINGS]
-    thread = intake.validate(ThreadPath, {"thread": request.match_info["thread"]}, site).thread
-    query = intake.validate(ThreadQuery, dict(request.query), site)
-    store = request.app[SERVICES].store
-    newest = query.order == "newest"
+    raw_thread = request.match_info["thread"]
+    services = request.app[SERVICES]
+    cache = services.read_cache
+    # The raw target names the answer; only validated requests are kept under it.
+    target = (site_id, raw_thread, request.query_string)
+    cached = cache.get(target)
     if_none_match = request.headers.get("If-None-Match")
-    headers = {"Cache-Control": f"public, max-age={settings.public_cache_seconds}"}
-    if if_none_match:
+    headers = {"Cache-Control": f"public, max-age={request.app[SETTINGS].public_cache_seconds}"}
+    if cached is not None:
+        headers["ETag"] = cached.etag
+        if _matches(if_none_match, cached.etag):
+            return web.Response(status=304, headers=headers)
+        if cached.body is not None:
+            return web.Response(body=cached.body, content_type="application/json", headers=headers)
+    thread = intake.validate(ThreadPath, {"thread": raw_thread}, site).thread
+    query = intake.validate(ThreadQuery, dict(request.query), site)
+    store = services.store
+    newest = query.order == "newest"
+    generation = cache.generation
+    if if_none_match and cached is None:
         # A revalidation (a CDN's, a browser's) reads the ids alone.
         current = await store.thread_page(
             site_id, thread, query.after, query.limit, newest=newest, bodies=False
         )
+        cache.put(target, current.etag, None, generation)
         if _matches(if_none_match, current.etag):
             return web.Response(status=304, headers={**headers, "ETag": current.etag})
     page = await store.thread_page(site_id, thread, query.after, query.limit, newest=newest)
@@ -236,6 +249,7 @@ async def thread_comments(request: web.Request) -> web.Response:
         + str(page.total).encode()
         + b"}"
     )
+    cache.put(target, page.etag, body, generation)
     return web.Response(body=body, content_type="application/json", headers=headers)
 
 
@@ -253,6 +267,8 @@ def cached_json(request: web.Request, body: bytes, max_age: int) -> web.Response
 def _matches(if_none_match: str | None, etag: str) -> bool:
     if not if_none_match:
         return False
+    if if_none_match == etag:
+        return True  # a CDN's or a browser's revalidation: one tag, as it was given
     candidates = [c.strip().removeprefix("W/") for c in if_none_match.split(",")]
     return "*" in candidates or etag in candidates
 

@@ -35,6 +35,7 @@ from service.store.comments import CommentStore
 from service.store.connection import RedisClock
 from service.store.outbox import Outbox
 from service.store.ratelimit import Meter
+from service.store.readcache import ReadCache
 from service.store.scripts import Scripts
 from service.submission.accept import Submissions
 
@@ -46,6 +47,9 @@ class Services:
     redis: Redis
     scripts: Scripts
     store: CommentStore
+    # This worker's copies of the public read's answers: the parts that change
+    # a thread forget its copies.
+    read_cache: ReadCache
     captcha: CaptchaService
     api_keys: ApiKeyStore
     # Moderation, a part each.

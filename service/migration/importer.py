@@ -33,6 +33,7 @@ from service.settings import Site
 from service.store.comments import public_json
 from service.store.connection import text, translate_errors
 from service.store.keyschema import SiteKeys
+from service.store.readcache import ReadCache
 from service.store.scripts import Scripts
 from service.store.signatures import ImportArgs, ImportKeys
 from service.text.clean import scrub
@@ -76,12 +77,15 @@ class Importer:
         keyring: Keyring,
         prefix: str,
         screens: dict[str, Screen],
+        read_cache: ReadCache | None = None,
     ) -> None:
         self._redis = redis
         self._scripts = scripts
         self._keyring = keyring
         self._prefix = prefix
         self._screens = screens
+        # The service's (an import through the API); `loibinh import` has none.
+        self._read_cache = read_cache
 
     @translate_errors
     async def run(
@@ -216,6 +220,8 @@ class Importer:
                     item_args=tuple(item_args),
                 ),
             )
+            if self._read_cache is not None:
+                self._read_cache.forget(site_id, {comment.thread for comment in batch})
             stored = int(result[0])
             if stored == len(batch):
                 counts.add(batch)

@@ -97,6 +97,7 @@ class Decisions(Part):
                     item_args=tuple(item_args),
                 ),
             )
+            self._changed(site_id, (threads[index] or "" for index in batch))
             for index, outcome in zip(batch, outcomes, strict=True):
                 results[index] = _outcome(expanded[index], text(outcome))
         return [results[i] for i in range(len(expanded))]

@@ -21,6 +21,7 @@ from service.store.connection import UNREACHABLE, text, translate_errors
 from service.store.keyschema import SiteKeys
 from service.store.nodes import Node, every_node
 from service.store.ratelimit import ADDRESS_POLICIES, SUBMIT_EMAIL
+from service.store.readcache import ReadCache
 from service.store.scripts import Scripts
 from service.store.signatures import EraseArgs, EraseKeys
 
@@ -181,8 +182,9 @@ class Erasure(Part):
         prefix: str,
         disk: DiskPurge,
         subscriptions: Subscriptions,
+        read_cache: ReadCache | None = None,
     ) -> None:
-        super().__init__(redis, scripts, prefix)
+        super().__init__(redis, scripts, prefix, read_cache)
         self._keyring = keyring
         self._disk = disk
         self._subscriptions = subscriptions
@@ -254,6 +256,7 @@ class Erasure(Part):
                 ),
             )
             if text(result[0]) == "erased":
+                self._changed(site_id, (thread or "-" for thread in threads))
                 await self._disk.purge()
                 return int(result[1])
         raise RuntimeError("the author kept posting while their comments were being erased")

@@ -58,6 +58,8 @@ class Reports(Part):
         )
         usage = limits.settle(result)
         outcome = text(result[0])
+        if outcome == "flagged":
+            self._changed(site_id, [thread])  # hide_reported may have taken it down
         if outcome == "unknown":
             raise UnknownComment(f"no published comment {comment_id} on this site")
         return Reported(flagged=outcome == "flagged", usage=usage)

@@ -3,7 +3,7 @@ hashes as queue items or one field at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -13,6 +13,7 @@ from service.clock import now_ms, rfc3339
 from service.moderation.apikeys import ApiKey
 from service.store.connection import text
 from service.store.keyschema import SiteKeys
+from service.store.readcache import ReadCache
 from service.store.scripts import Scripts
 from service.text.render import body_html
 
@@ -32,12 +33,21 @@ class Actor:
 
 class Part:
     """One part of moderation: Redis, its scripts and the key prefix, and the
-    reads of comment hashes the parts have in common."""
+    reads of comment hashes the parts have in common. A part that changes
+    what a thread shows is given this worker's read cache, to forget the
+    thread's copies."""
 
-    def __init__(self, redis: Redis, scripts: Scripts, prefix: str) -> None:
+    def __init__(
+        self, redis: Redis, scripts: Scripts, prefix: str, read_cache: ReadCache | None = None
+    ) -> None:
         self._redis = redis
         self._scripts = scripts
         self._prefix = prefix
+        self._read_cache = read_cache
+
+    def _changed(self, site_id: str, threads: Iterable[str]) -> None:
+        if self._read_cache is not None:
+            self._read_cache.forget(site_id, threads)
 
     def keys(self, site_id: str) -> SiteKeys:
         return SiteKeys(self._prefix, site_id)

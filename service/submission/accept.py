@@ -22,6 +22,7 @@ from service.screening.screen import Screen
 from service.settings import Site
 from service.store.comments import CaptchaCheck, CommentStore, Stored, Subject
 from service.store.ratelimit import Meter, RateLimits, submit_limits
+from service.store.readcache import ReadCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +43,14 @@ class Submissions:
         keyring: Keyring,
         screens: dict[str, Screen],
         models: SiteModels,
+        read_cache: ReadCache | None = None,
     ) -> None:
         self._store = store
         self._gate = gate
         self._keyring = keyring
         self._screens = screens
         self._models = models
+        self._read_cache = read_cache
 
     def first_limits(self, site_id: str, site: Site, client: Client) -> RateLimits:
         """The limits known before the body is read: the address and the site."""
@@ -105,7 +108,7 @@ class Submissions:
             if idempotency_key
             else None
         )
-        return await self._store.accept(
+        stored = await self._store.accept(
             site_id,
             site,
             submission,
@@ -117,3 +120,7 @@ class Submissions:
             form,
             probability,
         )
+        if stored.status == "approved" and self._read_cache is not None:
+            # Published at once: the widget reloads the thread to show it.
+            self._read_cache.forget(site_id, (submission.thread,))
+        return stored
