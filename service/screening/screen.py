@@ -90,8 +90,9 @@ _URL = re.compile(
     r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|vn|xyz|top|info|io|me|ly)/\S*",
     re.IGNORECASE,
 )
-# Vietnamese numbers (0 or +84, then nine digits), however they are spaced.
-_PHONE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.-]?\d){9}(?!\d)")
+# Vietnamese numbers (0 or +84, then nine digits, or ten for a landline's
+# area code: "0254 3 812 669"), however they are spaced ("0 9 1 8 - 6 2 7").
+_PHONE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.-]{0,3}\d){9,10}(?!\d)")
 _SHORTENERS = re.compile(
     r"\b(?:bit\.ly|tinyurl\.com|t\.co|goo\.gl|cutt\.ly|s\.id|shorturl\.at|rb\.gy|is\.gd|t\.me)/",
     re.IGNORECASE,

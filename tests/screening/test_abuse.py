@@ -833,6 +833,23 @@ def test_round_six_leaves_the_abuse_it_narrowed_held(body: str, reason: str) -> 
     assert reason in reasons(body), body
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Phân bón giao tận rẫy, gọi 0262 3 815 447",  # a landline: area code and 7 digits
+        "Bảo vệ vườn 24/7, LH 0262.3.91.44.07",
+        "Thu gom trọn gói, gọi anh Tư: 0 9 1 8 - 6 2 7 - 3 4 5",
+        "Giao nước tận nhà, gọi 0 2 4 3 . 9 9 1 . 6 6 0",
+    ],
+)
+def test_phone_numbers_with_an_area_code_or_wide_spacing_are_seen(body: str) -> None:
+    assert "phone-number" in reasons(body), body
+
+
+def test_scores_and_dates_are_no_phone_numbers() -> None:
+    assert reasons("Tỷ số 3-0, 2-1, 1-0 và 4-2 trong bốn trận, ngày 07.12.2026") == []
+
+
 def test_reported_swear_words_weigh_a_little_together() -> None:
     # Each banned word in a reported quote adds a little: three hold.
     assert SCREEN.assess("An", "Nó chửi 'vcl', 'đm', 'đéo' giữa lớp").verdict == "hold"
