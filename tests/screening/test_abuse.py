@@ -242,14 +242,15 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
         ("heldout-5.jsonl", 0.86, 0.01),
         ("heldout-6.jsonl", 0.91, 0.01),
         # Written blind after the fifth round, measured once (79.3 % and
-        # 1.2 %), then tuned on in the sixth with the training sets.
-        ("heldout-7.jsonl", 0.79, 0.005),
+        # 1.2 %), then tuned on in the sixth with the training sets (after
+        # it: 80.4 % and 0.0 %).
+        ("heldout-7.jsonl", 0.80, 0.005),
         # Written for the learned model, never tuned on before the sixth
         # round (before it: 78.9 % and 2.4 %, 71.1 % and 3.0 %, 71.9 % and
-        # 2.7 %).
-        ("train-t1.jsonl", 0.78, 0.01),
-        ("train-t2.jsonl", 0.70, 0.01),
-        ("train-t3.jsonl", 0.71, 0.005),
+        # 2.7 %; after: 81.5 % and 0.6 %, 74.8 % and 0.6 %, 75.6 % and 0.0 %).
+        ("train-t1.jsonl", 0.80, 0.01),
+        ("train-t2.jsonl", 0.73, 0.01),
+        ("train-t3.jsonl", 0.74, 0.005),
     ],
 )
 def test_the_corpus_is_sorted_no_worse_than_measured(
@@ -844,6 +845,19 @@ def test_round_six_leaves_the_abuse_it_narrowed_held(body: str, reason: str) -> 
 )
 def test_phone_numbers_with_an_area_code_or_wide_spacing_are_seen(body: str) -> None:
     assert "phone-number" in reasons(body), body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Sơn chống thấm chính hãng, giá chỉ từ 90k, mua ngay kẻo hết!",
+        "Lớp tiếng Anh giao tiếp, học thử miễn phí, đăng ký ngay hôm nay",
+        "Garden sheds built to order, free delivery, call us today",
+        "New phones in stock now, order now before the price goes up",
+    ],
+)
+def test_an_adverts_call_to_act_now_is_held(body: str) -> None:
+    assert "suspect-word" in reasons(body), body
 
 
 def test_scores_and_dates_are_no_phone_numbers() -> None:
