@@ -243,14 +243,14 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
         ("heldout-6.jsonl", 0.91, 0.01),
         # Written blind after the fifth round, measured once (79.3 % and
         # 1.2 %), then tuned on in the sixth with the training sets (after
-        # it: 80.4 % and 0.0 %).
+        # it: 81.1 % and 0.0 %).
         ("heldout-7.jsonl", 0.80, 0.005),
         # Written for the learned model, never tuned on before the sixth
         # round (before it: 78.9 % and 2.4 %, 71.1 % and 3.0 %, 71.9 % and
-        # 2.7 %; after: 81.5 % and 0.6 %, 74.8 % and 0.6 %, 75.6 % and 0.0 %).
+        # 2.7 %; after: 81.9 % and 0.6 %, 75.2 % and 0.6 %, 81.1 % and 0.0 %).
         ("train-t1.jsonl", 0.80, 0.01),
-        ("train-t2.jsonl", 0.73, 0.01),
-        ("train-t3.jsonl", 0.74, 0.005),
+        ("train-t2.jsonl", 0.74, 0.01),
+        ("train-t3.jsonl", 0.80, 0.005),
     ],
 )
 def test_the_corpus_is_sorted_no_worse_than_measured(
@@ -858,6 +858,25 @@ def test_phone_numbers_with_an_area_code_or_wide_spacing_are_seen(body: str) -> 
 )
 def test_an_adverts_call_to_act_now_is_held(body: str) -> None:
     assert "suspect-word" in reasons(body), body
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("Ai bỏ phiếu cho luật này đúng là óc bò", "suspect-word"),
+        ("mấy ông đó toàn lũ oc bo", "suspect-word"),
+        ("Người ra quyết định này đúng là bò đội nón", "suspect-word"),
+        ("What a tool, the lot of you", "suspect-word"),
+        ("Grow up, you snowflake", "suspect-word"),
+        ("Bunch of absolute dumbasses", "banned-word"),
+    ],
+)
+def test_round_six_insults_are_held(body: str, reason: str) -> None:
+    assert reason in reasons(body), body
+
+
+def test_beef_brain_on_the_menu_is_no_insult() -> None:
+    assert reasons("Quán này có món óc bò hấp gừng rất ngon") == []
 
 
 def test_scores_and_dates_are_no_phone_numbers() -> None:
