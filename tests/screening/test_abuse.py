@@ -243,13 +243,13 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
         ("heldout-6.jsonl", 0.91, 0.01),
         # Written blind after the fifth round, measured once (79.3 % and
         # 1.2 %), then tuned on in the sixth with the training sets (after
-        # it: 81.1 % and 0.0 %).
-        ("heldout-7.jsonl", 0.80, 0.005),
+        # it: 81.5 % and 0.0 %).
+        ("heldout-7.jsonl", 0.81, 0.005),
         # Written for the learned model, never tuned on before the sixth
         # round (before it: 78.9 % and 2.4 %, 71.1 % and 3.0 %, 71.9 % and
-        # 2.7 %; after: 81.9 % and 0.6 %, 75.2 % and 0.6 %, 81.1 % and 0.0 %).
+        # 2.7 %; after: 81.9 % and 0.6 %, 75.6 % and 0.6 %, 81.1 % and 0.0 %).
         ("train-t1.jsonl", 0.80, 0.01),
-        ("train-t2.jsonl", 0.74, 0.01),
+        ("train-t2.jsonl", 0.75, 0.01),
         ("train-t3.jsonl", 0.80, 0.005),
     ],
 )
@@ -873,6 +873,17 @@ def test_an_adverts_call_to_act_now_is_held(body: str) -> None:
 )
 def test_round_six_insults_are_held(body: str, reason: str) -> None:
     assert reason in reasons(body), body
+
+
+@pytest.mark.parametrize(
+    "body", ["Dân Hà Tĩnh cái giống ấy đi đâu cũng thế", "Người Nghệ An lươn lẹo lắm"]
+)
+def test_round_six_marks_of_hate_are_held(body: str) -> None:
+    assert "hate" in reasons(body), body
+
+
+def test_a_seed_variety_is_no_breed_of_people() -> None:
+    assert reasons("Dân Thái Bình trồng giống ấy năng suất cao") == []
 
 
 def test_beef_brain_on_the_menu_is_no_insult() -> None:
