@@ -47,6 +47,9 @@ WORDS_DIR = DEFAULTS / "words"
 # suspect word, shouting or a flood alone reach the hold threshold.
 HONEYPOT = 10.0  # a person never sees the field, so never fills it in
 BANNED_WORD = 10.0
+# A banned word only inside a reported quote ("bị gọi là 'óc chó'"): named
+# to condemn it, not sworn. It weighs, but holds nothing alone.
+QUOTED_WORD = 1.0
 SUSPECT_WORD = 3.0
 LINK = 1.0  # per link beyond the first
 MANY_LINKS = 4.0  # three or more
@@ -87,8 +90,9 @@ _URL = re.compile(
     r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|vn|xyz|top|info|io|me|ly)/\S*",
     re.IGNORECASE,
 )
-# Vietnamese numbers (0 or +84, then nine digits), however they are spaced.
-_PHONE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.-]?\d){9}(?!\d)")
+# Vietnamese numbers (0 or +84, then nine digits, or ten for a landline's
+# area code: "0254 3 812 669"), however they are spaced ("0 9 1 8 - 6 2 7").
+_PHONE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.-]{0,3}\d){9,10}(?!\d)")
 _SHORTENERS = re.compile(
     r"\b(?:bit\.ly|tinyurl\.com|t\.co|goo\.gl|cutt\.ly|s\.id|shorturl\.at|rb\.gy|is\.gd|t\.me)/",
     re.IGNORECASE,
@@ -433,25 +437,29 @@ class Screen:
         return assessment, folded_name, folded_body
 
     def _word_signals(self, folded: Folded, said: Folded, unmarked: bool) -> list[Signal]:
-        """Banned words wherever they are; suspect words in the author's own
-        words (`said`: a quoted "liệu hồn" is reported, not meant), less the
-        `=word` ones when the body carries no diacritics (`unmarked`)."""
-        banned, suspect = self._banned.find(folded), self._suspect.find(said)
+        """Banned and suspect words in the author's own words (`said`: a
+        quoted "liệu hồn" is reported, not meant), less the suspect `=word`
+        ones when the body carries no diacritics (`unmarked`); banned words
+        found only in what is reported are `quoted-word`s."""
+        banned, suspect = self._banned.find(said), self._suspect.find(said)
+        quoted = [] if said is folded else self._banned.find(folded)
         if unmarked and suspect and self._suspect.exact:
             suspect = [t for t in suspect if t not in self._suspect.exact]
         # English swear words stay swear words inside a compound
         # ("clusterfuck", "fuckwit"); no innocent word holds these.
-        if "fuck" in (joined := " ".join(folded.plain)) or "fvck" in joined:
-            banned += [w for w in folded.plain if "fuck" in w or "fvck" in w]
-        if banned:
-            [banned] = self._innocent_removed(folded, banned)
+        if "fuck" in (joined := " ".join(said.plain)) or "fvck" in joined:
+            banned += [w for w in said.plain if "fuck" in w or "fvck" in w]
+        if banned or quoted:
+            banned, quoted = self._innocent_removed(folded, banned, quoted)
         if suspect:
             [suspect] = self._innocent_removed(said, suspect)
         # A word found through both folds, or in both lists ("đm" banned,
         # "dm" suspect), is one word: counted once, the worse way.
         taken: set[str] = set()
-        return [Signal(f"banned-word:{t}", BANNED_WORD) for t in _distinct(banned, taken)] + [
-            Signal(f"suspect-word:{t}", SUSPECT_WORD) for t in _distinct(suspect, taken)
+        return [
+            *(Signal(f"banned-word:{t}", BANNED_WORD) for t in _distinct(banned, taken)),
+            *(Signal(f"suspect-word:{t}", SUSPECT_WORD) for t in _distinct(suspect, taken)),
+            *(Signal(f"quoted-word:{t}", QUOTED_WORD) for t in _distinct(quoted, taken)),
         ]
 
     def _frame_signals(self, said: Folded) -> list[Signal]:
