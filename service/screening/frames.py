@@ -38,7 +38,8 @@ _EN_THREAT = re.compile(
     r"|\b(?:you|u) (?:ll|will|re going to|are going to|re gonna|are gonna) (?:be sorry"
     r"|regret (?:this|it|that|the day|writing|posting|saying|messing|crossing)"
     r"|pay for (?:this|it|that))\b"
-    r"|\b(?:i|we) know where (?:you|u|ur|your \w+|(?:that|the|this) \w+) (?:live|work|sleep"
+    r"|\b(?:i|we) know where (?:you|u|ur|he|she|they|(?:your|his|her|their) \w+"
+    r"|(?:that|the|this) \w+) (?:live|work|sleep"
     r"|stay|park|study|go)"
     r"|\b(?:i|we) know (?:what|which) (?:car|bike|motorbike|house|school|hotel|hostel|guesthouse"
     r"|street) (?:you|u)\b"
@@ -62,6 +63,11 @@ _EN_THREAT = re.compile(
     r"|\bdie in a (?:fire|ditch|hole)\b|\bwatch (?:your|ur) back\b|\bwatch yoursel(?:f|ves)\b"
     r"|\bsleep with one eye open\b|\byour days are numbered\b"
     r"|\byou (?:won t|will not) see (?:it|me|us) coming\b"
+    # Veiled threats with no word of violence: a visit, a stretcher, the walk home.
+    r"|\bpay (?:him|her|them) a (?:little |quick |friendly )?visit\b"
+    r"|\bwatch (?:his|her|their) backs?\b"
+    r"|\b(?:ll|will) (?:leave|go home|be leaving|be going home) (?:on a stretcher|in a body bag)\b"
+    r"|\bthink twice before (?:walking|going|driving) (?:home|out)\b"
 )
 # A word each of those patterns needs (the verb or the thing, not the pronoun):
 # most texts, English ones too, have none of them.
@@ -140,6 +146,11 @@ _EN_THREAT_WORDS = frozenset(
         "sleep",
         "numbered",
         "coming",
+        "visit",
+        "backs",
+        "stretcher",
+        "bag",
+        "twice",
     }
 )
 # Words too common to tell whether a phrase may be in a text.
