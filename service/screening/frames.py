@@ -64,7 +64,8 @@ _EN_THREAT = re.compile(
     r"|\bsleep with one eye open\b|\byour days are numbered\b"
     r"|\byou (?:won t|will not) see (?:it|me|us) coming\b"
     # Veiled threats with no word of violence: a visit, a stretcher, the walk home.
-    r"|\bpay (?:him|her|them) a (?:little |quick |friendly )?visit\b"
+    r"|\b(?:someone|somebody|might) (?:should |ought to |could )?pay (?:him|her|them) a"
+    r" (?:little |quick |friendly )?visit\b"
     r"|\bwatch (?:his|her|their) backs?\b"
     r"|\b(?:ll|will) (?:leave|go home|be leaving|be going home) (?:on a stretcher|in a body bag)\b"
     r"|\bthink twice before (?:walking|going|driving) (?:home|out)\b"
@@ -147,7 +148,6 @@ _EN_THREAT_WORDS = frozenset(
         "numbered",
         "coming",
         "visit",
-        "backs",
         "stretcher",
         "bag",
         "twice",
