@@ -168,9 +168,9 @@ _QUOTED = re.compile(
 # Words that aim what comes before them at the reader being answered.
 _ADDRESSED = frozenset({"mày", "mầy", "mi", "bay", "you", "u", "ya", "ur", "your"})
 # A character or a short run drawn out ("!!!!!!!!!!", "hahahahahahahaha"),
-# and a word said eight times in a row.
+# and a word, a smiley or an emoji said eight times in a row.
 _CHAR_FLOOD = re.compile(r"(\S)\1{9,}|(\S{2,6}?)\2{7,}")
-_WORD_FLOOD = re.compile(r"(\w{2,12}\s+)\1{7,}")
+_WORD_FLOOD = re.compile(r"(\S{1,12}\s+)\1{7,}")
 
 
 @dataclass(frozen=True, slots=True)

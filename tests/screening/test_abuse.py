@@ -111,11 +111,15 @@ def test_word_floods() -> None:
     assert reasons("bài-" + "rác " * 8) == ["flood"]  # the first one glued to a word
     assert reasons("rác " * 7 + "thôi") == []  # seven is not a flood
     assert reasons("rất rất hay, bài viết rất rất hay") == []
+    # Seventh round: a smiley, an emoji or a letter said eight times is one too.
+    assert reasons("=)) " * 8) == ["flood"]
+    assert reasons("🐋 " * 8) == ["flood"]
+    assert reasons("a " * 7 + "a") == []
 
 
 # The flood patterns as one regular expression, tried at every position:
 # what _flooded's cheap checks must never disagree with.
-_FLOOD_ANYWHERE = re.compile(r"(\S)\1{9,}|(\S{2,6}?)\2{7,}|(\w{2,12}\s+)\3{7,}")
+_FLOOD_ANYWHERE = re.compile(r"(\S)\1{9,}|(\S{2,6}?)\2{7,}|(\S{1,12}\s+)\3{7,}")
 _FLOODY = st.text(alphabet=st.sampled_from("aàb!_ \t\n\u00a0x1"), max_size=80)
 
 
@@ -245,15 +249,21 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
         # 1.2 %), then tuned on in the sixth with the training sets (after
         # it: 81.5 % and 0.0 %).
         ("heldout-7.jsonl", 0.81, 0.005),
-        # Written blind after the sixth round: measured once (74.8 % and
-        # 0.3 %), a floor under it.
-        ("heldout-8.jsonl", 0.74, 0.01),
+        # Written blind after the sixth round, measured once (74.8 % and
+        # 0.3 %), then tuned on in the seventh with train-t4 and -t5 (after
+        # it: 85.6 % and 0.3 %).
+        ("heldout-8.jsonl", 0.85, 0.005),
         # Written for the learned model, never tuned on before the sixth
         # round (before it: 78.9 % and 2.4 %, 71.1 % and 3.0 %, 71.9 % and
         # 2.7 %; after: 81.9 % and 0.6 %, 75.6 % and 0.6 %, 81.1 % and 0.0 %).
         ("train-t1.jsonl", 0.80, 0.01),
         ("train-t2.jsonl", 0.75, 0.01),
         ("train-t3.jsonl", 0.80, 0.005),
+        # Never tuned on before the seventh round (before it: 72.6 % and
+        # 0.9 %, 66.2 % and 3.4 %; after: 81.1 % and 0.9 %, 80.1 % and 3.4 %:
+        # t5's clean comments held are weight loss and hotlines, left alone).
+        ("train-t4.jsonl", 0.81, 0.01),
+        ("train-t5.jsonl", 0.80, 0.035),
     ],
 )
 def test_the_corpus_is_sorted_no_worse_than_measured(
@@ -891,6 +901,110 @@ def test_a_seed_variety_is_no_breed_of_people() -> None:
 
 def test_beef_brain_on_the_menu_is_no_insult() -> None:
     assert reasons("Quán này có món óc bò hấp gừng rất ngon") == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Lính bắc kì vào đâu cũng ăn cắp",  # "kì" spelt for "kỳ"
+        "Dân Lạng Sơn chỉ giỏi buôn lậu",  # a province more
+        "Người Tày ở bẩn lắm",  # a people of the hills
+        "Mấy đứa miền tây lười như nhau",  # a contemptuous few before a region
+        "Tham nhũng là ADN của dân ngoài đó",  # a people's vice inborn
+        "Cả xóm dân ngụ cư mạt hạng",
+        "Too many migrants here, send them home",  # a xenophobe's marks
+        "Those people steal our jobs",
+        "Foreigners ruin everything they touch",
+        "Asylum seekers are leeches",
+        "Typical scousers",
+    ],
+)
+def test_round_seven_hate_is_held(body: str) -> None:
+    assert any(r.startswith("hate") for r in reasons(body)), body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Tôi là người Huế, dân Huế hiếu khách lắm",
+        "Học sinh gian lận thi cử bị đình chỉ",
+        "Cheap chargers can't be trusted, they ruin everything",
+        "Lũ miền Trung năm nay lên nhanh, bà con sơ tán sớm",
+        "Người dân Cà Mau trồng rừng ngập mặn giỏi",
+    ],
+)
+def test_round_seven_marks_and_places_alone_are_not_hate(body: str) -> None:
+    assert reasons(body) == [], body
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("Đúng là lũ não sứa", "suspect-word"),  # brains of a jellyfish or a sponge
+        ("What a spongehead", "suspect-word"),
+        ("A bunch of clownfish-brains", "suspect-word"),
+        ("Only mushroom-brained fools buy this", "suspect-word"),
+        ("bon do ngu nhu lon", "suspect-word"),  # dumb as a pig, without diacritics
+        ("dung la suc vat", "suspect-word"),
+        ("Tay nghề như hạch", "suspect-word"),
+        ("Đúng là đồ bọ hung", "suspect-word"),  # a dung beetle after a strong head
+        ("Greedy parasites, all of them", "suspect-word"),
+    ],
+)
+def test_round_seven_insults_are_held(body: str, reason: str) -> None:
+    assert reason in reasons(body), body
+
+
+def test_a_dung_beetle_in_nature_is_no_insult() -> None:
+    assert reasons("Con bọ hung lăn phân là loài có ích cho đất") == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Someone should pay him a visit",  # veiled threats with no word of violence
+        "He might pay them a little visit tonight",
+        "The ref should watch his back",
+        "If he comes back he'll leave on a stretcher",
+        "I know where they park",
+        "She should think twice before walking home alone",
+        "Đứa nào dám cãi thì đừng trách tao ra tay",
+        "Thằng đó cẩn thận, anh em chụp ảnh mặt rồi",
+    ],
+)
+def test_round_seven_threats_are_held(body: str) -> None:
+    assert any(r.startswith("threat") for r in reasons(body)), body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "We should pay her a visit in hospital",
+        "Công an đã ra tay bắt giữ nhóm trộm",
+        "The keeper was carried off on a stretcher",
+    ],
+)
+def test_visits_and_stretchers_in_the_news_are_not_threats(body: str) -> None:
+    assert reasons(body) == [], body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Gốm Bát Tràng giá gốc, nhận ship toàn quốc",  # adverts' terms of sale
+        "Rèm cửa may đo, khảo sát miễn phí tận nhà",
+        "Sâm núi thật, cam kết hoàn tiền nếu không hiệu quả",
+        "Mua 3 tặng 1 trong tuần này",
+        "Cần bán đất thổ cư, gặp chính chủ",
+        "Minicabs to the airport, book now",
+        "Free valuation of your flat this week",
+        "One weird trick doctors hate",
+        "Join my team and earn from every new recruit",  # a pyramid scheme
+        "Tax returns filed fast, first consultation free",
+    ],
+)
+def test_round_seven_adverts_without_a_phone_are_held(body: str) -> None:
+    assert "suspect-word" in reasons(body), body
 
 
 def test_scores_and_dates_are_no_phone_numbers() -> None:
