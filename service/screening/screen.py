@@ -93,6 +93,13 @@ _URL = re.compile(
 # Vietnamese numbers (0 or +84, then nine digits, or ten for a landline's
 # area code: "0254 3 812 669"), however they are spaced ("0 9 1 8 - 6 2 7").
 _PHONE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.-]{0,3}\d){9,10}(?!\d)")
+# A North American number: with its area code, or seven digits after a word
+# that asks to call (a bare "500-1000" is a range).
+_US_PHONE = re.compile(
+    r"(?<![\d-])(?:\(\d{3}\) ?|\d{3}-)\d{3}-\d{4}(?![\d-])"
+    r"|\b(?:call|text|ring|phone|tel|whatsapp|sms)\b(?:\W+\w+){0,2}?\W+\d{3}-\d{4}(?![\d-])",
+    re.IGNORECASE,
+)
 _SHORTENERS = re.compile(
     r"\b(?:bit\.ly|tinyurl\.com|t\.co|goo\.gl|cutt\.ly|s\.id|shorturl\.at|rb\.gy|is\.gd|t\.me)/",
     re.IGNORECASE,
@@ -623,7 +630,11 @@ def _shape_signals(body: str, words: tuple[str, ...]) -> list[Signal]:
     found = []
     # Every number the pattern takes holds a "0" or "84": two scans in C
     # settle most comments, where the pattern would try every position.
-    if (("0" in body or "8" in body) and _PHONE.search(body)) or _spelled_number(words):
+    if (
+        (("0" in body or "8" in body) and _PHONE.search(body))
+        or ("-" in body and _US_PHONE.search(body))
+        or _spelled_number(words)
+    ):
         found.append(Signal("phone-number", PHONE))
     if _shouting(body):
         found.append(Signal("shouting", SHOUTING))

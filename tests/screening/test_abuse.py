@@ -260,7 +260,7 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
         ("train-t2.jsonl", 0.75, 0.01),
         ("train-t3.jsonl", 0.80, 0.005),
         # Never tuned on before the seventh round (before it: 72.6 % and
-        # 0.9 %, 66.2 % and 3.4 %; after: 81.1 % and 0.9 %, 80.1 % and 3.4 %:
+        # 0.9 %, 66.2 % and 3.4 %; after: 81.5 % and 0.9 %, 80.1 % and 3.4 %:
         # t5's clean comments held are weight loss and hotlines, left alone).
         ("train-t4.jsonl", 0.81, 0.01),
         ("train-t5.jsonl", 0.80, 0.035),
@@ -1005,6 +1005,24 @@ def test_visits_and_stretchers_in_the_news_are_not_threats(body: str) -> None:
 )
 def test_round_seven_adverts_without_a_phone_are_held(body: str) -> None:
     assert "suspect-word" in reasons(body), body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Roof repairs, call 555-0199 today",  # seven digits after a word that asks to call
+        "Text PIZZA to 555-0123",
+        "Ring Minh on 555-0175",
+        "Our office: (212) 555-0183",  # with the area code
+        "Visas fast, 305-555-0177",
+    ],
+)
+def test_north_american_numbers_are_seen(body: str) -> None:
+    assert "phone-number" in reasons(body), body
+
+
+def test_a_range_is_no_north_american_number() -> None:
+    assert reasons("Hội nghị có 500-1000 khách, vé 300-1500 nghìn") == []
 
 
 def test_scores_and_dates_are_no_phone_numbers() -> None:
