@@ -49,6 +49,7 @@ CORPORA = {
     "heldout-5.jsonl": "tuned on, fifth round",
     "heldout-6.jsonl": "tuned on, fifth round",
     "heldout-7.jsonl": "tuned on, sixth round",
+    "heldout-8.jsonl": "held out",
     "train-t1.jsonl": "tuned on, sixth round",
     "train-t2.jsonl": "tuned on, sixth round",
     "train-t3.jsonl": "tuned on, sixth round",
