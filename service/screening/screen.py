@@ -33,6 +33,7 @@ import numpy as np
 from service.screening.frames import Frame, Spots, default_frames, english_threat, read_sections
 from service.screening.textfold import (
     Folded,
+    Memo,
     fold,
     fold_name,
     fold_term,
@@ -532,17 +533,18 @@ def fingerprint(words: tuple[str, ...]) -> bytes:
     # Each pair's 16 values are kept as their 32 big-endian bytes: the
     # minimum of every column is then one numpy reduction over the pairs'
     # bytes joined, not a transposition and 16 minimums in Python.
-    hashes = b"".join(itertools.starmap(_pair_hashes, set(itertools.pairwise(words))))
+    hashes = b"".join(map(_PAIR_HASHES.__getitem__, set(itertools.pairwise(words))))
     columns = np.frombuffer(hashes, ">u2").reshape(-1, SIGNATURE_VALUES)
     signature: bytes = columns.min(axis=0).astype(">u2").tobytes()
     return signature + hashlib.blake2b(" ".join(words).encode(), digest_size=4).digest()
 
 
-@lru_cache(maxsize=65536)
-def _pair_hashes(first: str, second: str) -> bytes:
-    # Readers reuse the same word pairs: hash each once.
-    pair = f"{first} {second}".encode()
-    return hashlib.blake2b(pair, digest_size=2 * SIGNATURE_VALUES).digest()
+def _pair_hashes(pair: tuple[str, str]) -> bytes:
+    return hashlib.blake2b(" ".join(pair).encode(), digest_size=2 * SIGNATURE_VALUES).digest()
+
+
+# Readers reuse the same word pairs: hash each once.
+_PAIR_HASHES = Memo(_pair_hashes, 65536)
 
 
 def _spam_domains(body: str) -> int:
