@@ -82,18 +82,16 @@ _MASK = (1 << 32) - 1
 # (P * S) + ..., (h + seed) * S = h * S + seed * S), so it is folded into
 # every coefficient and cached hash below rather than done once more over
 # the whole array: the same slots, one numpy call fewer.
-_SPREAD_POWERS = np.array(
-    [[pow(_P, k, 1 << 32) * _SPREAD & _MASK] for k in range(max(NGRAMS))], np.uint32
-)
+_SPREAD_POWERS = tuple(np.uint32(pow(_P, k, 1 << 32) * _SPREAD & _MASK) for k in range(max(NGRAMS)))
 _SPREAD_NAME_SEED = np.uint32(_NAME_SEED * _SPREAD & _MASK)
 # CRC-32 of words times _SPREAD, each computed once (a dict lookup, in C
 # through map, costs a tenth of hashing one).
-_WORD_HASHES = Memo(lambda word: zlib.crc32(word.encode()) * _SPREAD & _MASK, 65536)
-_NAME_WORD_HASHES = Memo(
+_WORD_HASHES: Memo[str, int] = Memo(lambda word: zlib.crc32(word.encode()) * _SPREAD & _MASK, 65536)
+_NAME_WORD_HASHES: Memo[str, int] = Memo(
     lambda word: zlib.crc32(word.encode(), 0x5BD1E995) * _SPREAD & _MASK, 16384
 )
 # The plain spelling of the texts that explain scores, which recur as the words do.
-_EXPLAINED = Memo(strip_marks, 16384)
+_EXPLAINED: Memo[str, str] = Memo(strip_marks, 16384)
 
 
 class _Source(NamedTuple):
@@ -167,20 +165,20 @@ class Features:
         """`merged`, and the position of each slot's first feature (what
         `name` looks up), from one sort of slot and position packed into one
         64-bit key: a third of a stable argsort's time, and np.unique's
-        bookkeeping spared."""
+        bookkeeping spared. Arrays' own methods and ufuncs rather than
+        numpy's functions, which are Python wrappers around them."""
         count = len(self.indices)
-        positions = np.arange(count, dtype=np.uint64)
-        keys = np.sort((self.indices.astype(np.uint64) << 32) | positions)
+        if not count:
+            return self.indices, self.values, np.zeros(0, np.int64)
+        keys = (self.indices.astype(np.uint64) << 32) | np.arange(count, dtype=np.uint64)
+        keys.sort()
         ordered = (keys >> 32).astype(np.uint32)
         positions = (keys & 0xFFFFFFFF).astype(np.int64)
-        values = self.values.take(positions)
-        new = ordered[1:] != ordered[:-1]
-        if new.all():  # no slot twice, as in most comments: nothing to add
-            return ordered, values, positions
-        starts = np.flatnonzero(np.concatenate(([True], new)))
-        # Added in float64, as np.bincount adds, then rounded once.
-        sums = np.add.reduceat(values.astype(np.float64), starts).astype(np.float32)
-        return ordered[starts], sums, positions[starts]
+        # The first feature of each slot, and the sum of the slot's values,
+        # added in float64 as np.bincount adds, then rounded once.
+        starts = np.concatenate(([True], ordered[1:] != ordered[:-1])).nonzero()[0]
+        sums = np.add.reduceat(self.values.take(positions), starts, dtype=np.float64)
+        return ordered[starts], sums.astype(np.float32), positions[starts]
 
     def name_at(self, position: int) -> str:
         """The readable name of the feature at `position` (see `name`)."""
@@ -229,36 +227,33 @@ def extract_folded(name: Folded, body: Folded) -> Features:
     words, names = body.marked, name.marked
     body_text = " " + " ".join(body.plain) + " "
     text = f"{body_text} {' '.join(names)} " if names else body_text
-    size, body_size = len(text), len(body_text)
-    # Every n-gram at once: row k of `shifted` is the code points from k on
-    # (a view of the text padded with zeros), each row times P**k, and h_n
-    # the sum of the first n rows, added up row by row in place.
-    padded = (text + "\0" * (max(NGRAMS) - 1)).encode("utf-32-le")
-    shifted = np.ndarray((max(NGRAMS), size), np.uint32, padded, strides=(4, 4))
-    terms = shifted * _SPREAD_POWERS
-    hashes = terms[0] + terms[1]
+    body_size = len(body_text)
+    codes = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+    # Every n-gram at once: h_n[i] = h_(n-1)[i] + codes[i + n - 1] * P**(n - 1).
     grams: list[Slots] = []
-    for n in range(3, max(NGRAMS) + 1):
-        hashes += terms[n - 1]
-        grams.append(hashes.copy() if n < max(NGRAMS) else hashes)
-    body = [gram[: max(0, body_size - n + 1)] for n, gram in zip(NGRAMS, grams, strict=True)]
-    body_grams = sum(map(len, body))
+    named: list[Slots] = []
+    hashes = codes * _SPREAD_POWERS[0]
+    for n in range(2, max(NGRAMS) + 1):
+        hashes = hashes[:-1] + codes[n - 1 :] * _SPREAD_POWERS[n - 1]
+        if n in NGRAMS:
+            grams.append(hashes[: max(0, body_size - n + 1)])
+            named.append(hashes[body_size:])
+    parts = grams
+    body_grams = sum(map(len, grams))
+    name_grams = sum(map(len, named)) if names else 0
     word_hashes = np.fromiter(map(_WORD_HASHES.__getitem__, words), np.uint32, len(words))
-    body += (word_hashes, word_hashes[:-1] * _PAIR + word_hashes[1:])
-    name_grams = 0
+    parts += (word_hashes, word_hashes[:-1] * _PAIR + word_hashes[1:])
     if names:
-        named = [gram[body_size : size - n + 1] for n, gram in zip(NGRAMS, grams, strict=True)]
-        name_grams = sum(map(len, named))
-        body += named
-        body.append(np.fromiter(map(_NAME_WORD_HASHES.__getitem__, names), np.uint32, len(names)))
-    hashed = np.concatenate(body)
+        parts += named
+        parts.append(np.fromiter(map(_NAME_WORD_HASHES.__getitem__, names), np.uint32, len(names)))
+    hashed = np.concatenate(parts)
     counts = (body_grams, max(0, 2 * len(words) - 1), name_grams + len(names))
     if name_grams:
         hashed[body_grams + counts[1] : body_grams + counts[1] + name_grams] += _SPREAD_NAME_SEED
     hashed >>= _SHIFT
     return Features(
         hashed,
-        np.repeat(np.array(_norms(counts), np.float32), counts),
+        np.array(_norms(counts), np.float32).repeat(counts),
         _Source(text, body_size, words, names, body_grams, name_grams),
     )
 
@@ -322,7 +317,7 @@ class Model:
         pushes = self.weights.take(slots) * values
         found: list[str] = []
         said: list[tuple[bool, str]] = []
-        top = np.argsort(-pushes, kind="stable")[: 10 * k]
+        top = (-pushes).argsort(kind="stable")[: 10 * k]
         for push, position in zip(pushes[top].tolist(), positions[top].tolist(), strict=True):
             if len(found) == k or push <= 0:
                 break

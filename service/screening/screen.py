@@ -532,10 +532,12 @@ def fingerprint(words: tuple[str, ...]) -> bytes:
         return b""
     # Each pair's 16 values are kept as their 32 big-endian bytes: the
     # minimum of every column is then one numpy reduction over the pairs'
-    # bytes joined, not a transposition and 16 minimums in Python.
-    hashes = b"".join(map(_PAIR_HASHES.__getitem__, set(itertools.pairwise(words))))
+    # bytes joined, not a transposition and 16 minimums in Python. A pair
+    # said twice changes no minimum, so pairs are not made distinct first;
+    # the ufunc's own reduce spares ndarray.min's Python wrappers.
+    hashes = b"".join(map(_PAIR_HASHES.__getitem__, itertools.pairwise(words)))
     columns = np.frombuffer(hashes, ">u2").reshape(-1, SIGNATURE_VALUES)
-    signature: bytes = columns.min(axis=0).astype(">u2").tobytes()
+    signature: bytes = np.minimum.reduce(columns, axis=0).astype(">u2").tobytes()
     return signature + hashlib.blake2b(" ".join(words).encode(), digest_size=4).digest()
 
 
