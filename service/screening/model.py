@@ -258,9 +258,18 @@ def extract_folded(name: Folded, body: Folded) -> Features:
     )
 
 
+def _norm(count: int) -> float:
+    return 1 / math.sqrt(max(count, NORM_FLOOR))
+
+
+# A space's value for each count of features it may have: a dict lookup, not
+# a generator and three square roots, for every comment.
+_NORMS: Memo[int, float] = Memo(_norm, 65536)
+
+
 def _norms(counts: tuple[int, int, int]) -> tuple[float, float, float]:
-    body, words, name = (1 / math.sqrt(max(n, NORM_FLOOR)) for n in counts)
-    return body, words, name * NAME_SCALE
+    body, words, name = counts
+    return _NORMS[body], _NORMS[words], _NORMS[name] * NAME_SCALE
 
 
 class Model:

@@ -19,6 +19,7 @@ weights, with the ones given here, and turns the total into the verdict
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import operator
@@ -218,11 +219,19 @@ class WordList:
         self._plain_index = _index(self._plain, self._plain_joined)
         self._marked_starts = frozenset(self._marked_index)
         self._plain_starts = frozenset(self._plain_index)
+        # What a masked word ("f*ck") can only be, found by trying it on
+        # every term: once for each word, since readers mask the same few.
+        self._marked_masked: Memo[str, list[str]] = Memo(
+            functools.partial(_masked, joined=self._marked_joined), 4096
+        )
+        self._plain_masked: Memo[str, list[str]] = Memo(
+            functools.partial(_masked, joined=self._plain_joined), 4096
+        )
 
     def find(self, folded: Folded) -> list[str]:
         found: list[str] = []
         masked = "*" in "".join(folded.marked)
-        for tokens, runs, terms, joined, index, starts in (
+        for tokens, runs, terms, joined, index, starts, masks in (
             (
                 folded.marked,
                 folded.marked_runs,
@@ -230,6 +239,7 @@ class WordList:
                 self._marked_joined,
                 self._marked_index,
                 self._marked_starts,
+                self._marked_masked,
             ),
             (
                 folded.plain,
@@ -238,6 +248,7 @@ class WordList:
                 self._plain_joined,
                 self._plain_index,
                 self._plain_starts,
+                self._plain_masked,
             ),
         ):
             for run in runs:
@@ -266,7 +277,7 @@ class WordList:
             if masked:
                 for i, token in enumerate(tokens):
                     if "*" in token and token not in index:
-                        at += ((i, len(at) + k, t) for k, t in enumerate(_masked(token, joined)))
+                        at += ((i, len(at) + k, t) for k, t in enumerate(masks[token]))
             found += (term for _, _, term in sorted(at))
         return found
 
