@@ -97,6 +97,7 @@ def test_merged_features_are_unique_slots_with_their_values_added(
 def test_an_ascii_text_folds_as_any_text_does(text: str) -> None:
     # fold() skips NFKC and the invisible characters for ASCII text, and the
     # symbols-for-letters pattern for a text without one of its symbols.
+    # (Not that pattern here: it is not idempotent, "a@$aa" reading
+    # "a@saa" after one pass and "aasaa" after two, and fold() runs it once.)
     base = unicodedata.normalize("NFKC", textfold._INVISIBLE.sub("", text)).casefold()
-    base = textfold._IN_WORD_SYMBOL.sub(lambda m: textfold._SYMBOL_LETTER[m.group()], base)
     assert fold(text) == fold(base)
