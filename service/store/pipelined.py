@@ -172,6 +172,12 @@ class PipelinedConnection:
             line = await self._open()
         return await line.send(hiredis.pack_command(args), self._timeout)
 
+    async def open(self) -> None:
+        """Open the connection now, unless it is open."""
+        line = self._line
+        if line is None or not line.usable:
+            await self._open()
+
     async def _open(self) -> _Line:
         async with self._opening:
             if self._closed:

@@ -314,6 +314,9 @@ class Scripts:
 
     async def load(self, redis: Redis) -> None:
         """Load every script now, so /readyz can tell and the first request pays
-        nothing. On a cluster SCRIPT LOAD goes to every master."""
+        nothing, not even opening the shared connection. On a cluster SCRIPT
+        LOAD goes to every master."""
         for script in self.all():
             await redis.script_load(script.source)
+        if self.pipelined is not None:
+            await self.pipelined.open()
