@@ -161,7 +161,10 @@ class PipelinedConnection:
         self._sentinel = isinstance(pool, SentinelConnectionPool)
         self._line: _Line | None = None
         self._lines: set[_Line] = set()
-        self._opening = asyncio.Lock()
+        # The attempt at opening in progress, which every caller that finds
+        # no open line waits for: callers that come while Redis does not
+        # answer must not queue up an attempt (and its timeout) each.
+        self._opening: asyncio.Future[_Line] | None = None
         self._closed = False
 
     async def call(self, *args: Any) -> Any:
@@ -179,27 +182,41 @@ class PipelinedConnection:
             await self._open()
 
     async def _open(self) -> _Line:
-        async with self._opening:
-            if self._closed:
-                raise ConnectionError("the pipelined connection is closed")
-            line = self._line
-            if line is not None and line.usable:
-                return line  # another caller opened it meanwhile
-            connection = self._pool.make_connection()  # type: ignore[no-untyped-call]
-            await connection.connect()
-            # From here the socket is this line's alone; redis-py's object
-            # lets go of it so that it never closes it behind our back.
-            writer = connection._writer
-            assert writer is not None
-            connection._reader = connection._writer = None
-            line = _Line(writer, self._sentinel)
-            writer.transport.set_protocol(line)
-            self._lines = {old for old in self._lines if not old.idle} | {line}
-            self._line = line
-            return line
+        if self._closed:
+            raise ConnectionError("the pipelined connection is closed")
+        opening = self._opening
+        if opening is None:
+            opening = self._opening = asyncio.ensure_future(self._connect())
+            opening.add_done_callback(self._opened)
+        # Shielded: a caller that gives up does not end the others' attempt.
+        return await asyncio.shield(opening)
+
+    def _opened(self, opening: asyncio.Future[_Line]) -> None:
+        self._opening = None
+        if not opening.cancelled():
+            opening.exception()  # each waiter has it raised; none may be left
+
+    async def _connect(self) -> _Line:
+        connection = self._pool.make_connection()  # type: ignore[no-untyped-call]
+        await connection.connect()
+        # From here the socket is this line's alone; redis-py's object lets
+        # go of it so that it never closes it behind our back.
+        writer = connection._writer
+        assert writer is not None
+        connection._reader = connection._writer = None
+        line = _Line(writer, self._sentinel)
+        writer.transport.set_protocol(line)
+        if self._closed:
+            line.close(ConnectionError("the client is closing"))
+            raise ConnectionError("the pipelined connection is closed")
+        self._lines = {old for old in self._lines if not old.idle} | {line}
+        self._line = line
+        return line
 
     async def aclose(self) -> None:
         self._closed = True
+        if self._opening is not None:
+            await asyncio.wait({self._opening})
         for line in self._lines:
             line.close(ConnectionError("the client is closing"))
         self._lines.clear()

@@ -122,3 +122,29 @@ async def test_a_restarted_redis_is_reached_again(own_redis: RedisProcess) -> No
     finally:
         await shared.aclose()
         await close_redis(redis)
+
+
+async def test_callers_that_find_redis_frozen_share_one_attempt_at_connecting(
+    own_redis: RedisProcess,
+) -> None:
+    """Twenty callers find no connection while Redis does not answer: they
+    wait for the one attempt at opening it, which fails them all, rather
+    than each making an attempt (and waiting its timeout) after the other."""
+    redis = _client(own_redis.url, 0.5)
+    shared = PipelinedConnection(redis.connection_pool, 0.5)
+    with own_redis.client() as direct:
+        before = int(direct.info("stats")["total_connections_received"])
+        own_redis.pause()
+        try:
+            failures = await asyncio.gather(
+                *(shared.call("EVAL", ECHO, 0, n) for n in range(20)), return_exceptions=True
+            )
+        finally:
+            own_redis.resume()
+        assert all(isinstance(f, ConnectionError | TimeoutError) for f in failures), failures
+        assert int(direct.info("stats")["total_connections_received"]) == before + 1
+    try:
+        assert await shared.call("EVAL", ECHO, 0, "back") == b"back"
+    finally:
+        await shared.aclose()
+        await close_redis(redis)
