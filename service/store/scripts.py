@@ -208,9 +208,13 @@ class Script(Generic[K, A]):
         made, so it must follow the script on the script's own connection."""
         replication = self._replication
         await connection.send_command("WAIT", replication.replicas, replication.timeout_ms)
-        acknowledged = await connection.read_response(
-            timeout=replication.seconds + connection.socket_timeout
-        )
+        waited = replication.seconds + connection.socket_timeout
+        acknowledged = await connection.read_response(timeout=waited)
+        if acknowledged is None:
+            # redis-py answers None, not an error, when a timeout given to
+            # read_response passes; the reply may still come, so the caller
+            # drops this connection, and Redis counts as unreachable (503).
+            raise redis_errors.TimeoutError(f"WAIT unanswered after {waited:g} s")
         if int(acknowledged) < replication.replicas:
             raise NotReplicated(
                 f"stored on the Redis master, but {acknowledged} of the "
