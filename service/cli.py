@@ -242,9 +242,11 @@ async def _mint(settings: Settings, site: str, count: int, as_json: bool) -> int
 @contextlib.asynccontextmanager
 async def _redis(settings: Settings) -> AsyncIterator[tuple[Redis, Scripts, Keyring]]:
     redis = open_redis(settings.redis)
+    scripts = Scripts.register(redis)
     try:
-        yield redis, Scripts.register(redis), Keyring.from_secret(settings.secret)
+        yield redis, scripts, Keyring.from_secret(settings.secret)
     finally:
+        await scripts.close()
         await close_redis(redis)
 
 

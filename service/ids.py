@@ -4,27 +4,25 @@ thread page by id alone, and they reveal nothing about volume."""
 
 from __future__ import annotations
 
-import base64
 import os
 import time
 
-# RFC 4648 base32 digits, mapped one for one onto Crockford's, which keep
-# their numeric order (RFC 4648's letters-first order would not sort by time).
-_CROCKFORD = bytes.maketrans(
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-)
+# Crockford's digits keep their numeric order, so ids sort by time.
+_DIGITS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# Every pair of digits, by the ten bits it stands for: an id is written ten
+# bits at a time, which costs half of what base64.b32encode (Python code) did.
+_PAIRS = [high + low for high in _DIGITS for low in _DIGITS]
+# 128 bits as 26 five-bit digits: 130 bits, the top two zero.
+_SHIFTS = tuple(range(120, -1, -10))
 
 
 def new_comment_id(now_ms: int | None = None) -> str:
     ms = int(time.time() * 1000) if now_ms is None else now_ms
     value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
-    # 128 bits as 26 five-bit digits (130 bits, two leading zeros): shifted
-    # left by 6, they are the first 26 digits of 17 bytes in base32.
-    encoded = base64.b32encode((value << 6).to_bytes(17, "big"))[:26]
-    return encoded.translate(_CROCKFORD).decode()
+    return "".join([_PAIRS[(value >> shift) & 0x3FF] for shift in _SHIFTS])
 
 
-_FROM_CROCKFORD = {c: i for i, c in enumerate("0123456789ABCDEFGHJKMNPQRSTVWXYZ")}
+_FROM_CROCKFORD = {c: i for i, c in enumerate(_DIGITS)}
 
 
 def comment_time_ms(comment_id: str) -> int | None:

@@ -163,6 +163,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         captcha.close()
+        await scripts.close()
         await close_redis(redis)
 
 

@@ -4,9 +4,6 @@ edge middleware writes the fields from it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from aiohttp import web
 
 from service.errors import LoibinhError, StoreUnavailable
@@ -16,22 +13,32 @@ from service.store.ratelimit import Meter, RateLimited, RateLimits
 from service.store.signatures import RatelimitPeekArgs, RatelimitPeekKeys
 
 
-@asynccontextmanager
-async def metered(request: web.Request, limits: RateLimits) -> AsyncIterator[Meter]:
+def metered(request: web.Request, limits: RateLimits) -> Metered:
     """A meter for the request; on a refusal, its fields say the usage the
     429 carries, else the quota as it stands (nothing was charged)."""
-    meter = Meter(limits)
-    request[RATE_METER] = meter
-    try:
-        yield meter
-    except RateLimited as exc:
-        meter.report(exc.usage)
-        raise
-    except StoreUnavailable:
-        raise  # Redis is away: nothing to read the quota from
-    except LoibinhError:
-        await peek(request, meter)
-        raise
+    return Metered(request, limits)
+
+
+class Metered:
+    """`metered`'s context, written out rather than as a generator-based
+    context manager: it wraps every submission, and this costs a third as much."""
+
+    __slots__ = ("_meter", "_request")
+
+    def __init__(self, request: web.Request, limits: RateLimits) -> None:
+        self._request = request
+        self._meter = Meter(limits)
+
+    async def __aenter__(self) -> Meter:
+        self._request[RATE_METER] = self._meter
+        return self._meter
+
+    async def __aexit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if isinstance(exc, RateLimited):
+            self._meter.report(exc.usage)
+        elif isinstance(exc, LoibinhError) and not isinstance(exc, StoreUnavailable):
+            # Redis away (StoreUnavailable): nothing to read the quota from.
+            await peek(self._request, self._meter)
 
 
 async def peek(request: web.Request, meter: Meter) -> None:

@@ -19,6 +19,7 @@ weights, with the ones given here, and turns the total into the verdict
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import operator
@@ -33,6 +34,7 @@ import numpy as np
 from service.screening.frames import Frame, Spots, default_frames, english_threat, read_sections
 from service.screening.textfold import (
     Folded,
+    Memo,
     fold,
     fold_name,
     fold_term,
@@ -180,13 +182,17 @@ _CHAR_FLOOD = re.compile(r"(\S)\1{9,}|(\S{2,6}?)\2{7,}")
 _WORD_FLOOD = re.compile(r"(\S{1,12}\s+)\1{7,}")
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: built for every comment screened, where a frozen dataclass's
+# __init__ costs four times a plain one's; nothing changes one once built.
+@dataclass(slots=True)
 class Signal:
     reason: str
     weight: float
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: built for every comment screened, where a frozen dataclass's
+# __init__ costs four times a plain one's; nothing changes one once built.
+@dataclass(slots=True)
 class Assessment:
     score: float
     reasons: tuple[str, ...]
@@ -232,11 +238,19 @@ class WordList:
         self._plain_index = _index(self._plain, self._plain_joined)
         self._marked_starts = frozenset(self._marked_index)
         self._plain_starts = frozenset(self._plain_index)
+        # What a masked word ("f*ck") can only be, found by trying it on
+        # every term: once for each word, since readers mask the same few.
+        self._marked_masked: Memo[str, list[str]] = Memo(
+            functools.partial(_masked, joined=self._marked_joined), 4096
+        )
+        self._plain_masked: Memo[str, list[str]] = Memo(
+            functools.partial(_masked, joined=self._plain_joined), 4096
+        )
 
     def find(self, folded: Folded) -> list[str]:
         found: list[str] = []
         masked = "*" in "".join(folded.marked)
-        for tokens, runs, terms, joined, index, starts in (
+        for tokens, runs, terms, joined, index, starts, masks in (
             (
                 folded.marked,
                 folded.marked_runs,
@@ -244,6 +258,7 @@ class WordList:
                 self._marked_joined,
                 self._marked_index,
                 self._marked_starts,
+                self._marked_masked,
             ),
             (
                 folded.plain,
@@ -252,6 +267,7 @@ class WordList:
                 self._plain_joined,
                 self._plain_index,
                 self._plain_starts,
+                self._plain_masked,
             ),
         ):
             for run in runs:
@@ -280,7 +296,7 @@ class WordList:
             if masked:
                 for i, token in enumerate(tokens):
                     if "*" in token and token not in index:
-                        at += ((i, len(at) + k, t) for k, t in enumerate(_masked(token, joined)))
+                        at += ((i, len(at) + k, t) for k, t in enumerate(masks[token]))
             found += (term for _, _, term in sorted(at))
         return found
 
@@ -559,18 +575,21 @@ def fingerprint(words: tuple[str, ...]) -> bytes:
         return b""
     # Each pair's 16 values are kept as their 32 big-endian bytes: the
     # minimum of every column is then one numpy reduction over the pairs'
-    # bytes joined, not a transposition and 16 minimums in Python.
-    hashes = b"".join(itertools.starmap(_pair_hashes, set(itertools.pairwise(words))))
+    # bytes joined, not a transposition and 16 minimums in Python. A pair
+    # said twice changes no minimum, so pairs are not made distinct first;
+    # the ufunc's own reduce spares ndarray.min's Python wrappers.
+    hashes = b"".join(map(_PAIR_HASHES.__getitem__, itertools.pairwise(words)))
     columns = np.frombuffer(hashes, ">u2").reshape(-1, SIGNATURE_VALUES)
-    signature: bytes = columns.min(axis=0).astype(">u2").tobytes()
+    signature: bytes = np.minimum.reduce(columns, axis=0).astype(">u2").tobytes()
     return signature + hashlib.blake2b(" ".join(words).encode(), digest_size=4).digest()
 
 
-@lru_cache(maxsize=65536)
-def _pair_hashes(first: str, second: str) -> bytes:
-    # Readers reuse the same word pairs: hash each once.
-    pair = f"{first} {second}".encode()
-    return hashlib.blake2b(pair, digest_size=2 * SIGNATURE_VALUES).digest()
+def _pair_hashes(pair: tuple[str, str]) -> bytes:
+    return hashlib.blake2b(" ".join(pair).encode(), digest_size=2 * SIGNATURE_VALUES).digest()
+
+
+# Readers reuse the same word pairs: hash each once.
+_PAIR_HASHES = Memo(_pair_hashes, 65536)
 
 
 def _spam_domains(body: str) -> int:

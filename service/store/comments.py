@@ -194,9 +194,15 @@ class CommentStore:
         # the timeout would leave the reply more time, but a busy loop can
         # take that long to send.
         self._deadline_ms = int(timeout_seconds * 1000)
+        # One per configured site (the HTTP layer refuses any other id), made
+        # once: a submission asks for its site's keys three times.
+        self._keys: dict[str, SiteKeys] = {}
 
     def keys(self, site_id: str) -> SiteKeys:
-        return SiteKeys(self._prefix, site_id)
+        keys = self._keys.get(site_id)
+        if keys is None:
+            keys = self._keys[site_id] = SiteKeys(self._prefix, site_id)
+        return keys
 
     @translate_errors
     async def accept(

@@ -7,7 +7,7 @@ on Cluster (the contract's invariant 5, docs/contract.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +42,12 @@ class GlobalKeys:
 class SiteKeys:
     prefix: str
     site: str
+    # What every key of the site starts with, made once: the accept call
+    # builds some thirty keys.
+    _base: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def _base(self) -> str:
-        return f"{self.prefix}:{{{self.site}}}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_base", f"{self.prefix}:{{{self.site}}}")
 
     def comment(self, comment_id: str) -> str:
         """Hash: one comment, every field a moderator sees (email included)."""

@@ -8,6 +8,10 @@ names and positions, so a reordering fails a test, not production.
 A last field typed `RateLimits` or a tuple is a tail: everything from its
 position on (the rate limits' keys, or their count and pairs; a script's
 repeated groups).
+
+The structures are not frozen: they live for one call, and a frozen
+dataclass sets each field through object.__setattr__, which made building
+the accept call's 62 fields cost ten times as much.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ Text = str | bytes
 Number = int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AcceptKeys:
     comment: str
     pending_queue: str
@@ -49,7 +53,7 @@ class AcceptKeys:
     limit_keys: RateLimits
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AcceptArgs:
     id: str
     thread: str
@@ -89,20 +93,20 @@ class AcceptArgs:
     limit_args: RateLimits
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CaptchaGateKeys:
     captcha_failures: str
     limit_keys: RateLimits
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CaptchaGateArgs:
     escalate_after: int  # 0: never
     charge_escalated: int  # 1: its stronger challenge needs no other script
     limit_args: RateLimits
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CaptchaIssueKeys:
     pool: str
     captcha_live: str
@@ -110,63 +114,63 @@ class CaptchaIssueKeys:
     limit_keys: RateLimits
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CaptchaIssueArgs:
     ttl_ms: int
     limit_args: RateLimits
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CaptchaStoreKeys:
     captcha_live: str
     captcha_expiry: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CaptchaStoreArgs:
     ttl_ms: int
     challenges: tuple[Text, ...]  # triples of id, answer HMAC, spoken clip ('' for none)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CaptchaAudioKeys:
     captcha_live: str
     captcha_expiry: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CaptchaAudioArgs:
     challenge_id: str
     plays_allowed: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CaptchaFailureKeys:
     captcha_failures: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CaptchaFailureArgs:
     window_ms: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RatelimitPeekKeys:
     limit_keys: RateLimits
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RatelimitPeekArgs:
     limit_args: RateLimits
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ThreadPageKeys:
     thread_ids: str
     thread_public: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ThreadPageArgs:
     after: str  # exclusive bound: '-' (oldest first) or '+' (newest first) to start, else '(' + id
     limit: int
@@ -174,7 +178,7 @@ class ThreadPageArgs:
     with_bodies: int  # 1: the public JSON too; 0: the ids only (an ETag check)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClaimKeys:
     queue: str
     lease_expiries: str
@@ -182,7 +186,7 @@ class ClaimKeys:
     audit: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClaimArgs:
     key_id: str
     limit: int
@@ -190,7 +194,7 @@ class ClaimArgs:
     moderator: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DecideKeys:
     pending_queue: str
     reported_queue: str
@@ -209,7 +213,7 @@ class DecideKeys:
     item_keys: tuple[str, ...]  # 4 per item: comment, thread ids, thread public, history
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DecideArgs:
     key_id: str
     moderator: str
@@ -223,7 +227,7 @@ class DecideArgs:
     item_args: tuple[str, ...]  # 4 per item: id, action, reason, flag ('trust', 'force' or '')
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReportKeys:
     comment: str
     reporters: str
@@ -238,7 +242,7 @@ class ReportKeys:
     limit_keys: RateLimits
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReportArgs:
     reporter_hash: str
     reason: str
@@ -251,7 +255,7 @@ class ReportArgs:
     limit_args: RateLimits
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BanKeys:
     ban: str
     ban_records: str
@@ -259,7 +263,7 @@ class BanKeys:
     history: str  # of the comment it came from
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BanArgs:
     ban_id: str
     record: bytes
@@ -270,7 +274,7 @@ class BanArgs:
     comment_id: str  # or ''
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EraseKeys:
     author_comments: str
     trusted: str
@@ -296,7 +300,7 @@ class EraseKeys:
     comment_keys: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EraseArgs:
     email_hash: str
     key_id: str
@@ -307,26 +311,26 @@ class EraseArgs:
     ids: tuple[str, ...]  # the comment ids, then delivery ids, then ban ids
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OutboxTakeKeys:
     outbox_due: str
     outbox: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OutboxTakeArgs:
     limit: int
     lease_ms: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OutboxSettleKeys:
     outbox_due: str
     outbox: str
     outbox_dead: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OutboxSettleArgs:
     delivery_id: str
     outcome: str  # delivered, retry, dead, requeue
@@ -336,26 +340,26 @@ class OutboxSettleArgs:
     dead_max: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OutboxRequeueKeys:
     outbox_due: str
     outbox: str
     outbox_dead: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OutboxRequeueArgs:
     limit: int
     ids: tuple[str, ...]  # none: the oldest dead, up to the limit
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ModelPublishKeys:
     model: str
     labels: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ModelPublishArgs:
     expected_version: int
     weights: bytes  # b"" when the batch taught nothing
@@ -365,7 +369,7 @@ class ModelPublishArgs:
     label_pairs: tuple[str, ...]  # comment id, label ("1" abusive, "0" clean), and so on
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ModelAdminKeys:
     model: str
     labels: str
@@ -374,7 +378,7 @@ class ModelAdminKeys:
     audit: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ModelAdminArgs:
     action: str  # reset, freeze, thaw, exclude, include
     subject: str  # the key id to exclude or include, else ''
@@ -383,7 +387,7 @@ class ModelAdminArgs:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ImportKeys:
     import_map: str
     pending_queue: str
@@ -397,7 +401,7 @@ class ImportKeys:
     item_keys: tuple[str, ...]  # 6 per item
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ImportArgs:
     source: str  # the format imported from
     key_id: str
@@ -407,14 +411,14 @@ class ImportArgs:
     item_args: tuple[Text | int, ...]  # 14 per item
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UnbanKeys:
     ban: str
     ban_records: str
     audit: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UnbanArgs:
     ban_id: str
     key_id: str

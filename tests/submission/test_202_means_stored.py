@@ -37,6 +37,14 @@ from tests.submission.helpers import (
 
 
 @pytest.fixture
+async def client(make_client) -> Client:
+    """The default app without its learner: the busy store's approval is a
+    decision the learner publishes a model from at its next wake (once a
+    second), which could fall between a test's two snapshots."""
+    return await make_client(learn=False)
+
+
+@pytest.fixture
 async def busy(client, rds) -> dict[str, Any]:
     """A store with some history, so a snapshot has something to compare."""
     approved = await published(client, await submit_ok(client))
