@@ -264,6 +264,12 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
         # t5's clean comments held are weight loss and hotlines, left alone).
         ("train-t4.jsonl", 0.81, 0.01),
         ("train-t5.jsonl", 0.80, 0.035),
+        # Training sets the rules were never tuned on (62.6 % and 0.9 %,
+        # 70.4 % and 1.2 %), and the blind set written after the seventh
+        # round, measured once (59.6 % and 1.5 %): floors under them.
+        ("train-t6.jsonl", 0.62, 0.01),
+        ("train-t7.jsonl", 0.70, 0.015),
+        ("heldout-9.jsonl", 0.59, 0.02),
     ],
 )
 def test_the_corpus_is_sorted_no_worse_than_measured(
