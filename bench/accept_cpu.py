@@ -26,13 +26,16 @@ import json
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from alternating import alternate, checkouts, child_figures  # noqa: E402 (bench/ is not a package)
+
 MANY = {"limit": 1_000_000, "period": 60, "burst": 1_000_000}
 
 
@@ -135,19 +138,6 @@ def child(count: int, batches: int) -> None:
     print(json.dumps(asyncio.run(measure(count, batches))))
 
 
-def run_in(tree: Path, count: int, batches: int) -> list[float]:
-    sizes = ["--count", str(count), "--batches", str(batches)]
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "accept_cpu.py"), "--child", *sizes],
-        cwd=tree,
-        env={**os.environ, "PYTHONPATH": str(tree)},
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return list(json.loads(out.stdout.splitlines()[-1]))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=1000, help="submissions per batch")
@@ -159,12 +149,11 @@ def main() -> int:
     if args.child:
         child(args.count, args.batches)
         return 0
-    trees = {"this": ROOT} | ({"base": args.base.resolve()} if args.base else {})
+    trees = checkouts(args.base)
     figures: dict[str, list[float]] = {name: [] for name in trees}
-    for round_ in range(args.rounds):
-        order = list(trees.items())
-        for name, tree in order if round_ % 2 else reversed(order):
-            figures[name] += run_in(tree, args.count, args.batches)
+    sizes = ("--count", str(args.count), "--batches", str(args.batches))
+    for name, tree in alternate(trees, args.rounds):
+        figures[name] += child_figures(tree, "accept_cpu.py", *sizes)
     for name, values in figures.items():
         print(
             f"{name}: {statistics.median(values):.0f} us CPU per submission "

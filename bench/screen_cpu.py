@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from alternating import alternate, checkouts, child_figures  # noqa: E402 (bench/ is not a package)
 
 
 def comments(root: Path) -> list[tuple[str, str]]:
@@ -60,18 +61,6 @@ def measure(passes: int) -> dict[str, list[float]]:
     return figures
 
 
-def run_in(tree: Path, passes: int) -> dict[str, list[float]]:
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "screen_cpu.py"), "--child", "--passes", str(passes)],
-        cwd=tree,
-        env={**os.environ, "PYTHONPATH": str(tree)},
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return dict(json.loads(out.stdout.splitlines()[-1]))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--passes", type=int, default=5, help="passes per child process")
@@ -82,13 +71,13 @@ def main() -> int:
     if args.child:
         print(json.dumps(measure(args.passes)))
         return 0
-    trees = {"this": ROOT} | ({"base": args.base.resolve()} if args.base else {})
+    trees = checkouts(args.base)
     figures: dict[str, dict[str, list[float]]] = {t: {"all": [], "short": []} for t in trees}
-    for round_ in range(args.rounds):
-        order = list(trees.items())
-        for name, tree in order if round_ % 2 else reversed(order):
-            for kind, values in run_in(tree, args.passes).items():
-                figures[name][kind] += values
+    for name, tree in alternate(trees, args.rounds):
+        for kind, values in child_figures(
+            tree, "screen_cpu.py", "--passes", str(args.passes)
+        ).items():
+            figures[name][kind] += values
     for kind in ("all", "short"):
         medians = {t: statistics.median(figures[t][kind]) for t in trees}
         line = ", ".join(f"{t} {m:.1f} us" for t, m in medians.items())
