@@ -496,3 +496,65 @@ def english_threat(words: tuple[str, ...]) -> str:
         return ""
     match = _EN_THREAT.search(" ".join(words))
     return match.group() if match else ""
+
+
+@dataclass(frozen=True, slots=True)
+class BrainInsult:
+    """An insult of a person's brain, whatever it is likened to: readers
+    coin a new one every thread ("lũ óc tôm khô", "đúng là não bọ gậy",
+    "soybrains", "sheep-brains"), so the form is matched, not each coinage.
+    In Vietnamese a brain ("não", "óc") with a word after it, right after a
+    contemptuous head ("lũ", "đồ", "đúng là", an optional "đầu" between),
+    unless the word names a faculty ("óc sáng tạo", "não bộ"); in English a
+    compound that ends in "brain(s)" or "brained" ("soybrain"), or
+    "brains"/"brained" after a word other than a pronoun or a determiner
+    ("the brains", "pick your brains"). The words are insult.txt's [brain],
+    [brain-head], [plain-brain-head], [brain-faculty] and [en-brain-not]."""
+
+    brains: frozenset[str]
+    heads: frozenset[str]
+    plain_heads: frozenset[str]
+    faculties: frozenset[str]
+    en_not: frozenset[str]
+
+    @classmethod
+    def of(cls, sections: dict[str, list[str]]) -> BrainInsult:
+        def words(name: str) -> frozenset[str]:
+            return frozenset(" ".join(fold_term(w)[0]) for w in sections.get(name, []))
+
+        return cls(
+            words("brain"),
+            words("brain-head"),
+            words("plain-brain-head"),
+            words("brain-faculty"),
+            words("en-brain-not"),
+        )
+
+    def find(self, said: Folded, unmarked: bool, english: bool) -> list[str]:
+        """The insults in the text, as the words that make them. `unmarked`:
+        the text has no diacritics at all, so its heads are read plain;
+        `english`: the text holds "brain" somewhere."""
+        found: list[str] = []
+        tokens = said.plain if unmarked else said.marked
+        if not self.brains.isdisjoint(tokens):
+            heads = self.plain_heads if unmarked else self.heads
+            for i, token in enumerate(tokens[:-1]):
+                if token not in self.brains or tokens[i + 1] in self.faculties:
+                    continue
+                j = i - 1 if i and tokens[i - 1] not in ("đầu", "dau") else i - 2
+                if j < 0:
+                    continue
+                for head in (f"{tokens[j - 1]} {tokens[j]}" if j else "", tokens[j]):
+                    if head in heads:
+                        found.append(f"{head} {token} {tokens[i + 1]}")
+                        break
+        if english:
+            for i, token in enumerate(said.plain):
+                for end in ("brain", "brains", "brained"):
+                    if token.endswith(end):
+                        if len(token) > len(end) + 1 and not token.startswith("brain"):
+                            found.append(token)
+                        elif token == end and i and said.plain[i - 1] not in self.en_not:
+                            found.append(f"{said.plain[i - 1]} {token}")
+                        break
+        return found

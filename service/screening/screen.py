@@ -31,7 +31,14 @@ from functools import lru_cache
 
 import numpy as np
 
-from service.screening.frames import Frame, Spots, default_frames, english_threat, read_sections
+from service.screening.frames import (
+    BrainInsult,
+    Frame,
+    Spots,
+    default_frames,
+    english_threat,
+    read_sections,
+)
 from service.screening.textfold import (
     Folded,
     Memo,
@@ -376,8 +383,10 @@ class Screen:
         allowed: Iterable[str] = (),
         frames: Iterable[Frame] = (),
         fingerprints: bool = True,
+        brains: BrainInsult | None = None,
     ) -> None:
         allowed = list(allowed)
+        self._brains = brains
         self._banned = WordList(banned)
         self._suspect = WordList(suspect)
         self._allowed = WordList(allowed)
@@ -447,7 +456,9 @@ class Screen:
         if not links and _DOT_TLD.search(body):
             links = _spam_domains(body)
             risky = links > 0
-        found += _link_signals(name, body, links, risky, folded_body.plain_runs)
+        found += _link_signals(
+            name, body, links, risky, folded_body.plain_runs, folded_name.plain
+        )
         found += _shape_signals(body, folded_body.plain)
         score = sum(signal.weight for signal in found)
         assessment = Assessment(
@@ -472,6 +483,8 @@ class Screen:
         # ("clusterfuck", "fuckwit"); no innocent word holds these.
         if "fuck" in (joined := " ".join(said.plain)) or "fvck" in joined:
             banned += [w for w in said.plain if "fuck" in w or "fvck" in w]
+        if self._brains:
+            suspect += self._brains.find(said, unmarked, "brain" in joined)
         if banned or quoted:
             banned, quoted = self._innocent_removed(folded, banned, quoted)
         if suspect:
@@ -555,13 +568,15 @@ def _screen_for(
     # A screen holds no state that changes after it is built: sharing is safe.
     if not default_words:
         return Screen(banned, suspect, thresholds, allowed, fingerprints=fingerprints)
+    insult = read_sections(read_words("insult"))
     return Screen(
         [*read_words("banned"), *banned],
-        [*read_words("suspect"), *_insults(read_sections(read_words("insult"))), *suspect],
+        [*read_words("suspect"), *_insults(insult), *suspect],
         thresholds,
         [*read_words("allowed"), *allowed],
         _default_frames(),
         fingerprints=fingerprints,
+        brains=BrainInsult.of(insult),
     )
 
 
@@ -607,7 +622,12 @@ def _spam_domains(body: str) -> int:
 
 
 def _link_signals(
-    name: str, body: str, links: int, risky: bool, runs: tuple[str, ...] = ()
+    name: str,
+    body: str,
+    links: int,
+    risky: bool,
+    runs: tuple[str, ...] = (),
+    name_words: tuple[str, ...] = (),
 ) -> list[Signal]:
     """Links and adverts: how many links, to where, written how, and an
     author's name used as one."""
@@ -631,6 +651,7 @@ def _link_signals(
     if (
         ("." in name and _NAME_LINK.search(name))
         or (any(map(str.isdigit, name)) and _PHONE.search(name))
+        or _spelled_number(name_words)
         or _OBFUSCATED_LINK.search(name)
     ):
         found.append(Signal("advert-in-name", NAME_ADVERT))
@@ -716,11 +737,22 @@ def _distinct(terms: list[str], taken: set[str]) -> list[str]:
 
 
 def _spelled_number(words: tuple[str, ...]) -> bool:
-    """Eight or more digits in words in a row: a phone number hidden from filters."""
-    run = 0
+    """A phone number hidden from filters: seven or more digits in words in
+    a row (a North American number: "five five five zero one eight seven"),
+    or eight or more digits, some in words and some in figures ("0974 ba sáu
+    hai năm một tám"); a run needs three digit words, so "1900 9095" is a
+    hotline, not a spelled-out number."""
+    spelled = digits = 0
     for word in words:
-        run = run + 1 if word in _DIGIT_WORDS else 0
-        if run >= 8:
+        if word in _DIGIT_WORDS:
+            spelled += 1
+            digits += 1
+        elif word.isdigit() and len(word) <= 4:
+            digits += len(word)
+        else:
+            spelled = digits = 0
+            continue
+        if spelled >= 7 or (digits >= 8 and spelled >= 3):
             return True
     return False
 
