@@ -483,6 +483,7 @@ def default_frames(
         ),
         Frame("threat", threat_weight, Spots(threat["whoever"]), Spots(threat["menace"]), 6),
         Frame("threat", threat_weight, Spots(threat["crew"]), Spots(threat["ambush"]), 6),
+        Frame("threat", threat_weight, Spots(threat["whereabouts"]), Spots(threat["known"]), 8),
         Frame("hate", hate_weight, Spots(hate["head"]), groups, 1),
         Frame(
             "hate", hate_weight, groups, Spots(hate["mark"]), 6, negatable=True, excused=residents
