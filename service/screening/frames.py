@@ -69,6 +69,15 @@ _EN_THREAT = re.compile(
     r"|\bwatch (?:his|her|their) backs?\b"
     r"|\b(?:ll|will) (?:leave|go home|be leaving|be going home) (?:on a stretcher|in a body bag)\b"
     r"|\bthink twice before (?:walking|going|driving) (?:home|out)\b"
+    # Round eight: the target's haunts or habits known, their names kept,
+    # people who are easy to find.
+    r"|\b(?:i|we) know which (?:hotel|guesthouse|hostel|pub|bar|gym|house|flat|street|road"
+    r"|school|office|laptop|car|boat|room|building|route|flight|train)\b"
+    r"|\b(?:i|we) know the (?:hotel|guesthouse|hostel|pub|bar|gym|boat|car|route|flat)"
+    r" (?:you|he|she|they|the|his|her|your)\b"
+    r"|\b(?:i|we) know (?:his|her|their|your|ur) (?:shift|schedule|routine|movements)\b"
+    r"|\b(?:i|we) (?:ve|have) (?:kept|got|made) (?:a list|your names|all your names)\b"
+    r"|\b(?:people|he|she|they)(?: are| is| re| s)? (?:very |so |quite )?easy to find\b"
 )
 # A word each of those patterns needs (the verb or the thing, not the pronoun):
 # most texts, English ones too, have none of them.
@@ -151,6 +160,8 @@ _EN_THREAT_WORDS = frozenset(
         "stretcher",
         "bag",
         "twice",
+        "list",
+        "names",
     }
 )
 # Words too common to tell whether a phrase may be in a text.

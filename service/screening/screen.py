@@ -96,7 +96,7 @@ SIGNATURE_VALUES = 16
 NEAR_DUPLICATE_AGREEMENT = 7
 
 _URL = re.compile(
-    r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|vn|xyz|top|info|io|me|ly)/\S*",
+    r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|vn|xyz|top|info|io|me|ly|gy|gd|id)/\S*",
     re.IGNORECASE,
 )
 # Vietnamese numbers (0 or +84, then nine digits, or ten for a landline's
@@ -110,7 +110,8 @@ _US_PHONE = re.compile(
     re.IGNORECASE,
 )
 _SHORTENERS = re.compile(
-    r"\b(?:bit\.ly|tinyurl\.com|t\.co|goo\.gl|cutt\.ly|s\.id|shorturl\.at|rb\.gy|is\.gd|t\.me)/",
+    r"\b(?:bit\.ly|tinyurl\.com|t\.co|goo\.gl|cutt\.ly|s\.id|shorturl\.at|rb\.gy|is\.gd|t\.me"
+    r"|t\.ly)/",
     re.IGNORECASE,
 )
 # Top-level domains that spam favours (cheap to register, rarely a news source).
@@ -135,7 +136,7 @@ _SPACED_DOMAIN = re.compile(r"\w{3,}(?:com|net|org|info|xyz|club|vip|online|site
 # A link written so that no filter sees it: "hxxps://", "site[.]org", "(dot) com".
 _OBFUSCATED_LINK = re.compile(
     r"\bh(?:xx|\*\*)ps?://|\w\s*[\[(]\s*(?:\.|dot|chấm)\s*[\])]\s*\w"
-    r"|\w\s+(?:dot|chấm)\s+(?:com|net|org|vn)\b"
+    r"|\w\s+(?:dot|chấm)\s+(?:com|net|org|vn|club|xyz|vip|online|shop|site|top|bet)\b"
     r"|\w\s+\.\s+(?:com|net|org|vn|info|xyz|vip|top|club|online|shop|store|site)\b",
     re.IGNORECASE,
 )
