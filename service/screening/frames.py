@@ -562,11 +562,9 @@ class BrainInsult:
                         break
         if english:
             for i, token in enumerate(said.plain):
-                for end in ("brain", "brains", "brained"):
-                    if token.endswith(end):
-                        if len(token) > len(end) + 1 and not token.startswith("brain"):
-                            found.append(token)
-                        elif token == end and i and said.plain[i - 1] not in self.en_not:
-                            found.append(f"{said.plain[i - 1]} {token}")
-                        break
+                end = next((e for e in ("brain", "brains", "brained") if token.endswith(e)), "")
+                if len(token) > len(end) + 1 and end and not token.startswith("brain"):
+                    found.append(token)
+                elif token in ("brains", "brained") and i and said.plain[i - 1] not in self.en_not:
+                    found.append(f"{said.plain[i - 1]} {token}")
         return found

@@ -457,9 +457,7 @@ class Screen:
         if not links and _DOT_TLD.search(body):
             links = _spam_domains(body)
             risky = links > 0
-        found += _link_signals(
-            name, body, links, risky, folded_body.plain_runs, folded_name.plain
-        )
+        found += _link_signals(name, body, links, risky, folded_body.plain_runs, folded_name.plain)
         found += _shape_signals(body, folded_body.plain)
         score = sum(signal.weight for signal in found)
         assessment = Assessment(
@@ -740,15 +738,15 @@ def _distinct(terms: list[str], taken: set[str]) -> list[str]:
 def _spelled_number(words: tuple[str, ...]) -> bool:
     """A phone number hidden from filters: seven or more digits in words in
     a row (a North American number: "five five five zero one eight seven"),
-    or eight or more digits, some in words and some in figures ("0974 ba sáu
-    hai năm một tám"); a run needs three digit words, so "1900 9095" is a
-    hotline, not a spelled-out number."""
+    or eight or more digits, three or more in words and the rest in figures
+    that open with a 0 as a phone number does ("0974 ba sáu hai năm một
+    tám"); a year ("từ năm 1991") or a hotline ("1900 9095") is none."""
     spelled = digits = 0
     for word in words:
         if word in _DIGIT_WORDS:
             spelled += 1
             digits += 1
-        elif word.isdigit() and len(word) <= 4:
+        elif word[:1] == "0" and word.isdigit() and len(word) <= 4:
             digits += len(word)
         else:
             spelled = digits = 0

@@ -263,13 +263,20 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
         # 0.9 %, 66.2 % and 3.4 %; after: 81.5 % and 0.9 %, 80.1 % and 3.4 %:
         # t5's clean comments held are weight loss and hotlines, left alone).
         ("train-t4.jsonl", 0.81, 0.01),
-        ("train-t5.jsonl", 0.80, 0.035),
-        # Training sets the rules were never tuned on (62.6 % and 0.9 %,
-        # 70.4 % and 1.2 %), and the blind set written after the seventh
-        # round, measured once (59.6 % and 1.5 %): floors under them.
-        ("train-t6.jsonl", 0.62, 0.01),
-        ("train-t7.jsonl", 0.70, 0.015),
-        ("heldout-9.jsonl", 0.59, 0.02),
+        ("train-t5.jsonl", 0.80, 0.025),  # 2.4 % after the eighth round
+        # Training sets the rules were never tuned on before the eighth
+        # round (62.6 % and 0.9 %, 70.4 % and 1.2 %), and the blind set
+        # written after the seventh, measured once (59.6 % and 1.5 %); after
+        # the eighth: 81.1 % and 0.3 %, 81.9 % and 0.0 %, 78.5 % and 0.6 %.
+        ("train-t6.jsonl", 0.80, 0.005),
+        ("train-t7.jsonl", 0.80, 0.005),
+        ("heldout-9.jsonl", 0.77, 0.01),
+        # Training sets never tuned on, after the eighth round (73.0 % and
+        # 2.1 %, 74.4 % and 1.5 %, 68.5 % and 0.9 %, 73.0 % and 0.9 %).
+        ("train-t8.jsonl", 0.72, 0.025),
+        ("train-t9.jsonl", 0.74, 0.02),
+        ("train-t10.jsonl", 0.68, 0.01),
+        ("train-t11.jsonl", 0.72, 0.01),
     ],
 )
 def test_the_corpus_is_sorted_no_worse_than_measured(
@@ -1035,6 +1042,8 @@ def test_round_seven_adverts_without_a_phone_are_held(body: str) -> None:
         "loai oc buou vang pha lua ghe qua",  # a species of snail, typed plain
         "Can I pick your brains about the recipe?",
         "She was the brains behind the whole rescue",
+        "The teenage brain is still developing",  # a brain, no compound
+        "Hang tìm ra từ năm 1991, năm 2009 mới khảo sát",  # years, no number
         "Gọi 1900 9095 hoặc 115 khi cần",  # a hotline in figures, no digit words
         "Con ông Tư học trường chuyên, cả xóm ai cũng khen",
     ],
