@@ -4,7 +4,7 @@
 -- challenge) and the client's count of failed captchas; a refusal before
 -- the captcha check leaves the captcha usable.
 -- KEYS and ARGV by name, in the order store/signatures.py builds them.
--- The site's own keys first, then the call's (scripts.py sends the site's
+-- The site's own keys first, then the call's (store/packing.py sends the site's
 -- part as bytes encoded once per site).
 local pending_queue = KEYS[1]
 local captcha_live = KEYS[2]
