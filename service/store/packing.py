@@ -5,13 +5,13 @@ site encoded once.
 hiredis formats each argument on its own (a sprintf each), and the accept
 call has about seventy, a third of them the same on every call for one
 site. Its structures put the site's own keys and configuration first on
-each side (signatures.py),
-so a call is four runs of bytes: EVALSHA, the SHA, the key count and the
-site's keys; the call's keys; the site's arguments; the call's arguments.
-The first and third are made once per site and shape; hiredis packs the
-other two. Packers that encode argument by argument in Python, or that
-splice constants between hiredis's runs in the script's former
-interleaved order, measured slower than hiredis packing all 69.
+each side (signatures.py), so a call is four runs of bytes: EVALSHA, the
+SHA, the key count and the site's keys; the call's keys; the site's
+arguments; the call's arguments. The first and third are made once per
+site and shape; hiredis packs the other two. Packers that encode argument
+by argument in Python, or that splice constants between hiredis's runs in
+the script's former interleaved order, measured slower than hiredis
+packing all 69.
 """
 
 from __future__ import annotations
