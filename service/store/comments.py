@@ -30,7 +30,14 @@ from service.store.connection import RedisClock, translate_errors
 from service.store.keyschema import SiteKeys
 from service.store.ratelimit import RateLimits, Usage
 from service.store.scripts import Scripts
-from service.store.signatures import AcceptArgs, AcceptKeys, ThreadPageArgs, ThreadPageKeys
+from service.store.signatures import (
+    AcceptArgs,
+    AcceptKeys,
+    AcceptSiteArgs,
+    AcceptSiteKeys,
+    ThreadPageArgs,
+    ThreadPageKeys,
+)
 from service.text.render import body_html
 
 # A client retrying within a day gets its first answer back; after that the
@@ -78,6 +85,40 @@ def escalation_args(site: Site) -> tuple[int, int, int]:
         captcha.escalate_window_seconds * 1000,
         int(captcha.escalate_on_abuse),
     )
+
+
+def accept_site_parts(
+    keys: SiteKeys, site_id: str, site: Site
+) -> tuple[AcceptSiteKeys, AcceptSiteArgs]:
+    """The accept call's keys and arguments that only the site decides."""
+    rules = site.abuse
+    escalate_after, escalate_window_ms, escalate_on_abuse = escalation_args(site)
+    site_keys = AcceptSiteKeys(
+        pending_queue=keys.pending,
+        captcha_live=keys.captcha_live,
+        captcha_expiry=keys.captcha_expiry,
+        trusted=keys.trusted,
+        trusted_always=keys.trusted_always,
+        approved_queue=keys.queue("approved"),
+        rejected_queue=keys.queue("rejected"),
+        outbox_due=keys.outbox_due,
+        outbox=keys.outbox,
+        spam_queue=keys.queue("spam"),
+        strikes=keys.strikes,
+    )
+    site_args = AcceptSiteArgs(
+        idempotency_ttl_s=IDEMPOTENCY_TTL_SECONDS,
+        ban_response=site.ban_response,
+        webhook_targets=site.webhook_targets("comment.submitted"),
+        site=site_id,
+        thresholds=f"{rules.hold_at} {rules.spam_at} {rules.reject_at}",
+        fingerprint_window_s=rules.duplicate_window_seconds,
+        weights=SCRIPT_WEIGHTS,
+        escalate_after=escalate_after,
+        escalate_window_ms=escalate_window_ms,
+        escalate_on_abuse=escalate_on_abuse,
+    )
+    return site_keys, site_args
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,12 +238,25 @@ class CommentStore:
         # One per configured site (the HTTP layer refuses any other id), made
         # once: a submission asks for its site's keys three times.
         self._keys: dict[str, SiteKeys] = {}
+        # The accept call's site parts, made once per site (and again for
+        # another Site object under the same id): the script call sends them
+        # as bytes encoded once (packing.py).
+        self._accept_sites: dict[str, tuple[Site, AcceptSiteKeys, AcceptSiteArgs]] = {}
 
     def keys(self, site_id: str) -> SiteKeys:
         keys = self._keys.get(site_id)
         if keys is None:
             keys = self._keys[site_id] = SiteKeys(self._prefix, site_id)
         return keys
+
+    def _accept_site(self, site_id: str, site: Site) -> tuple[AcceptSiteKeys, AcceptSiteArgs]:
+        made = self._accept_sites.get(site_id)
+        if made is None or made[0] is not site:
+            made = self._accept_sites[site_id] = (
+                site,
+                *accept_site_parts(self.keys(site_id), site_id, site),
+            )
+        return made[1], made[2]
 
     @translate_errors
     async def accept(
@@ -221,44 +275,34 @@ class CommentStore:
         """`model` is the learned model's probability, kept with the comment
         so that the queue can be sorted by it."""
         keys = self.keys(site_id)
+        site_keys, site_args = self._accept_site(site_id, site)
         created_ms = now_ms()
         comment_id = new_comment_id(created_ms)
         parent = submission.parent_id
-        rules = site.abuse
-        window = rules.duplicate_window_seconds
+        window = site_args.fingerprint_window_s
         # Fingerprints live in one hash per window; the last one is read too,
         # so a comment is compared with at least a window's worth of others.
         bucket = created_ms // (window * 1000) if window else 0
-        escalate_after, escalate_window_ms, escalate_on_abuse = escalation_args(site)
         result = await self._scripts.accept(
             AcceptKeys(
+                site_keys=site_keys,
                 comment=keys.comment(comment_id),
-                pending_queue=keys.pending,
                 idempotency=keys.idempotency(idempotency_hash or "-"),
-                captcha_live=keys.captcha_live,
-                captcha_expiry=keys.captcha_expiry,
                 parent=keys.comment(parent or "-"),
                 thread_ids=keys.thread(submission.thread),
                 thread_public=keys.thread_public(submission.thread),
-                trusted=keys.trusted,
-                trusted_always=keys.trusted_always,
-                approved_queue=keys.queue("approved"),
-                rejected_queue=keys.queue("rejected"),
                 author_comments=keys.author(subject.email_hash),
                 email_ban=keys.ban(subject.ban_kind, subject.email_hash),
                 address_ban=keys.ban("i", subject.ip_hash),
-                outbox_due=keys.outbox_due,
-                outbox=keys.outbox,
-                spam_queue=keys.queue("spam"),
                 form_token_mark=keys.form_token(form.nonce or "-"),
                 fingerprints=keys.fingerprints(bucket),
                 fingerprints_before=keys.fingerprints(bucket - 1),
-                strikes=keys.strikes,
                 spent_mark=captcha.spent_key or keys.pow_spent("-"),
                 captcha_failures=keys.captcha_failures(subject.ip_hash),
                 limit_keys=limits,
             ),
             AcceptArgs(
+                site_args=site_args,
                 id=comment_id,
                 thread=submission.thread,
                 parent_id=parent or "",
@@ -271,7 +315,6 @@ class CommentStore:
                 captcha_answer=captcha.answer_hash,
                 mode=moderation_mode(site, subject),
                 content_digest=content_digest(submission) if idempotency_hash else "",
-                idempotency_ttl_s=IDEMPOTENCY_TTL_SECONDS,
                 public_json=public_json(
                     comment_id,
                     parent,
@@ -281,23 +324,14 @@ class CommentStore:
                     verified=bool(subject.user_id),
                 ),
                 created_ms=created_ms,
-                ban_response=site.ban_response,
-                webhook_targets=site.webhook_targets("comment.submitted"),
-                site=site_id,
                 deadline_ms=self._clock.deadline_ms(self._deadline_ms),
                 score=assessment.score,
                 reasons=",".join(assessment.reasons),
-                thresholds=f"{rules.hold_at} {rules.spam_at} {rules.reject_at}",
                 form_token_ttl_ms=form.ttl_ms if form.nonce else 0,
                 text_fingerprint=assessment.fingerprint,
-                fingerprint_window_s=window,
                 links=assessment.links,
-                weights=SCRIPT_WEIGHTS,
                 captcha_mode=captcha.mode,
                 spent_ttl_ms=captcha.spent_ttl_ms,
-                escalate_after=escalate_after,
-                escalate_window_ms=escalate_window_ms,
-                escalate_on_abuse=escalate_on_abuse,
                 model_probability="" if model is None else f"{model:.4f}",
                 user_id=subject.user_id,
                 notify=int(submission.notify),

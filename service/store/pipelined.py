@@ -170,10 +170,15 @@ class PipelinedConnection:
     async def call(self, *args: Any) -> Any:
         """The command's reply, its error reply raised; ConnectionError or
         TimeoutError (redis-py's) when Redis cannot be reached in time."""
+        return await self.send(hiredis.pack_command(args))
+
+    async def send(self, packed: bytes) -> Any:
+        """`call` for a command already packed (packing.py), which must be
+        exactly one command: its reply is matched to the next caller."""
         line = self._line
         if line is None or not line.usable:
             line = await self._open()
-        return await line.send(hiredis.pack_command(args), self._timeout)
+        return await line.send(packed, self._timeout)
 
     async def open(self) -> None:
         """Open the connection now, unless it is open."""

@@ -24,7 +24,10 @@ SITE = "all"
 ADDRESS_POLICIES = ("submit-ip", "captcha-ip", "report-ip")
 
 
-@dataclass(frozen=True, slots=True)
+# Limit, Usage and RateLimits are made several times for every request and
+# live for that request: not frozen, as a frozen dataclass sets each field
+# through object.__setattr__, which costs three times as much.
+@dataclass(slots=True)
 class Limit:
     """One limit applied to one subject: `name` is the policy's public name."""
 
@@ -33,7 +36,7 @@ class Limit:
     rate: RateLimit
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Usage:
     limit: Limit
     remaining: int
@@ -64,7 +67,7 @@ def route_limits(
     return limits
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RateLimits:
     """The limits one request is charged, and the protocol every charging
     script shares with gcra.lua: the limits' keys end the script's KEYS,
@@ -147,12 +150,12 @@ def seconds(ms: int) -> int:
 
 def policy_header(limits: Sequence[Limit]) -> str:
     return ", ".join(
-        f'"{limit.name}";q={limit.rate.limit};w={_number(limit.rate.period)}' for limit in limits
+        [f'"{limit.name}";q={limit.rate.limit};w={_number(limit.rate.period)}' for limit in limits]
     )
 
 
 def usage_header(usage: Sequence[Usage]) -> str:
-    return ", ".join(f'"{u.limit.name}";r={u.remaining};t={seconds(u.reset_ms)}' for u in usage)
+    return ", ".join([f'"{u.limit.name}";r={u.remaining};t={seconds(u.reset_ms)}' for u in usage])
 
 
 def _number(value: float) -> int:

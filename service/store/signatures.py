@@ -7,7 +7,10 @@ names and positions, so a reordering fails a test, not production.
 
 A last field typed `RateLimits` or a tuple is a tail: everything from its
 position on (the rate limits' keys, or their count and pairs; a script's
-repeated groups).
+repeated groups). A first field that is itself a structure is a site part:
+its fields come first, and are the same on every call for one site (the
+accept call's queues and configuration), so that scripts.py can send them
+as bytes encoded once.
 
 The structures are not frozen: they live for one call, and a frozen
 dataclass sets each field through object.__setattr__, which made building
@@ -24,37 +27,63 @@ Text = str | bytes
 Number = int
 
 
-@dataclass(slots=True)
-class AcceptKeys:
-    comment: str
+@dataclass(frozen=True, slots=True, eq=False)
+class AcceptSiteKeys:
+    """The accept call's keys that are the same on every call for one site,
+    made once per site: scripts.py encodes them once and sends the bytes."""
+
     pending_queue: str
-    idempotency: str
     captcha_live: str
     captcha_expiry: str
-    parent: str
-    thread_ids: str
-    thread_public: str
     trusted: str
     trusted_always: str
     approved_queue: str
     rejected_queue: str
-    author_comments: str
-    email_ban: str
-    address_ban: str
     outbox_due: str
     outbox: str
     spam_queue: str
+    strikes: str
+
+
+@dataclass(slots=True)
+class AcceptKeys:
+    site_keys: AcceptSiteKeys
+    comment: str
+    idempotency: str
+    parent: str
+    thread_ids: str
+    thread_public: str
+    author_comments: str
+    email_ban: str
+    address_ban: str
     form_token_mark: str
     fingerprints: str
     fingerprints_before: str
-    strikes: str
     spent_mark: str
     captcha_failures: str
     limit_keys: RateLimits
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class AcceptSiteArgs:
+    """The accept call's arguments that are the same on every call for one
+    site (its configuration), made once per site, like AcceptSiteKeys."""
+
+    idempotency_ttl_s: int
+    ban_response: str
+    webhook_targets: str
+    site: str
+    thresholds: str  # "hold spam reject"
+    fingerprint_window_s: int
+    weights: str  # "duplicate near strike first-link agreement"
+    escalate_after: int  # failures that escalate (0: never)
+    escalate_window_ms: int
+    escalate_on_abuse: int  # 1 if a spam or reject verdict escalates
+
+
 @dataclass(slots=True)
 class AcceptArgs:
+    site_args: AcceptSiteArgs
     id: str
     thread: str
     parent_id: str  # '' for a top-level comment
@@ -67,26 +96,16 @@ class AcceptArgs:
     captcha_answer: str  # the answer's HMAC
     mode: str  # the site's moderation mode, or trusted (a signed-in reader)
     content_digest: str  # '' without an Idempotency-Key
-    idempotency_ttl_s: int
     public_json: bytes
     created_ms: int
-    ban_response: str
-    webhook_targets: str
-    site: str
     deadline_ms: int  # in Redis time: later, the script stores nothing
     score: float  # of the text and the form token
     reasons: str  # comma-separated
-    thresholds: str  # "hold spam reject"
     form_token_ttl_ms: int  # 0: no token to mark
     text_fingerprint: bytes  # screen.fingerprint, or b''
-    fingerprint_window_s: int
     links: int
-    weights: str  # "duplicate near strike first-link agreement"
     captcha_mode: str  # image, pow, strong-pow, token, spent, signed-in
     spent_ttl_ms: int
-    escalate_after: int  # failures that escalate (0: never)
-    escalate_window_ms: int
-    escalate_on_abuse: int  # 1 if a spam or reject verdict escalates
     model_probability: str  # the learned model's, or '' when the site's model is off
     user_id: str  # a signed-in reader's, or ''
     notify: int  # 1: the author asked to be emailed replies
@@ -425,6 +444,9 @@ class UnbanArgs:
     moderator: str
     reason: str
 
+
+# The structures that are a site part when they are a structure's first field.
+SITE_PARTS: tuple[type, ...] = (AcceptSiteKeys, AcceptSiteArgs)
 
 # Each script's name (its .lua file) and the structures of its KEYS and ARGV.
 SIGNATURES: dict[str, tuple[type, type]] = {

@@ -12,6 +12,7 @@ from importlib import resources
 import pytest
 
 from service.settings import RateLimit
+from service.store import signatures
 from service.store.ratelimit import Limit, RateLimits
 from service.store.scripts import Layout
 from service.store.signatures import SIGNATURES
@@ -35,8 +36,14 @@ def declared(source: str, side: str) -> list[tuple[str, int]]:
 
 
 def expected(structure: type) -> list[tuple[str, int]]:
-    """The structure's fields with the positions they flatten to."""
-    return [(f.name, i) for i, f in enumerate(fields(structure), 1)]
+    """The structure's fields with the positions they flatten to: a site
+    part's fields first, then the others, the tail last."""
+    names = [f.name for f in fields(structure)]
+    first = structure.__dataclass_fields__[names[0]].type if names else None
+    part = getattr(signatures, str(first), None)
+    if part in signatures.SITE_PARTS:
+        names = [f.name for f in fields(part)] + names[1:]
+    return [(name, i) for i, name in enumerate(names, 1)]
 
 
 def mismatches(source: str, keys: type, args: type) -> list[str]:
@@ -85,17 +92,25 @@ def _limits() -> RateLimits:
 
 @pytest.mark.parametrize("name", sorted(SIGNATURES))
 def test_each_field_flattens_to_its_position(name: str) -> None:
-    """What EVALSHA is sent: field i at position i, then the tail."""
+    """What EVALSHA is sent: the site part's fields, field i at position i,
+    then the tail."""
     limits = _limits()
     for side, structure in zip(("keys", "args"), SIGNATURES[name], strict=True):
         layout = Layout(structure, side)
-        values = {name: f"<{name}>" for name in layout.fixed}
+        values: dict[str, object] = {name: f"<{name}>" for name in layout.fixed}
+        if layout.site is not None:
+            part = structure.__dataclass_fields__[layout.site].type
+            values[layout.site] = getattr(signatures, part)(
+                **{name: f"<{name}>" for name in layout.site_fields}
+            )
         if layout.tail is not None:
             hint = structure.__dataclass_fields__[layout.tail].type
             values[layout.tail] = limits if "RateLimits" in str(hint) else ("a", "b")
         flat = layout.flatten(structure(**values))
-        assert flat[: len(layout.fixed)] == [f"<{n}>" for n in layout.fixed]
-        tail = flat[len(layout.fixed) :]
+        assert flat[: len(layout.names)] == [f"<{n}>" for n in layout.names]
+        tail_name = [layout.tail] if layout.tail is not None else []
+        assert [n for n, _ in expected(structure)] == [*layout.names, *tail_name]
+        tail = flat[len(layout.names) :]
         if layout.tail is None:
             assert tail == []
         elif isinstance(values[layout.tail], RateLimits):
