@@ -5,14 +5,14 @@ read by service.screening.model.base_model()).
 
 It learns from the project's own labelled corpora that the screening may be
 tuned on (tests/data: the four tuning corpora, the blind sets heldout-4 to
-heldout-8 once they were spent, and the training sets train-t1 to
-train-t7), each item BASE_EPOCHS times in an order shuffled with a fixed
+heldout-9 once they were spent, and the training sets train-t1 to
+train-t11), each item BASE_EPOCHS times in an order shuffled with a fixed
 seed, so that the same code and corpora make the same file. An item whose
 abuse is in the author's name alone (kind "name": "Bài viết rất hay, cảm ơn
 tác giả" by a spam domain) is learnt from its name alone: its body is no
-abuse. A blind set not yet measured (heldout-9 and any later one) is never
-read. Run it with the project's virtual environment after
-changing the features, the learning or the corpora:
+abuse. A blind set is read only once it has been measured (it is spent
+then); one not yet measured never is. Run it with the project's virtual
+environment after changing the features, the learning or the corpora:
 
     .venv/bin/python scripts/train-base-model.py           # write the file
     .venv/bin/python scripts/train-base-model.py --check   # exit 1 if it differs
@@ -43,6 +43,7 @@ TRAINING = (
     "heldout-6.jsonl",
     "heldout-7.jsonl",
     "heldout-8.jsonl",
+    "heldout-9.jsonl",
     # Written to be learnt from (tests/data/README.md, "Training sets").
     "train-t1.jsonl",
     "train-t2.jsonl",
@@ -51,6 +52,10 @@ TRAINING = (
     "train-t5.jsonl",
     "train-t6.jsonl",
     "train-t7.jsonl",
+    "train-t8.jsonl",
+    "train-t9.jsonl",
+    "train-t10.jsonl",
+    "train-t11.jsonl",
 )
 TARGET = ROOT / "service" / "screening" / BASE_MODEL_FILE
 

@@ -115,10 +115,10 @@ def test_values_are_normalised_per_space_with_a_floor() -> None:
     # pairs: each space's squares sum to 1, whatever the length.
     assert squares(extract("", TYPICAL)) == pytest.approx(2, rel=1e-4)
     assert squares(extract("", TYPICAL * 3)) == pytest.approx(2, rel=1e-4)
-    # A short one is not trusted as if it were long: no value above 1/sqrt(50).
+    # A short one is not trusted as if it were long: no value above 1/sqrt(30).
     short = extract("", "Hay")
-    assert short.values.max() == pytest.approx(1 / math.sqrt(50))
-    assert squares(short) == pytest.approx(7 / 50)
+    assert short.values.max() == pytest.approx(1 / math.sqrt(30))
+    assert squares(short) == pytest.approx(7 / 30)
     # The name weighs half: its squares sum to a quarter at most.
     assert squares(extract("Nguyễn Thị Minh Khai Phường Bến Nghé Quận Một", "")) == (
         pytest.approx(0.25, rel=1e-4)
