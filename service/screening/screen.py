@@ -250,9 +250,11 @@ class WordList:
     def find(self, folded: Folded) -> list[str]:
         found: list[str] = []
         masked = "*" in "".join(folded.marked)
-        for tokens, runs, terms, joined, index, starts, masks in (
+        marked_words, plain_words = folded.words()
+        for tokens, words, runs, terms, joined, index, starts, masks in (
             (
                 folded.marked,
+                marked_words,
                 folded.marked_runs,
                 self._marked,
                 self._marked_joined,
@@ -262,6 +264,7 @@ class WordList:
             ),
             (
                 folded.plain,
+                plain_words,
                 folded.plain_runs,
                 self._plain,
                 self._plain_joined,
@@ -282,7 +285,7 @@ class WordList:
             # intersection and tuple.index, both in C; the matches are put
             # back in the text's order.
             at: list[tuple[int, int, str]] = []
-            for token in starts.intersection(tokens):
+            for token in starts & words:
                 lengths, phrase = index[token]
                 i = -1
                 for _ in range(tokens.count(token)):
@@ -297,7 +300,8 @@ class WordList:
                 for i, token in enumerate(tokens):
                     if "*" in token and token not in index:
                         at += ((i, len(at) + k, t) for k, t in enumerate(masks[token]))
-            found += (term for _, _, term in sorted(at))
+            if at:  # most texts hold no term: spare the sort and the generator
+                found += (term for _, _, term in sorted(at))
         return found
 
 
@@ -494,12 +498,12 @@ class Screen:
         # Which sides of which frames the text may hold, from its key words.
         sides = 0
         for keys, words, text in zip(
-            self._frame_keys, self._frame_words, (said.marked, said.plain), strict=True
+            self._frame_keys, self._frame_words, said.words(), strict=True
         ):
-            for word in words.intersection(text):
+            for word in words & text:
                 sides |= keys[word]
         if sides:
-            words_sets = (set(said.marked), set(said.plain))
+            words_sets = said.words()
             for n, frame in enumerate(self._frames):
                 both = 3 << 2 * n
                 if sides & both != both or frame.reason in found:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Generic, TypeVar
 
@@ -73,6 +73,19 @@ class Folded:
     plain: tuple[str, ...]
     marked_runs: tuple[str, ...] = ()
     plain_runs: tuple[str, ...] = ()
+    # The distinct words of each fold, made when first asked for (`words`).
+    _words: tuple[frozenset[str], frozenset[str]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def words(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The distinct words of the marked and the plain fold. Made once
+        for a text: the word lists (banned, suspect, allowed) and the frames
+        each intersect their vocabularies with them, and a set intersection
+        walks the smaller set where one with a tuple hashes every word."""
+        if self._words is None:
+            self._words = (frozenset(self.marked), frozenset(self.plain))
+        return self._words
 
     def __add__(self, other: Folded) -> Folded:
         # A separator no term contains: no phrase spans the two texts.

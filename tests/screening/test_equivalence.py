@@ -15,10 +15,10 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.screening import screen, textfold
+from service.screening import model, screen, textfold
 from service.screening.model import Features
 from service.screening.screen import FINGERPRINT_MIN_WORDS, SIGNATURE_VALUES, fingerprint
-from service.screening.textfold import fold
+from service.screening.textfold import fold, fold_name
 
 
 def minhash_by_definition(words: tuple[str, ...]) -> bytes:
@@ -101,3 +101,48 @@ def test_an_ascii_text_folds_as_any_text_does(text: str) -> None:
     # "a@saa" after one pass and "aasaa" after two, and fold() runs it once.)
     base = unicodedata.normalize("NFKC", textfold._INVISIBLE.sub("", text)).casefold()
     assert fold(text) == fold(base)
+
+
+def ngram_slots_by_definition(text: str, start: int, end: int, seed: int = 0) -> list[int]:
+    """The slot of each 3-, 4- and 5-gram of text[start:end], spelled out:
+    the polynomial over its code points modulo 2**32, plus the space's seed,
+    spread by Fibonacci hashing."""
+    slots = []
+    for n in model.NGRAMS:
+        for i in range(start, end - n + 1):
+            h = sum(ord(c) * pow(model._P, k, 1 << 32) for k, c in enumerate(text[i : i + n]))
+            spread = (h + seed) * model._SPREAD & model._MASK
+            slots.append(spread >> (32 - model.DIMENSION_BITS))
+    return slots
+
+
+@given(
+    st.lists(st.text(alphabet="aăđ ngu🐶\u0301x", min_size=1, max_size=6), max_size=12),
+    st.lists(st.text(alphabet="lanLAN😀", min_size=1, max_size=5), max_size=3),
+)
+def test_ngram_slots_are_the_polynomial_hash_by_definition(
+    words: list[str], names: list[str]
+) -> None:
+    # extract_folded hashes every n-gram with one product of matrices over
+    # a strided view of the code points, its padding cut off.
+    body = textfold.Folded(tuple(words), tuple(words))
+    name = textfold.Folded(tuple(names), tuple(names))
+    features = model.extract_folded(name, body)
+    source = features._source
+    assert source is not None
+    body_slots = ngram_slots_by_definition(source.text, 0, source.body_size)
+    name_slots = ngram_slots_by_definition(
+        source.text, source.body_size, len(source.text), model._NAME_SEED
+    )
+    indices = features.indices.tolist()
+    assert indices[: source.body_grams] == body_slots
+    name_start = source.body_grams + max(0, 2 * len(words) - 1)
+    assert indices[name_start : name_start + source.name_grams] == (name_slots if names else [])
+
+
+@given(st.text(alphabet="ab đĐ*1 .", max_size=30), st.text(alphabet="xy Đ", max_size=8))
+def test_a_folds_words_are_the_sets_of_its_tokens(text: str, name: str) -> None:
+    # Made once and kept: the word lists and the frames share them.
+    for folded in (fold(text), fold_name(name) + fold(text)):
+        assert folded.words() == (frozenset(folded.marked), frozenset(folded.plain))
+        assert folded.words() is folded.words()
