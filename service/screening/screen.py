@@ -635,7 +635,7 @@ def _link_signals(
     if (
         ("." in name and _NAME_LINK.search(name))
         or (any(map(str.isdigit, name)) and _PHONE.search(name))
-        or _OBFUSCATED_LINK.search(name)
+        or (_may_hide_link(name) and _OBFUSCATED_LINK.search(name))
     ):
         found.append(Signal("advert-in-name", NAME_ADVERT))
     if links >= 3:
@@ -647,6 +647,16 @@ def _link_signals(
     return found
 
 
+def _may_hide_link(text: str) -> bool:
+    """Whether a text holds what every form of _OBFUSCATED_LINK needs: "://",
+    a bracket, a dot, or one spelled out ("dot", "chấm", in any case). A few
+    scans in C, where the pattern tries each position: most names hold none."""
+    if "." in text or "(" in text or "[" in text or "://" in text:
+        return True
+    lowered = text.lower()
+    return "dot" in lowered or "chấm" in lowered
+
+
 def _shape_signals(body: str, words: tuple[str, ...]) -> list[Signal]:
     """What the text looks like rather than what it says: phone numbers,
     capitals, floods."""
@@ -656,7 +666,8 @@ def _shape_signals(body: str, words: tuple[str, ...]) -> list[Signal]:
     if (
         (("0" in body or "8" in body) and _PHONE.search(body))
         or ("-" in body and _US_PHONE.search(body))
-        or _spelled_number(words)
+        # Most texts hold no digit's word at all: a set's test in C says so.
+        or (not _DIGIT_WORDS.isdisjoint(words) and _spelled_number(words))
     ):
         found.append(Signal("phone-number", PHONE))
     if _shouting(body):

@@ -165,3 +165,32 @@ def test_every_animal_said_as_a_word_is_in_the_block_searched_first() -> None:
     # fold() looks for the animals only in a text with a character of their block.
     assert all(textfold._ANIMAL_BLOCK.fullmatch(animal) for animal in textfold._ANIMALS)
     assert fold("đồ 🦐 não 🐽").marked == ("đồ", "tôm", "não", "lợn")
+
+
+@given(
+    st.lists(st.sampled_from([0.5, -0.5, 0.0, -0.0, 1e-30, 3.0, 2.9999998, -3.0]), max_size=80)
+    | st.lists(st.floats(-4, 4, width=32), max_size=80),
+    st.integers(0, 40),
+)
+def test_the_strongest_pushes_are_a_stable_argsorts_first_positive_ones(
+    pushes: list[float], count: int
+) -> None:
+    # explain names features in this order, ties by slot, stopping at the
+    # first push that is not positive.
+    array = np.array(pushes, np.float32)
+    top = (-array).argsort(kind="stable")[:count].tolist()
+    expected = [i for i in top if array[i] > 0]
+    assert model._strongest(array, count).tolist() == expected
+
+
+@given(st.text(alphabet="aaà\n.-dotDOTchấmCHẤM:/([)] hxps", max_size=30))
+def test_a_text_without_what_an_obfuscated_link_needs_holds_none(text: str) -> None:
+    # The author's name is searched only when _may_hide_link says it may.
+    if screen._OBFUSCATED_LINK.search(text) is not None:
+        assert screen._may_hide_link(text)
+
+
+@given(st.text(alphabet="aaàà\n\n..uu", max_size=20))
+def test_a_run_of_three_is_found_as_the_drawn_out_pattern_finds_it(text: str) -> None:
+    # fold() tests for a drawn-out letter with _THRICE, then removes runs with _REPEAT.
+    assert (textfold._THRICE.search(text) is None) == (textfold._REPEAT.search(text) is None)
