@@ -69,6 +69,15 @@ _EN_THREAT = re.compile(
     r"|\bwatch (?:his|her|their) backs?\b"
     r"|\b(?:ll|will) (?:leave|go home|be leaving|be going home) (?:on a stretcher|in a body bag)\b"
     r"|\bthink twice before (?:walking|going|driving) (?:home|out)\b"
+    # Round eight: the target's haunts or habits known, their names kept,
+    # people who are easy to find.
+    r"|\b(?:i|we) know which (?:hotel|guesthouse|hostel|pub|bar|gym|house|flat|street|road"
+    r"|school|office|laptop|car|boat|room|building|route|flight|train)\b"
+    r"|\b(?:i|we) know the (?:hotel|guesthouse|hostel|pub|bar|gym|boat|car|route|flat)"
+    r" (?:you|he|she|they|the|his|her|your)\b"
+    r"|\b(?:i|we) know (?:his|her|their|your|ur) (?:shift|schedule|routine|movements)\b"
+    r"|\b(?:i|we) (?:ve|have) (?:kept|got|made) (?:a list|your names|all your names)\b"
+    r"|\b(?:people|he|she|they)(?: are| is| re| s)? (?:very |so |quite )?easy to find\b"
 )
 # A word each of those patterns needs (the verb or the thing, not the pronoun):
 # most texts, English ones too, have none of them.
@@ -151,6 +160,8 @@ _EN_THREAT_WORDS = frozenset(
         "stretcher",
         "bag",
         "twice",
+        "list",
+        "names",
     }
 )
 # Words too common to tell whether a phrase may be in a text.
@@ -485,6 +496,7 @@ def default_frames(
         ),
         Frame("threat", threat_weight, Spots(threat["whoever"]), Spots(threat["menace"]), 6),
         Frame("threat", threat_weight, Spots(threat["crew"]), Spots(threat["ambush"]), 6),
+        Frame("threat", threat_weight, Spots(threat["whereabouts"]), Spots(threat["known"]), 8),
         Frame("hate", hate_weight, Spots(hate["head"]), groups, 1),
         Frame(
             "hate", hate_weight, groups, Spots(hate["mark"]), 6, negatable=True, excused=residents
@@ -498,3 +510,63 @@ def english_threat(words: tuple[str, ...]) -> str:
         return ""
     match = _EN_THREAT.search(" ".join(words))
     return match.group() if match else ""
+
+
+@dataclass(frozen=True, slots=True)
+class BrainInsult:
+    """An insult of a person's brain, whatever it is likened to: readers
+    coin a new one every thread ("lũ óc tôm khô", "đúng là não bọ gậy",
+    "soybrains", "sheep-brains"), so the form is matched, not each coinage.
+    In Vietnamese a brain ("não", "óc") with a word after it, right after a
+    contemptuous head ("lũ", "đồ", "đúng là", an optional "đầu" between),
+    unless the word names a faculty ("óc sáng tạo", "não bộ"); in English a
+    compound that ends in "brain(s)" or "brained" ("soybrain"), or
+    "brains"/"brained" after a word other than a pronoun or a determiner
+    ("the brains", "pick your brains"). The words are insult.txt's [brain],
+    [brain-head], [plain-brain-head], [brain-faculty] and [en-brain-not]."""
+
+    brains: frozenset[str]
+    heads: frozenset[str]
+    plain_heads: frozenset[str]
+    faculties: frozenset[str]
+    en_not: frozenset[str]
+
+    @classmethod
+    def of(cls, sections: dict[str, list[str]]) -> BrainInsult:
+        def words(name: str) -> frozenset[str]:
+            return frozenset(" ".join(fold_term(w)[0]) for w in sections.get(name, []))
+
+        return cls(
+            words("brain"),
+            words("brain-head"),
+            words("plain-brain-head"),
+            words("brain-faculty"),
+            words("en-brain-not"),
+        )
+
+    def find(self, said: Folded, unmarked: bool, english: bool) -> list[str]:
+        """The insults in the text, as the words that make them. `unmarked`:
+        the text has no diacritics at all, so its heads are read plain;
+        `english`: the text holds "brain" somewhere."""
+        found: list[str] = []
+        tokens = said.plain if unmarked else said.marked
+        if not self.brains.isdisjoint(tokens):
+            heads = self.plain_heads if unmarked else self.heads
+            for i, token in enumerate(tokens[:-1]):
+                if token not in self.brains or tokens[i + 1] in self.faculties:
+                    continue
+                j = i - 1 if i and tokens[i - 1] not in ("đầu", "dau") else i - 2
+                if j < 0:
+                    continue
+                for head in (f"{tokens[j - 1]} {tokens[j]}" if j else "", tokens[j]):
+                    if head in heads:
+                        found.append(f"{head} {token} {tokens[i + 1]}")
+                        break
+        if english:
+            for i, token in enumerate(said.plain):
+                end = next((e for e in ("brain", "brains", "brained") if token.endswith(e)), "")
+                if len(token) > len(end) + 1 and end and not token.startswith("brain"):
+                    found.append(token)
+                elif token in ("brains", "brained") and i and said.plain[i - 1] not in self.en_not:
+                    found.append(f"{said.plain[i - 1]} {token}")
+        return found

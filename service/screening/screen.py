@@ -31,7 +31,14 @@ from functools import lru_cache
 
 import numpy as np
 
-from service.screening.frames import Frame, Spots, default_frames, english_threat, read_sections
+from service.screening.frames import (
+    BrainInsult,
+    Frame,
+    Spots,
+    default_frames,
+    english_threat,
+    read_sections,
+)
 from service.screening.textfold import (
     Folded,
     Memo,
@@ -89,7 +96,7 @@ SIGNATURE_VALUES = 16
 NEAR_DUPLICATE_AGREEMENT = 7
 
 _URL = re.compile(
-    r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|vn|xyz|top|info|io|me|ly)/\S*",
+    r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|vn|xyz|top|info|io|me|ly|gy|gd|id)/\S*",
     re.IGNORECASE,
 )
 # Vietnamese numbers (0 or +84, then nine digits, or ten for a landline's
@@ -103,7 +110,8 @@ _US_PHONE = re.compile(
     re.IGNORECASE,
 )
 _SHORTENERS = re.compile(
-    r"\b(?:bit\.ly|tinyurl\.com|t\.co|goo\.gl|cutt\.ly|s\.id|shorturl\.at|rb\.gy|is\.gd|t\.me)/",
+    r"\b(?:bit\.ly|tinyurl\.com|t\.co|goo\.gl|cutt\.ly|s\.id|shorturl\.at|rb\.gy|is\.gd|t\.me"
+    r"|t\.ly)/",
     re.IGNORECASE,
 )
 # Top-level domains that spam favours (cheap to register, rarely a news source).
@@ -128,7 +136,7 @@ _SPACED_DOMAIN = re.compile(r"\w{3,}(?:com|net|org|info|xyz|club|vip|online|site
 # A link written so that no filter sees it: "hxxps://", "site[.]org", "(dot) com".
 _OBFUSCATED_LINK = re.compile(
     r"\bh(?:xx|\*\*)ps?://|\w\s*[\[(]\s*(?:\.|dot|chấm)\s*[\])]\s*\w"
-    r"|\w\s+(?:dot|chấm)\s+(?:com|net|org|vn)\b"
+    r"|\w\s+(?:dot|chấm)\s+(?:com|net|org|vn|club|xyz|vip|online|shop|site|top|bet)\b"
     r"|\w\s+\.\s+(?:com|net|org|vn|info|xyz|vip|top|club|online|shop|store|site)\b",
     re.IGNORECASE,
 )
@@ -380,8 +388,10 @@ class Screen:
         allowed: Iterable[str] = (),
         frames: Iterable[Frame] = (),
         fingerprints: bool = True,
+        brains: BrainInsult | None = None,
     ) -> None:
         allowed = list(allowed)
+        self._brains = brains
         self._banned = WordList(banned)
         self._suspect = WordList(suspect)
         self._allowed = WordList(allowed)
@@ -451,7 +461,7 @@ class Screen:
         if not links and _DOT_TLD.search(body):
             links = _spam_domains(body)
             risky = links > 0
-        found += _link_signals(name, body, links, risky, folded_body.plain_runs)
+        found += _link_signals(name, body, links, risky, folded_body.plain_runs, folded_name.plain)
         found += _shape_signals(body, folded_body.plain)
         score = sum(signal.weight for signal in found)
         assessment = Assessment(
@@ -476,6 +486,8 @@ class Screen:
         # ("clusterfuck", "fuckwit"); no innocent word holds these.
         if "fuck" in (joined := " ".join(said.plain)) or "fvck" in joined:
             banned += [w for w in said.plain if "fuck" in w or "fvck" in w]
+        if self._brains:
+            suspect += self._brains.find(said, unmarked, "brain" in joined)
         if banned or quoted:
             banned, quoted = self._innocent_removed(folded, banned, quoted)
         if suspect:
@@ -559,13 +571,15 @@ def _screen_for(
     # A screen holds no state that changes after it is built: sharing is safe.
     if not default_words:
         return Screen(banned, suspect, thresholds, allowed, fingerprints=fingerprints)
+    insult = read_sections(read_words("insult"))
     return Screen(
         [*read_words("banned"), *banned],
-        [*read_words("suspect"), *_insults(read_sections(read_words("insult"))), *suspect],
+        [*read_words("suspect"), *_insults(insult), *suspect],
         thresholds,
         [*read_words("allowed"), *allowed],
         _default_frames(),
         fingerprints=fingerprints,
+        brains=BrainInsult.of(insult),
     )
 
 
@@ -611,7 +625,12 @@ def _spam_domains(body: str) -> int:
 
 
 def _link_signals(
-    name: str, body: str, links: int, risky: bool, runs: tuple[str, ...] = ()
+    name: str,
+    body: str,
+    links: int,
+    risky: bool,
+    runs: tuple[str, ...] = (),
+    name_words: tuple[str, ...] = (),
 ) -> list[Signal]:
     """Links and adverts: how many links, to where, written how, and an
     author's name used as one."""
@@ -635,6 +654,7 @@ def _link_signals(
     if (
         ("." in name and _NAME_LINK.search(name))
         or (any(map(str.isdigit, name)) and _PHONE.search(name))
+        or _spelled_number(name_words)
         or (_may_hide_link(name) and _OBFUSCATED_LINK.search(name))
     ):
         found.append(Signal("advert-in-name", NAME_ADVERT))
@@ -666,8 +686,7 @@ def _shape_signals(body: str, words: tuple[str, ...]) -> list[Signal]:
     if (
         (("0" in body or "8" in body) and _PHONE.search(body))
         or ("-" in body and _US_PHONE.search(body))
-        # Most texts hold no digit's word at all: a set's test in C says so.
-        or (not _DIGIT_WORDS.isdisjoint(words) and _spelled_number(words))
+        or _spelled_number(words)
     ):
         found.append(Signal("phone-number", PHONE))
     if _shouting(body):
@@ -731,11 +750,26 @@ def _distinct(terms: list[str], taken: set[str]) -> list[str]:
 
 
 def _spelled_number(words: tuple[str, ...]) -> bool:
-    """Eight or more digits in words in a row: a phone number hidden from filters."""
-    run = 0
+    """A phone number hidden from filters: seven or more digits in words in
+    a row (a North American number: "five five five zero one eight seven"),
+    or eight or more digits, three or more in words and the rest in figures
+    that open with a 0 as a phone number does ("0974 ba sáu hai năm một
+    tám"); a year ("từ năm 1991") or a hotline ("1900 9095") is none."""
+    # Either needs digits in words: most texts hold none, which a set's
+    # test in C tells before a walk through every word in Python.
+    if _DIGIT_WORDS.isdisjoint(words):
+        return False
+    spelled = digits = 0
     for word in words:
-        run = run + 1 if word in _DIGIT_WORDS else 0
-        if run >= 8:
+        if word in _DIGIT_WORDS:
+            spelled += 1
+            digits += 1
+        elif word[:1] == "0" and word.isdigit() and len(word) <= 4:
+            digits += len(word)
+        else:
+            spelled = digits = 0
+            continue
+        if spelled >= 7 or (digits >= 8 and spelled >= 3):
             return True
     return False
 

@@ -54,8 +54,9 @@ _DIGIT = re.compile(r"\d")
 _SYMBOL_LETTER = {"!": "i", "$": "s", "@": "a"}
 # Cyrillic, Greek and Armenian letters that look like Latin ones ("fսck"):
 # a reader writing those alphabets is still matched as written elsewhere.
-_LOOKALIKES = "аеорсухіјѕԁɡһӏкмтвнսոզօνοαιкτρεχ"
-_HOMOGLYPHS = str.maketrans(_LOOKALIKES, "aeopcyxijsdghlkmtbhunqovoaiktpex")
+# The lunate sigma "ϲ", a "c" to the eye, casefolds to "σ".
+_LOOKALIKES = "аеорсухіјѕԁɡһӏкмтвнսոզօνοαιкτρεχσ"
+_HOMOGLYPHS = str.maketrans(_LOOKALIKES, "aeopcyxijsdghlkmtbhunqovoaiktpexc")
 # Translating walks the text in Python's slow path: find a look-alike first.
 _HAS_LOOKALIKE = re.compile(f"[{_LOOKALIKES}]")
 # The symbol comes first, so the engine skips ahead to one; the letter

@@ -263,13 +263,20 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
         # 0.9 %, 66.2 % and 3.4 %; after: 81.5 % and 0.9 %, 80.1 % and 3.4 %:
         # t5's clean comments held are weight loss and hotlines, left alone).
         ("train-t4.jsonl", 0.81, 0.01),
-        ("train-t5.jsonl", 0.80, 0.035),
-        # Training sets the rules were never tuned on (62.6 % and 0.9 %,
-        # 70.4 % and 1.2 %), and the blind set written after the seventh
-        # round, measured once (59.6 % and 1.5 %): floors under them.
-        ("train-t6.jsonl", 0.62, 0.01),
-        ("train-t7.jsonl", 0.70, 0.015),
-        ("heldout-9.jsonl", 0.59, 0.02),
+        ("train-t5.jsonl", 0.80, 0.025),  # 2.4 % after the eighth round
+        # Training sets the rules were never tuned on before the eighth
+        # round (62.6 % and 0.9 %, 70.4 % and 1.2 %), and the blind set
+        # written after the seventh, measured once (59.6 % and 1.5 %); after
+        # the eighth: 81.1 % and 0.3 %, 81.9 % and 0.0 %, 78.5 % and 0.6 %.
+        ("train-t6.jsonl", 0.80, 0.005),
+        ("train-t7.jsonl", 0.80, 0.005),
+        ("heldout-9.jsonl", 0.77, 0.01),
+        # Training sets never tuned on, after the eighth round (73.0 % and
+        # 2.1 %, 74.4 % and 1.5 %, 68.5 % and 0.9 %, 73.0 % and 0.9 %).
+        ("train-t8.jsonl", 0.72, 0.025),
+        ("train-t9.jsonl", 0.74, 0.02),
+        ("train-t10.jsonl", 0.68, 0.01),
+        ("train-t11.jsonl", 0.72, 0.01),
     ],
 )
 def test_the_corpus_is_sorted_no_worse_than_measured(
@@ -1011,6 +1018,178 @@ def test_visits_and_stretchers_in_the_news_are_not_threats(body: str) -> None:
 )
 def test_round_seven_adverts_without_a_phone_are_held(body: str) -> None:
     assert "suspect-word" in reasons(body), body
+
+
+# Round eight: first the clean comments the rules held, then the abuse they
+# missed, by family, each on text none of the corpora holds.
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Số hotline của trung tâm cứu hộ là gì vậy ạ?",  # a hotline asked about
+        "Gọi hotline cả buổi không ai nghe máy",
+        "Nạn cho vay nặng lãi ở quê tôi làm nhiều nhà tan nát",  # usury condemned
+        "ngay truoc cho vay nang lai bi bat ngay",
+        "Mua hai túi óc chó sấy về làm quà Tết",  # walnuts
+        'Có người chê khán giả "ngu như bò", nghe mà buồn',  # an insult reported
+        "Cúng thì đừng đốt cả đống vàng mã, phí lắm",  # votive paper
+        "Stupid of me to leave the umbrella on the bus",  # a reader's own slip
+        "The hotel is easy to find from the station",
+        "I know the pub well, lovely beer garden",
+        "Người nghệ sĩ già sống trong căn phòng bẩn và chật",  # "người Nghệ" is no people
+        "Người thành phố vô ý thức xả rác thì phải phạt",  # nor "người thành"
+        "Đúng là óc sáng tạo của người trẻ, quá hay",  # a faculty of the mind
+        "Bài viết về não bộ của trẻ nhỏ rất bổ ích",
+        "loai oc buou vang pha lua ghe qua",  # a species of snail, typed plain
+        "Can I pick your brains about the recipe?",
+        "She was the brains behind the whole rescue",
+        "The teenage brain is still developing",  # a brain, no compound
+        "Hang tìm ra từ năm 1991, năm 2009 mới khảo sát",  # years, no number
+        "Gọi 1900 9095 hoặc 115 khi cần",  # a hotline in figures, no digit words
+        "Con ông Tư học trường chuyên, cả xóm ai cũng khen",
+    ],
+)
+def test_round_eight_clean_comments_are_published(body: str) -> None:
+    assert reasons(body) == [], body
+
+
+def test_a_lenders_name_is_still_an_advert() -> None:
+    # Usury excused as news is never a lender's own name.
+    assert "suspect-word" in reasons("Bài hay", name="Cho Vay Nặng Lãi 247")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Gọi ngay hotline bên em để được giá tốt",  # a seller's own hotline
+        "Tuyển đại lý bánh tráng, không cần vốn",  # agents with no capital
+        "Tuyển cộng tác viên bán mỹ phẩm tại nhà",
+        "Viên ngủ ngon nhập khẩu, giao kín đáo, không cần đơn",
+        "Đăng ký ngay khóa luyện thi cấp tốc",
+        "Liên hệ ngay để giữ suất",
+        "Tặng kèm ốp lưng khi mua máy",
+        "Giảm 50% chỉ hôm nay cho khách mới",
+        "Thu mua điện thoại cũ giá cao nhất thị trường",
+        "Discreet shipping worldwide, ask for our price list",
+        "Group rates for schools and bulk discounts for clubs",
+        "10% off the first box with code SPRING",
+        "Enquire via our page, no agency fee this month",
+        "Ring our office for a viewing",
+        "Order at our shop before Friday",
+    ],
+)
+def test_round_eight_adverts_are_held(body: str) -> None:
+    assert "suspect-word" in reasons(body), body
+
+
+@pytest.mark.parametrize(
+    ("body", "name"),
+    [
+        ("Call five five five zero one two three for a quote", "An"),  # seven digit words
+        ("Hotline 0912 ba bốn năm sáu bảy tám", "An"),  # figures and words together
+    ],
+)
+def test_numbers_partly_or_wholly_in_words_are_seen(body: str, name: str) -> None:
+    assert "phone-number" in reasons(body, name=name), body
+
+
+def test_a_number_in_words_in_the_name_is_an_advert() -> None:
+    name = "Cho thuê xe Zalo không chín một hai ba bốn năm sáu bảy"
+    assert "advert-in-name" in reasons("Đẹp quá", name=name)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Đúng là lũ óc cá mè",  # a brain likened to anything, after a head
+        "Toàn bọn não bèo, nói mãi không hiểu",
+        "đồ não đậu phụ",
+        "Mấy người đó toàn lũ đầu óc củ chuối",
+        "bon nao ga nay noi lam gi",  # typed without diacritics
+        "What a bunch of turnip-brains",  # a compound on "brains"
+        "Total gravelbrain, that one",
+        "Only quinoa-brained hipsters queue for this",
+        "Gormless, the lot of them",  # dullness, whatever the head
+        "A pack of mouth-breathers",
+        "He has the IQ of a doorknob",
+        "Parking goblins ruin every street",
+        "Absolute muppets on both benches",  # a trait in the plural
+        "Such a snivelling rat, that man",
+        "Cả bọn như lũ ếch ộp",  # frogs at a well's bottom
+        "Lão chủ nhà chó đẻ",
+        "Đúng là đồ liếm giày",
+        "Đầu rỗng mà hay nói",
+    ],
+)
+def test_round_eight_insults_are_held(body: str) -> None:
+    assert "suspect-word" in reasons(body), body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Bunch of assholes",  # plurals and spellings of the swear words
+        "Those useless b*stards",
+        "What a load of bollocks",
+        "Union f**kers",
+        "Như cái lìn",
+        "ϲunt",  # a lunate sigma for "c"
+    ],
+)
+def test_round_eight_swearing_is_held(body: str) -> None:
+    assert {"banned-word", "suspect-word"} & set(reasons(body)), body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Dân Nghệ keo kiệt nổi tiếng",  # a province's short name after "dân"
+        "Nên hạn chế người gốc Hoa mở tiệm ở đây",  # kept out, politely
+        "Dân tỉnh lẻ lên đây chỉ làm bẩn phố",
+        "Dân miệt vườn quen thói chen lấn",
+        "Người vùng cao văn hóa thấp nên mới vậy",
+        "Some nationalities simply don't understand a queue",
+        "Recent arrivals who don't share our values",
+        "Choirs from poorer provinces: standards drop every year",
+        "Migrant riders don't have our manners",
+    ],
+)
+def test_round_eight_polite_hate_is_held(body: str) -> None:
+    assert any(r.startswith("hate") for r in reasons(body)), body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Nhà ông ở đầu ngõ tôi biết rồi, ông cứ chờ",  # whereabouts known
+        "Xe cô màu đỏ đúng không, tụi tôi biết cả",
+        "Tao biết nó học trường nào rồi",
+        "Con anh học lớp nào tôi cũng biết, nghĩ kỹ đi",
+        "Bà nào còn đổ rác ở đây thì coi chừng",  # "whichever of you"
+        "I know which gym you train at",  # English: haunts and habits known
+        "I know the bar he drinks in",
+        "We know her schedule now",
+        "We've got your names",
+        "Some people are very easy to find",
+    ],
+)
+def test_round_eight_veiled_threats_are_held(body: str) -> None:
+    assert any(r.startswith("threat") for r in reasons(body)), body
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("Vé rẻ tại t.ly/ve-re-hom-nay", "short-link"),  # a shortener more
+        ("Giá sốc tại shop-giare dot club", "obfuscated-link"),  # a spam TLD spelled out
+    ],
+)
+def test_round_eight_links_are_seen(body: str, reason: str) -> None:
+    assert reason in reasons(body), body
+
+
+def test_a_shortened_link_is_a_link() -> None:
+    # So that a first-time author's shortened link adds first-time-link.
+    assert SCREEN.assess("An", "Tra cứu ngay tại rb.gy/tra-cuu").links == 1
 
 
 @pytest.mark.parametrize(
