@@ -354,7 +354,7 @@ class Spots:
             frozenset(map(_key, (t for ts in self._plain.values() for t in ts))),
         )
 
-    def find(self, folded: Folded, words: tuple[set[str], set[str]]) -> list[_Spot]:
+    def find(self, folded: Folded, words: tuple[frozenset[str], frozenset[str]]) -> list[_Spot]:
         """The terms in the text, given the sets of its marked and plain words."""
         spots: list[_Spot] = []
         for tokens, index, starts in (
@@ -394,7 +394,9 @@ class Frame:
     # news, unless "có ngày ... thì đừng trách" frames it.
     allowed_excuse: bool = True
 
-    def find(self, folded: Folded, words: tuple[set[str], set[str]], innocent: Spots) -> str:
+    def find(
+        self, folded: Folded, words: tuple[frozenset[str], frozenset[str]], innocent: Spots
+    ) -> str:
         """The two terms, as the text has them, or "" when the frame is not
         there. `words` are the text's marked and plain words."""
         nears = self.near.find(folded, words)

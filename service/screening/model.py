@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import random
 import struct
+import sys
 import zlib
 from collections.abc import Sequence
 from functools import cache
@@ -87,7 +88,20 @@ _MASK = (1 << 32) - 1
 # (P * S) + ..., (h + seed) * S = h * S + seed * S), so it is folded into
 # every coefficient and cached hash below rather than done once more over
 # the whole array: the same slots, one numpy call fewer.
-_SPREAD_POWERS = tuple(np.uint32(pow(_P, k, 1 << 32) * _SPREAD & _MASK) for k in range(max(NGRAMS)))
+_SPREAD_POWERS = [pow(_P, k, 1 << 32) * _SPREAD & _MASK for k in range(max(NGRAMS))]
+# Every n-gram's hash at once, as one product of matrices: a row of
+# coefficients for each n (P**k * _SPREAD for its first n code points, 0
+# past them) by a view of the text's code points, one column for each
+# position (five code points from it, overlapping: no copy). uint32's
+# products and sums wrap modulo 2**32 as the hash does; one call where a
+# rolling hash took eight ufuncs and their slices (half the time).
+_GRAM_COEFFICIENTS = np.array(
+    [[_SPREAD_POWERS[k] if k < n else 0 for k in range(max(NGRAMS))] for n in NGRAMS], np.uint32
+)
+# The view reads max(NGRAMS) code points from each start of a shortest
+# n-gram: the text is padded with as many zeros as the longest reaches past.
+_GRAM_PADDING = bytes(4 * (max(NGRAMS) - min(NGRAMS)))
+_CODE_POINT = np.dtype(np.uint32)
 _SPREAD_NAME_SEED = np.uint32(_NAME_SEED * _SPREAD & _MASK)
 # CRC-32 of words times _SPREAD, each computed once (a dict lookup, in C
 # through map, costs a tenth of hashing one).
@@ -166,7 +180,7 @@ class Features:
         slots, values, _ = self.grouped()
         return slots, values
 
-    def grouped(self) -> tuple[Slots, Values, npt.NDArray[np.int64]]:
+    def grouped(self) -> tuple[Slots, Values, npt.NDArray[np.uint32]]:
         """`merged`, and the position of each slot's first feature (what
         `name` looks up), from one sort of slot and position packed into one
         64-bit key: a third of a stable argsort's time, and np.unique's
@@ -174,11 +188,16 @@ class Features:
         numpy's functions, which are Python wrappers around them."""
         count = len(self.indices)
         if not count:
-            return self.indices, self.values, np.zeros(0, np.int64)
-        keys = (self.indices.astype(np.uint64) << 32) | np.arange(count, dtype=np.uint64)
+            return self.indices, self.values, np.zeros(0, np.uint32)
+        keys = self.indices.astype(np.uint64)
+        keys <<= 32
+        keys |= (
+            _POSITIONS[:count] if count <= len(_POSITIONS) else np.arange(count, dtype=np.uint64)
+        )
         keys.sort()
-        ordered = (keys >> 32).astype(np.uint32)
-        positions = (keys & 0xFFFFFFFF).astype(np.int64)
+        # Each key's two halves, read in place: the slot, and the position.
+        halves = keys.view(np.uint32)
+        ordered, positions = halves[_HIGH_HALF::2], halves[_LOW_HALF::2]
         # The first feature of each slot, and the sum of the slot's values,
         # added in float64 as np.bincount adds, then rounded once.
         starts = np.concatenate(([True], ordered[1:] != ordered[:-1])).nonzero()[0]
@@ -216,6 +235,12 @@ class Features:
         return cls(slots.view("<u4").ravel().astype(np.uint32), values.astype(np.float32))
 
 
+# The positions of a comment's features, made once (a comment of 5,000
+# characters has about 15,000 features).
+_POSITIONS = np.arange(1 << 16, dtype=np.uint64)
+# Where the high and the low 32 bits of a uint64 lie in memory.
+_HIGH_HALF, _LOW_HALF = (1, 0) if sys.byteorder == "little" else (0, 1)
+
 _FEATURES_MAGIC = b"LBF1"
 _FEATURES = struct.Struct("<4sBxxxI")
 
@@ -233,16 +258,19 @@ def extract_folded(name: Folded, body: Folded) -> Features:
     body_text = " " + " ".join(body.plain) + " "
     text = f"{body_text} {' '.join(names)} " if names else body_text
     body_size = len(body_text)
-    codes = np.frombuffer(text.encode("utf-32-le"), np.uint32)
-    # Every n-gram at once: h_n[i] = h_(n-1)[i] + codes[i + n - 1] * P**(n - 1).
+    # Column i of window: the code points from i on; row j of hashes: the
+    # NGRAMS[j]-grams at each position, the last ones past the text's end
+    # (padding) being cut off below.
+    starts = len(text) - min(NGRAMS) + 1
+    window = np.ndarray(
+        (max(NGRAMS), starts), _CODE_POINT, text.encode("utf-32-le") + _GRAM_PADDING, 0, (4, 4)
+    )
+    hashes = _GRAM_COEFFICIENTS @ window
     grams: list[Slots] = []
     named: list[Slots] = []
-    hashes = codes * _SPREAD_POWERS[0]
-    for n in range(2, max(NGRAMS) + 1):
-        hashes = hashes[:-1] + codes[n - 1 :] * _SPREAD_POWERS[n - 1]
-        if n in NGRAMS:
-            grams.append(hashes[: max(0, body_size - n + 1)])
-            named.append(hashes[body_size:])
+    for row, n in zip(hashes, NGRAMS, strict=True):
+        grams.append(row[: max(0, body_size - n + 1)])
+        named.append(row[body_size : len(text) - n + 1])
     parts = grams
     body_grams = sum(map(len, grams))
     name_grams = sum(map(len, named)) if names else 0
@@ -331,9 +359,9 @@ class Model:
         pushes = self.weights.take(slots) * values
         found: list[str] = []
         said: list[tuple[bool, str]] = []
-        top = (-pushes).argsort(kind="stable")[: 10 * k]
-        for push, position in zip(pushes[top].tolist(), positions[top].tolist(), strict=True):
-            if len(found) == k or push <= 0:
+        top = _strongest(pushes, 10 * k)
+        for position in positions[top].tolist():
+            if len(found) == k:
                 break
             name = features.name_at(position)
             kind, _, text = name.partition(":")
@@ -443,6 +471,22 @@ class Model:
             sums = np.frombuffer(data, "<f4", DIMENSION, _MODEL.size + 4 * DIMENSION)
             sums = sums.astype(np.float32)
         return cls(weights, sums, bias, version)
+
+
+def _strongest(pushes: Values, count: int) -> npt.NDArray[np.uint32]:
+    """The indices of the `count` largest positive pushes, the largest
+    first, equal ones in the order of their index: what a stable argsort of
+    -pushes gives, cut at `count` and at the first push not above 0. Each
+    push and its index packed into one 64-bit key, sorted once: a positive
+    float32's bits, as an integer, order as its value does, so the inverted
+    bits put the largest first. Half a stable argsort's time (timsort, for
+    floats), and the pushes that cannot be named are not sorted at all."""
+    order = (pushes > 0).nonzero()[0]
+    keys = (~pushes.take(order).view(np.uint32)).astype(np.uint64)
+    keys <<= 32
+    keys |= order.astype(np.uint64)
+    keys.sort()
+    return keys[:count].view(np.uint32)[_LOW_HALF::2]
 
 
 # A step's error is found to within this share of the decision's weight.

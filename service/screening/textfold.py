@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Generic, TypeVar
 
@@ -27,6 +27,9 @@ _MARKS = re.compile("[\u0300-\u036f]")
 # A word, where an asterisk inside stands for a masked letter ("f*ck").
 _TOKEN = re.compile(r"[^\W_]+(?:\*+[^\W_]+)*", re.UNICODE)
 _REPEAT = re.compile(r"(.)\1{2,}")
+# Whether _REPEAT finds anything: the same runs, in less than half its
+# time (no repetition to count, only two characters to compare).
+_THRICE = re.compile(r"(.)\1\1")
 # A word drawn out ("Ngguuuuu") loses its doubled letters too: no Vietnamese
 # syllable doubles a consonant, and the word lists index their terms with
 # doubles undone as well ("asshooole" is "ashole", still "asshole").
@@ -42,6 +45,11 @@ _LETTER_DOT_LETTER = re.compile(r"\.(?<=[^\W\d_]\.)(?=[^\W\d_])")
 # Animal emoji said of a person ("con 🐶", "đồ 🐷") are the words.
 _ANIMALS = dict.fromkeys("🐶🐕🐩", " chó ") | dict.fromkeys("🐷🐖🐽", " lợn ") | {"🦐": " tôm "}
 _HAS_ANIMAL = re.compile("[🐶🐕🐩🐷🐖🐽🦐]")
+# The engine tests a character against a class of seven characters past
+# U+FFFF one by one, but against one range at once: the block that holds
+# them all (animals, food, faces) finds the few texts worth the search
+# above in a quarter of its time.
+_ANIMAL_BLOCK = re.compile("[\U0001f400-\U0001f9ff]")
 _DIGIT = re.compile(r"\d")
 _SYMBOL_LETTER = {"!": "i", "$": "s", "@": "a"}
 # Cyrillic, Greek and Armenian letters that look like Latin ones ("fսck"):
@@ -74,6 +82,19 @@ class Folded:
     plain: tuple[str, ...]
     marked_runs: tuple[str, ...] = ()
     plain_runs: tuple[str, ...] = ()
+    # The distinct words of each fold, made when first asked for (`words`).
+    _words: tuple[frozenset[str], frozenset[str]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def words(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The distinct words of the marked and the plain fold. Made once
+        for a text: the word lists (banned, suspect, allowed) and the frames
+        each intersect their vocabularies with them, and a set intersection
+        walks the smaller set where one with a tuple hashes every word."""
+        if self._words is None:
+            self._words = (frozenset(self.marked), frozenset(self.plain))
+        return self._words
 
     def __add__(self, other: Folded) -> Folded:
         # A separator no term contains: no phrase spans the two texts.
@@ -125,13 +146,13 @@ def fold(text: str) -> Folded:
     if not base.isascii():
         if _HAS_LOOKALIKE.search(base):
             base = base.translate(_HOMOGLYPHS)
-        if _HAS_ANIMAL.search(base):
+        if _ANIMAL_BLOCK.search(base) and _HAS_ANIMAL.search(base):
             base = _HAS_ANIMAL.sub(lambda m: _ANIMALS[m.group()], base)
     # Symbols standing for letters inside a word ("sh!t", "a$$", "c@c").
     if "!" in base or "$" in base or "@" in base:  # three scans in C, cheaper than the pattern's
         base = _IN_WORD_SYMBOL.sub(lambda m: _SYMBOL_LETTER[m.group()], base)
     # Drawn-out letters ("nguuuu") are one letter.
-    if _REPEAT.search(base):
+    if _THRICE.search(base):
         base = _DRAWN_WORD.sub(_undrawn, base)
         base = _REPEAT.sub(r"\1", base)
     if "." in base and _LETTER_DOT_LETTER.search(base):

@@ -5,6 +5,7 @@ as one more signal beside the rules. No Redis: all of it is computation."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -456,6 +457,18 @@ def test_combine_adds_the_score_and_reasons_and_recomputes_the_verdict() -> None
     assert spam.verdict == "spam" and spam.score == 8.0
     strict = AbuseRules(hold_at=1.0, spam_at=2.0, reject_at=3.0)
     assert combine(rules, ModelSignal(0.9, 0.0, ("model:0.90",)), strict).verdict == "hold"
+
+
+def test_combine_carries_every_other_field_of_the_rules_assessment() -> None:
+    # combine builds the assessment outright: a field added to Assessment
+    # must be carried over there too.
+    rules = Assessment(1.0, ("links:2",), "pass", 2, b"x")
+    combined = combine(rules, ModelSignal(0.9, 2.0, ("model:0.90",)), ABUSE)
+    changed = {"score", "reasons", "verdict"}
+    for field in dataclasses.fields(Assessment):
+        if field.name not in changed:
+            assert getattr(combined, field.name) == getattr(rules, field.name), field.name
+    assert {f.name for f in dataclasses.fields(Assessment)} == changed | {"links", "fingerprint"}
 
 
 def test_screen_comment_holds_what_the_model_finds_and_the_rules_miss() -> None:
