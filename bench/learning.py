@@ -18,14 +18,15 @@ share of clean comments held over the last 100 comments, for the three),
 the figures over the comments after the first 0, 100, 200, ... decisions,
 and what extract + probability cost per comment (median CPU time).
 
---start base: the base model shipped with the package (trained on the four
-tuning corpora, so on those its figures flatter it); --start empty: a model
+--start base: the base model shipped with the package (trained on the
+corpora scripts/train-base-model.py lists in TRAINING, so on those its
+figures flatter it; it warns); --start empty: a model
 that knows nothing; --base-from PATH...: a base trained here, as
 scripts/train-base-model.py trains one, from other corpora only: on a corpus
 it did not read, the curve shows what a new site would see.
 
-The rules were tuned on the four tuning corpora too, so on them the rules
-alone hold nearly everything. --rules-at REV screens with the rules as they
+The rules were tuned on most of those corpora too, so on them the rules
+alone hold more than on unseen text. --rules-at REV screens with the rules as they
 were at a git revision instead (its service/ and config/, from git archive,
 in a subprocess), "both" being held by those rules or by the model: with the
 rules of before a corpus was tuned on and a base trained on the corpora
