@@ -325,8 +325,14 @@ _DENIED_GROUP = frozenset(
         *(("not", "all"), ("không", "phải"), ("chẳng", "phải"), ("đâu", "phải")),
         *(("ta", "nói"), ("cứ", "nói"), ("hay", "nói"), ("đừng", "nói"), ("ai", "bảo")),
         *(("ta", "bảo"), ("ai", "nói"), ("ta", "nghĩ"), ("ta", "cho")),
+        # Round nine: a stereotype others run down or blame a people with
+        # ("đi đâu cũng chê dân miền Tây lười", "đổ lỗi cho người nhập cư").
+        *(("cũng", "chê"), ("hay", "chê"), ("lỗi", "cho"), ("tội", "cho")),
     ]
 )
+# The author naming their own people ("tôi người Nghệ An, chưa ăn gian của
+# ai") answers a stereotype; it does not hold one.
+_OWN_PEOPLE = frozenset({"tôi", "tui", "mình"})
 
 
 # A term found in a text: the positions of its first word and past its last.
@@ -437,12 +443,15 @@ def _inside(start: int, end: int, phrases: list[_Spot]) -> bool:
 
 def _denied(tokens: tuple[str, ...], anchor: int, near: int) -> bool:
     """A denial in the three words before the word of contempt ("không phải
-    bệnh hoạn"), or right before the group ("not all Muslims")."""
+    bệnh hoạn"), or right before the group ("not all Muslims", "chê dân
+    ...", "tôi người ...")."""
     for i in range(max(0, near - 3), near):
         # "đâu cũng" is "everywhere" ("đi đâu cũng trộm cắp"), no denial.
         if tokens[i] in _NEGATIONS and tokens[i : i + 2] != ("đâu", "cũng"):
             return True
-    return tokens[max(0, anchor - 2) : anchor] in _DENIED_GROUP
+    return tokens[max(0, anchor - 2) : anchor] in _DENIED_GROUP or (
+        anchor > 0 and tokens[anchor - 1] in _OWN_PEOPLE
+    )
 
 
 def read_sections(lines: Iterable[str]) -> dict[str, list[str]]:
