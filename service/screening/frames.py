@@ -521,6 +521,12 @@ def english_threat(words: tuple[str, ...]) -> str:
     return match.group() if match else ""
 
 
+# Round nine: a compound on "skull" is the same insult ("puddleskull",
+# "bufferskulls", "numbskulled"); a skull alone, or after a word ("a
+# fractured skull"), is news.
+_EN_EMPTY_HEADS = ("brain", "brains", "brained", "skull", "skulls", "skulled")
+
+
 @dataclass(frozen=True, slots=True)
 class BrainInsult:
     """An insult of a person's brain, whatever it is likened to: readers
@@ -573,8 +579,8 @@ class BrainInsult:
                         break
         if english:
             for i, token in enumerate(said.plain):
-                end = next((e for e in ("brain", "brains", "brained") if token.endswith(e)), "")
-                if len(token) > len(end) + 1 and end and not token.startswith("brain"):
+                end = next((e for e in _EN_EMPTY_HEADS if token.endswith(e)), "")
+                if len(token) > len(end) + 1 and end and not token.startswith(("brain", "skull")):
                     found.append(token)
                 elif token in ("brains", "brained") and i and said.plain[i - 1] not in self.en_not:
                     found.append(f"{said.plain[i - 1]} {token}")

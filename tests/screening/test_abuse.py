@@ -275,10 +275,11 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
         # eighth: 73.0 % and 2.1 %, 74.4 % and 1.5 %, 68.5 % and 0.9 %,
         # 73.0 % and 0.9 %), and the two blind sets written after the eighth,
         # measured once (73.0 % and 2.4 %, 64.4 % and 1.8 %); the ninth
-        # round tuned on their clean side: 0.6 %, 0.6 %, 0.0 %, 0.0 %, 0.6 %
-        # and 1.2 %, the abuse as it was.
+        # round tuned on them, mostly their clean side: 73.7 % and 0.6 %,
+        # 76.7 % and 0.6 %, 68.5 % and 0.0 %, 73.0 % and 0.0 %, 73.0 % and
+        # 0.6 %, 64.4 % and 1.2 %.
         ("train-t8.jsonl", 0.72, 0.01),
-        ("train-t9.jsonl", 0.74, 0.01),
+        ("train-t9.jsonl", 0.76, 0.01),
         ("train-t10.jsonl", 0.68, 0.005),
         ("train-t11.jsonl", 0.72, 0.005),
         ("heldout-10.jsonl", 0.72, 0.01),
@@ -1317,3 +1318,18 @@ def test_round_nine_clean_comments_are_published(body: str) -> None:
 )
 def test_round_nine_the_same_words_still_count(body: str) -> None:
     assert reasons(body) != [], body
+
+
+@pytest.mark.parametrize(
+    ("body", "held"),
+    [
+        ("Whoever signed off on this is a total teapotskull", True),  # a coinage on "skull"
+        ("Only mothskulls believe the mayor", True),
+        ("The numbskulled fans booed their own team", True),
+        ("Archaeologists found a skull under the old market", False),  # a skull is news
+        ("He fractured his skull in the fall, wear a helmet", False),
+        ("Skullcap tea is sold at the night market", False),
+    ],
+)
+def test_round_nine_a_compound_on_skull_is_an_insult(body: str, held: bool) -> None:
+    assert ("suspect-word" in reasons(body)) is held, body
