@@ -3,8 +3,8 @@
     .venv/bin/python bench/evaluate.py [--site demo] [--misses]
 
 Twenty-three corpora, each written without seeing the word lists, the scoring
-or the others. All but six were tuned on since, so that their figures
-flatter the screening: corpus.jsonl (first round), corpus-b.jsonl (second round),
+or the others. All were tuned on since, so that their figures flatter the
+screening: corpus.jsonl (first round), corpus-b.jsonl (second round),
 heldout.jsonl (ids h2-, third round: 65.5 % recall and 7.7 % false positives
 before it, 97.3 % and 0.0 % after), heldout-3.jsonl (ids h3-, fourth round:
 83.7 % and 1.8 % before it, 100 % and 0.6 % after), and in a fifth round
@@ -22,13 +22,17 @@ seventh round tuned on it with train-t4 and -t5.jsonl (72.6 % and 0.9 %,
 the seventh round, measured it blind once (59.6 % and 1.5 %), and an eighth
 round tuned on it with train-t6 and -t7.jsonl (62.6 % and 0.9 %, 70.4 % and
 1.2 % before it; after: 78.5 % and 0.6 %, 81.1 % and 0.3 %, 81.9 % and
-0.0 %). Never tuned on: train-t8 to -t11.jsonl, training sets written in
-voices of their own (tests/data/README.md), which came as the eighth round
-began (70.4 % and 2.1 %, 71.5 % and 1.8 %, 66.7 % and 0.9 %, 70.7 % and
-1.2 % before it; 73.0 % and 2.1 %, 74.4 % and 1.5 %, 68.5 % and 0.9 %,
-73.0 % and 0.9 % after). Nor heldout-10 and -11.jsonl (ids h10-, h11-),
-written blind after the eighth round and measured once (73.0 % and 2.4 %,
-64.4 % and 1.8 %).
+0.0 %). train-t8 to -t11.jsonl, training sets written in voices of their
+own (tests/data/README.md), came as the eighth round began and were not
+tuned on in it (70.4 % and 2.1 %, 71.5 % and 1.8 %, 66.7 % and 0.9 %,
+70.7 % and 1.2 % before it; 73.0 % and 2.1 %, 74.4 % and 1.5 %, 68.5 %
+and 0.9 %, 73.0 % and 0.9 % after). heldout-10 and -11.jsonl (ids h10-, h11-),
+written blind after the eighth round, measured it once (73.0 % and 2.4 %,
+64.4 % and 1.8 %), and a ninth round tuned on them and on train-t8 to
+-t11, mostly on the clean side (after: 73.0 % and 0.6 %, 64.4 % and
+1.2 %; 73.7 % and 0.6 %, 76.7 % and 0.6 %, 68.5 % and 0.0 %, 73.0 % and
+0.0 %). No corpus is held out now: honest figures need a newer blind
+set.
 Every corpus author counts as a first-time author with no duplicate on the
 site, as the accept script would find them (Screen.newcomer_verdict).
 
@@ -71,12 +75,12 @@ CORPORA = {
     "train-t6.jsonl": "tuned on, eighth round",
     "train-t7.jsonl": "tuned on, eighth round",
     "heldout-9.jsonl": "tuned on, eighth round",
-    "train-t8.jsonl": "training set, never tuned on",
-    "train-t9.jsonl": "training set, never tuned on",
-    "train-t10.jsonl": "training set, never tuned on",
-    "train-t11.jsonl": "training set, never tuned on",
-    "heldout-10.jsonl": "held out, measured once",
-    "heldout-11.jsonl": "held out, measured once",
+    "train-t8.jsonl": "tuned on, ninth round",
+    "train-t9.jsonl": "tuned on, ninth round",
+    "train-t10.jsonl": "tuned on, ninth round",
+    "train-t11.jsonl": "tuned on, ninth round",
+    "heldout-10.jsonl": "tuned on, ninth round",
+    "heldout-11.jsonl": "tuned on, ninth round",
 }
 
 

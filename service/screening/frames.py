@@ -325,8 +325,14 @@ _DENIED_GROUP = frozenset(
         *(("not", "all"), ("không", "phải"), ("chẳng", "phải"), ("đâu", "phải")),
         *(("ta", "nói"), ("cứ", "nói"), ("hay", "nói"), ("đừng", "nói"), ("ai", "bảo")),
         *(("ta", "bảo"), ("ai", "nói"), ("ta", "nghĩ"), ("ta", "cho")),
+        # Round nine: a stereotype others run down or blame a people with
+        # ("đi đâu cũng chê dân miền Tây lười", "đổ lỗi cho người nhập cư").
+        *(("cũng", "chê"), ("hay", "chê"), ("lỗi", "cho"), ("tội", "cho")),
     ]
 )
+# The author naming their own people ("tôi người Nghệ An, chưa ăn gian của
+# ai") answers a stereotype; it does not hold one.
+_OWN_PEOPLE = frozenset({"tôi", "tui", "mình"})
 
 
 # A term found in a text: the positions of its first word and past its last.
@@ -437,12 +443,15 @@ def _inside(start: int, end: int, phrases: list[_Spot]) -> bool:
 
 def _denied(tokens: tuple[str, ...], anchor: int, near: int) -> bool:
     """A denial in the three words before the word of contempt ("không phải
-    bệnh hoạn"), or right before the group ("not all Muslims")."""
+    bệnh hoạn"), or right before the group ("not all Muslims", "chê dân
+    ...", "tôi người ...")."""
     for i in range(max(0, near - 3), near):
         # "đâu cũng" is "everywhere" ("đi đâu cũng trộm cắp"), no denial.
         if tokens[i] in _NEGATIONS and tokens[i : i + 2] != ("đâu", "cũng"):
             return True
-    return tokens[max(0, anchor - 2) : anchor] in _DENIED_GROUP
+    return tokens[max(0, anchor - 2) : anchor] in _DENIED_GROUP or (
+        anchor > 0 and tokens[anchor - 1] in _OWN_PEOPLE
+    )
 
 
 def read_sections(lines: Iterable[str]) -> dict[str, list[str]]:
@@ -512,6 +521,12 @@ def english_threat(words: tuple[str, ...]) -> str:
     return match.group() if match else ""
 
 
+# Round nine: a compound on "skull" is the same insult ("puddleskull",
+# "bufferskulls", "numbskulled"); a skull alone, or after a word ("a
+# fractured skull"), is news.
+_EN_EMPTY_HEADS = ("brain", "brains", "brained", "skull", "skulls", "skulled")
+
+
 @dataclass(frozen=True, slots=True)
 class BrainInsult:
     """An insult of a person's brain, whatever it is likened to: readers
@@ -564,8 +579,8 @@ class BrainInsult:
                         break
         if english:
             for i, token in enumerate(said.plain):
-                end = next((e for e in ("brain", "brains", "brained") if token.endswith(e)), "")
-                if len(token) > len(end) + 1 and end and not token.startswith("brain"):
+                end = next((e for e in _EN_EMPTY_HEADS if token.endswith(e)), "")
+                if len(token) > len(end) + 1 and end and not token.startswith(("brain", "skull")):
                     found.append(token)
                 elif token in ("brains", "brained") and i and said.plain[i - 1] not in self.en_not:
                     found.append(f"{said.plain[i - 1]} {token}")

@@ -487,7 +487,7 @@ class Screen:
         if "fuck" in (joined := " ".join(said.plain)) or "fvck" in joined:
             banned += [w for w in said.plain if "fuck" in w or "fvck" in w]
         if self._brains:
-            suspect += self._brains.find(said, unmarked, "brain" in joined)
+            suspect += self._brains.find(said, unmarked, "brain" in joined or "skull" in joined)
         if banned or quoted:
             banned, quoted = self._innocent_removed(folded, banned, quoted)
         if suspect:

@@ -271,12 +271,19 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
         ("train-t6.jsonl", 0.80, 0.005),
         ("train-t7.jsonl", 0.80, 0.005),
         ("heldout-9.jsonl", 0.77, 0.01),
-        # Training sets never tuned on, after the eighth round (73.0 % and
-        # 2.1 %, 74.4 % and 1.5 %, 68.5 % and 0.9 %, 73.0 % and 0.9 %).
-        ("train-t8.jsonl", 0.72, 0.025),
-        ("train-t9.jsonl", 0.74, 0.02),
-        ("train-t10.jsonl", 0.68, 0.01),
-        ("train-t11.jsonl", 0.72, 0.01),
+        # Training sets never tuned on before the ninth round (after the
+        # eighth: 73.0 % and 2.1 %, 74.4 % and 1.5 %, 68.5 % and 0.9 %,
+        # 73.0 % and 0.9 %), and the two blind sets written after the eighth,
+        # measured once (73.0 % and 2.4 %, 64.4 % and 1.8 %); the ninth
+        # round tuned on them, mostly their clean side: 73.7 % and 0.6 %,
+        # 76.7 % and 0.6 %, 68.5 % and 0.0 %, 73.0 % and 0.0 %, 73.0 % and
+        # 0.6 %, 64.4 % and 1.2 %.
+        ("train-t8.jsonl", 0.72, 0.01),
+        ("train-t9.jsonl", 0.76, 0.01),
+        ("train-t10.jsonl", 0.68, 0.005),
+        ("train-t11.jsonl", 0.72, 0.005),
+        ("heldout-10.jsonl", 0.72, 0.01),
+        ("heldout-11.jsonl", 0.63, 0.015),
     ],
 )
 def test_the_corpus_is_sorted_no_worse_than_measured(
@@ -1266,3 +1273,63 @@ def test_sites_with_the_same_rules_share_one_screen() -> None:
     assert SCREEN.assess("An", "đừng quạc quạc").reasons == ()
     stricter = Screen.for_rules(AbuseRules(hold_at=2.0))
     assert stricter.thresholds.hold == 2.0 and SCREEN.thresholds.hold == 3.0
+
+
+# Round nine: the clean comments the rules held in heldout-10, -11 and
+# train-t8 to -t11, by family, each on text none of the corpora holds.
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Not stupid at all, the fee keeps the queue short",  # "stupid" denied
+        "It was a stupid tackle, not a violent one",  # said of an act
+        "Left my keys at work, which was stupid given the rain",
+        "Stupid move by the council to close the bridge in summer",
+        "Bạn ấy có ngu đâu, chỉ là chưa được dạy thôi",  # "ngu" denied
+        "Tỉnh đã hứa sớm giải ngân tiền hỗ trợ bà con vùng lũ",  # public money
+        "Hợp đồng ghi rõ giải ngân theo đợt nên chậm là phải",
+        "Cầu này làm bằng vay vốn nước ngoài, nợ công tăng thêm",
+        "Nước mình thiếu một hệ thống cho vay học phí minh bạch",
+        "Cá độ là phạm pháp, các em đừng tin mấy trang đó",  # betting condemned
+        "Web lậu toàn quảng cáo cá độ, cẩn thận kẻo dính mã độc",
+        "Tết nào tôi cũng đi chùa với đám bạn Khmer",  # friends
+        "Ông ấy đi đâu cũng chê dân miền Tây lười, sai bét",  # a stereotype run down
+        "Cứ đổ lỗi cho người nhập cư, nói họ vô ơn, là sai",
+        "Tôi người Thanh Hóa, chưa trộm cắp của ai bao giờ",  # the author's own people
+        'Cái meme "con chó ngu" hồi đó ai cũng share',  # a meme named
+        "Cẩn thận 'kiếm tiền online' lừa đảo đó",  # a scam's line
+        "That 'crypto giveaway' link is fake, report it",  # a link named
+    ],
+)
+def test_round_nine_clean_comments_are_published(body: str) -> None:
+    assert reasons(body) == [], body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "You are stupid, simple as that",  # still said of a person
+        "Mày ngu thật, ngu hết chỗ nói",
+        "Cần vay vốn nhanh, giải ngân trong ngày, inbox em",  # a lender's advert
+        "Cá độ bóng đá tỷ lệ cao, vào ngay",
+        "Đám Khmer đó toàn trộm cắp",
+        "Dân miền Tây lười lắm",
+        'Mày đúng là "đồ ngu"',  # scare quotes
+    ],
+)
+def test_round_nine_the_same_words_still_count(body: str) -> None:
+    assert reasons(body) != [], body
+
+
+@pytest.mark.parametrize(
+    ("body", "held"),
+    [
+        ("Whoever signed off on this is a total teapotskull", True),  # a coinage on "skull"
+        ("Only mothskulls believe the mayor", True),
+        ("The numbskulled fans booed their own team", True),
+        ("Archaeologists found a skull under the old market", False),  # a skull is news
+        ("He fractured his skull in the fall, wear a helmet", False),
+        ("Skullcap tea is sold at the night market", False),
+    ],
+)
+def test_round_nine_a_compound_on_skull_is_an_insult(body: str, held: bool) -> None:
+    assert ("suspect-word" in reasons(body)) is held, body
