@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/evaluate.py [--site demo] [--misses]
 
-Twenty-three corpora, each written without seeing the word lists, the scoring
-or the others. All were tuned on since, so that their figures flatter the
+Twenty-four corpora, each written without seeing the word lists, the scoring
+or the others. All but one were tuned on since, so that their figures flatter the
 screening: corpus.jsonl (first round), corpus-b.jsonl (second round),
 heldout.jsonl (ids h2-, third round: 65.5 % recall and 7.7 % false positives
 before it, 97.3 % and 0.0 % after), heldout-3.jsonl (ids h3-, fourth round:
@@ -31,8 +31,9 @@ written blind after the eighth round, measured it once (73.0 % and 2.4 %,
 64.4 % and 1.8 %), and a ninth round tuned on them and on train-t8 to
 -t11, mostly on the clean side (after: 73.0 % and 0.6 %, 64.4 % and
 1.2 %; 73.7 % and 0.6 %, 76.7 % and 0.6 %, 68.5 % and 0.0 %, 73.0 % and
-0.0 %). No corpus is held out now: honest figures need a newer blind
-set.
+0.0 %). heldout-12.jsonl (ids h12-), written blind after the eighth round
+and the model's new settings, measured the ninth round's rules once
+(73.0 % and 0.6 %); it was never tuned on.
 Every corpus author counts as a first-time author with no duplicate on the
 site, as the accept script would find them (Screen.newcomer_verdict).
 
@@ -81,6 +82,7 @@ CORPORA = {
     "train-t11.jsonl": "tuned on, ninth round",
     "heldout-10.jsonl": "tuned on, ninth round",
     "heldout-11.jsonl": "tuned on, ninth round",
+    "heldout-12.jsonl": "held out, measured once",
 }
 
 
