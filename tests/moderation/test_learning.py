@@ -312,7 +312,9 @@ async def test_recent_scores_give_a_body_too_short_to_hold_nothing(
     admin = client.app[SERVICES].model_admin
     every = await admin.recent_scores("news", 10)
     assert len(every) == 2 and all(p > 0 and not abusive for p, abusive in every)
-    scored = dict(zip([long, short], await admin.recent_scores("news", 10, len(short) + 1)))
+    scored = dict(
+        zip([long, short], await admin.recent_scores("news", 10, len(short) + 1), strict=True)
+    )
     assert scored[short] == (0.0, False)
     assert scored[long] in every
 
