@@ -78,6 +78,12 @@ _EN_THREAT = re.compile(
     r"|\b(?:i|we) know (?:his|her|their|your|ur) (?:shift|schedule|routine|movements)\b"
     r"|\b(?:i|we) (?:ve|have) (?:kept|got|made) (?:a list|your names|all your names)\b"
     r"|\b(?:people|he|she|they)(?: are| is| re| s)? (?:very |so |quite )?easy to find\b"
+    # Round ten: the reader's own home not hard to find (a third person's is
+    # directions: "their office is not hard to find"), a brick through a window.
+    r"|\b(?:your|ur) (?:house|home|flat|address|place) (?:isn t|is not|won t be|wouldn t be"
+    r"|s not) (?:hard|difficult) to find\b"
+    r"|\b(?:a brick|bricks|a rock|rocks|a stone|stones) through (?:your|ur|his|her|their)"
+    r" (?:\w+ )?windows?\b"
 )
 # A word each of those patterns needs (the verb or the thing, not the pronoun):
 # most texts, English ones too, have none of them.
@@ -162,6 +168,9 @@ _EN_THREAT_WORDS = frozenset(
         "twice",
         "list",
         "names",
+        "hard",
+        "difficult",
+        "through",
     }
 )
 # Words too common to tell whether a phrase may be in a text.

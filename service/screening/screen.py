@@ -483,9 +483,11 @@ class Screen:
         if unmarked and suspect and self._suspect.exact:
             suspect = [t for t in suspect if t not in self._suspect.exact]
         # English swear words stay swear words inside a compound
-        # ("clusterfuck", "fuckwit"); no innocent word holds these.
-        if "fuck" in (joined := " ".join(said.plain)) or "fvck" in joined:
-            banned += [w for w in said.plain if "fuck" in w or "fvck" in w]
+        # ("clusterfuck", "fuckwit"), and so does the transposed "fcuk"
+        # ("fcuking", round ten); no innocent word holds these.
+        joined = " ".join(said.plain)
+        if "fuck" in joined or "fvck" in joined or "fcuk" in joined:
+            banned += [w for w in said.plain if "fuck" in w or "fvck" in w or "fcuk" in w]
         if self._brains:
             suspect += self._brains.find(said, unmarked, "brain" in joined or "skull" in joined)
         if banned or quoted:
