@@ -124,11 +124,13 @@ def main() -> int:
         rules, folded_name, folded_body = screen.assess_folded(name, body)
         features = extract_folded(folded_name, folded_body)
         probability = model.probability(features)
-        signal = model_signal(model, features, site.model, site.abuse, rules.score)
+        signal = model_signal(
+            model, features, site.model, site.abuse, rules.score, length=len(body)
+        )
         both = combine(rules, signal, site.abuse)
         held = {
             "rules": screen.newcomer_verdict(rules) != "pass",
-            "model": probability >= site.model.hold_at,
+            "model": probability >= site.model.hold_at and len(body) >= site.model.hold_min_length,
             "both": screen.newcomer_verdict(both) != "pass",
         }
         if old_rules is not None:

@@ -129,11 +129,15 @@ class ModelAdmin:
         )
 
     @translate_errors
-    async def recent_scores(self, site_id: str, last: int) -> list[tuple[float, bool]]:
+    async def recent_scores(
+        self, site_id: str, last: int, min_length: int = 0
+    ) -> list[tuple[float, bool]]:
         """The site's current model's probability for each of the comments of
         its last `last` decisions (the latest decision for each), with the
-        label the decision gave. The model has learned from most of them, so
-        thresholds chosen on them are a little optimistic."""
+        label the decision gave; 0 for a body shorter than `min_length`,
+        which the model never holds (`model.hold_min_length`). The model has
+        learned from most of them, so thresholds chosen on them are a little
+        optimistic."""
         keys = SiteKeys(self._prefix, site_id)
         weights = cast(bytes | None, await self._redis.hget(keys.model, "weights"))
         model = Model.from_bytes(weights) if weights else base_model()
@@ -146,7 +150,7 @@ class ModelAdmin:
                 pipe.hmget(keys.comment(comment_id), "name", "body")
             texts = await pipe.execute()
         return [
-            (model.probability(extract(text(name or b""), text(body))), label)
+            (_held_probability(model, text(name or b""), text(body), min_length), label)
             for (name, body), label in zip(texts, labels.values(), strict=True)
             if body is not None
         ]
@@ -165,6 +169,10 @@ class ModelAdmin:
             ModelAdminArgs(action, subject, actor.key_id, actor.name, reason),
         )
         return await self.status(site_id)
+
+
+def _held_probability(model: Model, name: str, body: str, min_length: int) -> float:
+    return model.probability(extract(name, body)) if len(body) >= min_length else 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,18 +37,28 @@ class ModelSignal:
 
 
 def model_signal(
-    model: Model, features: Features, rules: ModelRules, abuse: AbuseRules, score: float = 0.0
+    model: Model,
+    features: Features,
+    rules: ModelRules,
+    abuse: AbuseRules,
+    score: float = 0.0,
+    *,
+    length: int,
 ) -> ModelSignal:
-    """The model's signal for a comment whose rules scored `score`: at
-    `rules.hold_at` or above, enough to lift it to `abuse.hold_at` (at
-    `rules.spam_at`, if set, to `abuse.spam_at`), never more."""
+    """The model's signal for a comment whose rules scored `score` and whose
+    body is `length` characters long: at `rules.hold_at` or above, enough to
+    lift it to `abuse.hold_at` (at `rules.spam_at`, if set, to
+    `abuse.spam_at`), never more, and nothing for a body shorter than
+    `rules.hold_min_length`."""
     probability = model.probability(features)
     if probability < rules.hold_at:
         return ModelSignal(probability, 0.0, ())
     spam = rules.spam_at is not None and probability >= rules.spam_at
     target = abuse.spam_at if spam else abuse.hold_at
-    # A model that may not hold still says why it would have.
-    added = max(0.0, target - score) if rules.holds else 0.0
+    # A model that may not hold, or not a comment this short, still says why
+    # it would have.
+    holds = rules.holds and length >= rules.hold_min_length
+    added = max(0.0, target - score) if holds else 0.0
     # The sum must reach the threshold exactly as the accept script adds it.
     while added and score + added < target:
         added = math.nextafter(added, math.inf)
@@ -103,5 +113,5 @@ def screen_comment(
     if model is None or not site.model.enabled:
         return Screened(rules, rules, None, None)
     features = extract_folded(folded_name, folded_body)
-    signal = model_signal(model, features, site.model, site.abuse, rules.score)
+    signal = model_signal(model, features, site.model, site.abuse, rules.score, length=len(body))
     return Screened(combine(rules, signal, site.abuse), rules, features, signal)

@@ -300,6 +300,23 @@ async def test_erasure_forgets_what_the_model_learned_of_each_comment(
     assert await rds.hlen(keys.model_labels) == 0
 
 
+async def test_recent_scores_give_a_body_too_short_to_hold_nothing(
+    newsroom: tuple[Client, Key, Learner, SiteModels],
+) -> None:
+    """`loibinh model recommend` chooses a threshold on what the model would
+    hold: never a body under `model.hold_min_length`."""
+    client, key, _, _ = newsroom
+    short, long = "Hay 👍", CLEAN_BODIES[0]
+    ids = await submit_each(client, [short, long], "reader@example.vn")
+    await decide_all(client, key, ids, "approve")
+    admin = client.app[SERVICES].model_admin
+    every = await admin.recent_scores("news", 10)
+    assert len(every) == 2 and all(p > 0 and not abusive for p, abusive in every)
+    scored = dict(zip([long, short], await admin.recent_scores("news", 10, len(short) + 1)))
+    assert scored[short] == (0.0, False)
+    assert scored[long] in every
+
+
 def test_recommended_threshold_holds_at_most_the_share_of_clean_asked() -> None:
     scored = [(p / 100, False) for p in range(100)] + [(0.5 + p / 200, True) for p in range(100)]
     found = recommend(scored, 0.02)

@@ -405,19 +405,25 @@ HOLDING = ModelRules(holds=True)
 
 
 def test_by_default_the_model_explains_and_holds_nothing() -> None:
-    signal = model_signal(sure(0.93), extract("An", INSULT), ModelRules(), ABUSE, 0.0)
+    signal = model_signal(
+        sure(0.93), extract("An", INSULT), ModelRules(), ABUSE, 0.0, length=len(INSULT)
+    )
     assert signal.score_added == 0.0
     assert signal.reasons[0] == "model:0.93"
 
 
 def test_below_its_threshold_the_model_adds_nothing() -> None:
-    signal = model_signal(sure(0.69), extract("An", INSULT), ModelRules(), ABUSE, 0.0)
+    signal = model_signal(
+        sure(0.69), extract("An", INSULT), ModelRules(), ABUSE, 0.0, length=len(INSULT)
+    )
     assert signal == ModelSignal(pytest.approx(0.69), 0.0, ())
 
 
 @pytest.mark.parametrize("score", [0.0, 1.0, 2.0, 2.9, 0.1 + 0.2])
 def test_at_its_threshold_the_model_lifts_the_score_to_hold(score: float) -> None:
-    signal = model_signal(sure(0.93), extract("An", INSULT), HOLDING, ABUSE, score)
+    signal = model_signal(
+        sure(0.93), extract("An", INSULT), HOLDING, ABUSE, score, length=len(INSULT)
+    )
     assert score + signal.score_added >= ABUSE.hold_at
     assert signal.score_added == pytest.approx(ABUSE.hold_at - score)
     assert signal.reasons[0] == "model:0.93"
@@ -427,21 +433,42 @@ def test_at_its_threshold_the_model_lifts_the_score_to_hold(score: float) -> Non
 
 def test_the_model_never_lowers_nor_raises_what_the_rules_held() -> None:
     for score in (3.0, 5.0, 10.0):
-        signal = model_signal(sure(0.99), extract("An", INSULT), HOLDING, ABUSE, score)
+        signal = model_signal(
+            sure(0.99), extract("An", INSULT), HOLDING, ABUSE, score, length=len(INSULT)
+        )
         assert signal.score_added == 0.0
         assert signal.reasons  # still says that it agrees
+
+
+def test_a_body_shorter_than_hold_min_length_is_explained_but_not_held() -> None:
+    model, features = sure(0.99), extract("An", INSULT)
+    rules = ModelRules(holds=True, spam_at=0.95, hold_min_length=len(INSULT) + 1)
+    short = model_signal(model, features, rules, ABUSE, 1.0, length=len(INSULT))
+    assert short.score_added == 0.0
+    assert short.reasons[0] == "model:0.99"
+    long_enough = model_signal(model, features, rules, ABUSE, 1.0, length=len(INSULT) + 1)
+    assert long_enough.score_added == 7.0
 
 
 def test_spam_at_files_spam_and_only_when_set() -> None:
     rules = ModelRules(holds=True, spam_at=0.95)
     features = extract("An", INSULT)
-    assert model_signal(sure(0.97), features, rules, ABUSE, 1.0).score_added == 7.0
-    assert model_signal(sure(0.9), features, rules, ABUSE, 1.0).score_added == 2.0
-    assert model_signal(sure(0.999), features, HOLDING, ABUSE, 1.0).score_added == 2.0
+    assert (
+        model_signal(sure(0.97), features, rules, ABUSE, 1.0, length=len(INSULT)).score_added == 7.0
+    )
+    assert (
+        model_signal(sure(0.9), features, rules, ABUSE, 1.0, length=len(INSULT)).score_added == 2.0
+    )
+    assert (
+        model_signal(sure(0.999), features, HOLDING, ABUSE, 1.0, length=len(INSULT)).score_added
+        == 2.0
+    )
 
 
 def test_explain_zero_gives_the_probability_alone() -> None:
-    signal = model_signal(sure(0.9), extract("An", INSULT), ModelRules(explain=0), ABUSE)
+    signal = model_signal(
+        sure(0.9), extract("An", INSULT), ModelRules(explain=0), ABUSE, length=len(INSULT)
+    )
     assert signal.reasons == ("model:0.90",)
 
 
@@ -490,6 +517,21 @@ def test_screen_comment_holds_what_the_model_finds_and_the_rules_miss() -> None:
     off = Site(model=ModelRules(enabled=False))
     assert screen_comment(SCREEN, model, off, "An", body).assessment == rules
     assert screen_comment(SCREEN, None, site, "An", body).signal is None
+
+
+def test_screen_comment_leaves_a_short_comment_to_the_rules() -> None:
+    """The default minimum: a sentence the model may hold, a word or two it
+    may not, however sure it is (and it still says why it would have)."""
+    site = Site(model=HOLDING)
+    for body, held in (("Thằng phóng viên viết láo, đầu óc có vấn đề", True), ("láo 🤔", False)):
+        assert SCREEN.assess("An", body).verdict == "pass"
+        model = Model.empty()
+        features = extract("An", body)
+        model.weights[features.indices] = 5.0 / float(features.values.sum())
+        screened = screen_comment(SCREEN, model, site, "An", body)
+        assert screened.signal is not None and screened.signal.probability > 0.99
+        assert (screened.assessment.verdict == "hold") is held
+        assert screened.assessment.reasons[0].startswith("model:")
 
 
 def test_the_model_rules_are_checked() -> None:
