@@ -184,6 +184,7 @@ _QUOTED = re.compile(
 )
 # Words that aim what comes before them at the reader being answered.
 _ADDRESSED = frozenset({"mày", "mầy", "mi", "bay", "you", "u", "ya", "ur", "your"})
+_ADDRESSED_PLAIN = frozenset({"may", "mi", "you", "u", "ya", "ur", "your"})
 # A character or a short run drawn out ("!!!!!!!!!!", "hahahahahahahaha"),
 # and a word, a smiley or an emoji said eight times in a row.
 _CHAR_FLOOD = re.compile(r"(\S)\1{9,}|(\S{2,6}?)\2{7,}")
@@ -714,19 +715,37 @@ def _unreported(body: str) -> str:
         # is a vile thing to say"), unless it says the quote to someone
         # ("'Đồ súc sinh' như mày").
         opening = not body[:start].strip() and _ADDRESSED.isdisjoint(after.marked[:3])
-        if not opening and all(
-            words.isdisjoint(text)
-            for words, text in (
-                (reporting, before.marked[-6:]),
-                (reporting, before.plain[-6:]),
-                (reporting, after.marked[:3]),
-                (reporting, after.plain[:3]),
+        if (
+            not opening
+            and not _named_as(before.plain)
+            and all(
+                words.isdisjoint(text)
+                for words, text in (
+                    (reporting, before.marked[-6:]),
+                    (reporting, before.plain[-6:]),
+                    (reporting, after.marked[:3]),
+                    (reporting, after.plain[:3]),
+                )
             )
         ):
             continue
         kept += (body[last:start], " ")
         last = end
     return "".join(kept) + body[last:]
+
+
+def _named_as(before: tuple[str, ...]) -> bool:
+    """Round ten: a quote that names what someone was called, "gọi <them>
+    là '...'", however many words the ones called take ("gọi mấy bà bán
+    rau 60 tuổi là 'lũ óc sò'"): the call stands further back than the six
+    words a reporting word is looked for in. "... mày là '...'" says it to
+    the reader."""
+    return (
+        len(before) > 1
+        and before[-1] == "la"
+        and before[-2] not in _ADDRESSED_PLAIN
+        and "goi" in before[-12:-1]
+    )
 
 
 @lru_cache(maxsize=1)

@@ -1426,3 +1426,34 @@ def test_round_ten_hate_is_held(body: str) -> None:
 )
 def test_round_ten_veiled_threats_are_held(body: str) -> None:
     assert "threat" in reasons(body), body
+
+
+# Round ten, on train-t12 and -t13: a gasp, a thing called stupid, a call
+# reported, no one wanting a stereotype, an idea killed off, blame named.
+@pytest.mark.parametrize(
+    ("clean", "abusive"),
+    [
+        ("Vãi thật, giá vé tăng gấp đôi", "Vãi lờ, giá vé tăng gấp đôi"),
+        ("Stupid scheme, and a stupider council", "You are stupid, and your council too"),
+        (
+            "Gọi các cô lao công lớn tuổi là 'lũ não tôm' thì bạn hơn ai?",
+            "Các cô lao công đúng là 'lũ não tôm'",
+        ),
+        (
+            "Calling pensioners pea-brains won't fix the buses",
+            "Calling you a pea-brain is too kind",
+        ),
+        (
+            "Người Thanh Hóa không ai muốn mang tiếng trộm cắp cả",
+            "Người Thanh Hóa ai cũng trộm cắp cả",
+        ),
+        (
+            "Someone has to kill off the myth that trains are cheap",
+            "Someone has to kill the referee",
+        ),
+        ("Blaming immigrants for the queues is lazy", "Immigrants are lazy, all of them"),
+    ],
+)
+def test_round_ten_clean_forms_of_t12_and_t13(clean: str, abusive: str) -> None:
+    assert reasons(clean) == [], clean
+    assert reasons(abusive) != [], abusive
