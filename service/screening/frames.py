@@ -86,6 +86,13 @@ _EN_THREAT = re.compile(
     r"|s not) (?:hard|difficult) to find\b"
     r"|\b(?:a brick|bricks|a rock|rocks|a stone|stones) through (?:your|ur|his|her|their)"
     r" (?:\w+ )?windows?\b"
+    # A visit by someone, or by all of us ("someone might pop by and say
+    # hello", "we might all pop round one evening"), and the old idioms of
+    # a racket ("be a shame if something happened", "funny how things
+    # happen to empty buildings").
+    r"|\b(?:(?:someone|somebody) might|we might all) pop (?:round|by)\b"
+    r"|\bbe a (?:real )?shame if (?:something|anything|people started|someone started)\b"
+    r"|\bfunny how things happen to\b"
 )
 # A word each of those patterns needs (the verb or the thing, not the pronoun):
 # most texts, English ones too, have none of them.
@@ -173,6 +180,9 @@ _EN_THREAT_WORDS = frozenset(
         "hard",
         "difficult",
         "through",
+        "pop",
+        "shame",
+        "funny",
     }
 )
 # Words too common to tell whether a phrase may be in a text.
