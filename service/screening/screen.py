@@ -777,7 +777,8 @@ def _spelled_number(words: tuple[str, ...]) -> bool:
     a row (a North American number: "five five five zero one eight seven"),
     or eight or more digits, three or more in words and the rest in figures
     that open with a 0 as a phone number does ("0974 ba sáu hai năm một
-    tám"); a year ("từ năm 1991") or a hotline ("1900 9095") is none."""
+    tám"), or of one or two between words ("0 tám 6 hai 5 bảy"); a year
+    ("từ năm 1991") or a hotline ("1900 9095") is none."""
     # Either needs digits in words: most texts hold none, which a set's
     # test in C tells before a walk through every word in Python.
     if _DIGIT_WORDS.isdisjoint(words):
@@ -787,7 +788,12 @@ def _spelled_number(words: tuple[str, ...]) -> bool:
         if word in _DIGIT_WORDS:
             spelled += 1
             digits += 1
-        elif word[:1] == "0" and word.isdigit() and len(word) <= 4:
+        # Figures that open with a 0, or (round ten) a figure or two between
+        # digits in words ("0 tám 6 hai 5 bảy 1 4 không 9"): a year ("năm
+        # 2024") is longer.
+        elif word.isdigit() and (
+            (word[:1] == "0" and len(word) <= 4) or (digits and len(word) <= 2)
+        ):
             digits += len(word)
         else:
             spelled = digits = 0

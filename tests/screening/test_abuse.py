@@ -287,7 +287,7 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
         # Written blind while the ninth round ran, measured once (73.0 % and
         # 0.6 %), then tuned on in the tenth with train-t12 and -t13, hard
         # negatives never tuned on before it (69.6 % and 1.8 %, 76.3 % and
-        # 1.8 %); after it: 81.5 % and 0.0 %, 78.9 % and 0.6 %, 81.1 % and
+        # 1.8 %); after it: 81.5 % and 0.0 %, 79.6 % and 0.6 %, 81.1 % and
         # 0.3 %.
         ("heldout-12.jsonl", 0.81, 0.005),
         ("train-t12.jsonl", 0.78, 0.01),
@@ -1534,3 +1534,22 @@ def test_round_ten_hate_of_t12_and_t13_is_held(body: str) -> None:
 )
 def test_round_ten_the_forms_leave_these_alone(body: str) -> None:
     assert reasons(body) == [], body
+
+
+def test_round_ten_a_phone_number_in_words_and_figures_mixed() -> None:
+    assert "phone-number" in reasons("Zalo em: 0 chín 7 bốn - 3 hai 1 - 8 không 5")
+    # A year, a score or a count between number words is none.
+    assert reasons("Năm 2024 có hai 3 người, tỷ số hai 1, ba 0, một 2") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "held"),
+    [
+        ("I'm not racist but the new families should go back", True),  # the disclaimer
+        ("Not racist, just saying what everyone thinks about them", True),
+        ("The rule is not racist but it is clumsy", False),  # said of a rule
+        ("Tôi không kỳ thị người nhiễm HIV và mong mọi người cũng vậy", False),
+    ],
+)
+def test_round_ten_the_disclaimer_of_a_prejudice(body: str, held: bool) -> None:
+    assert ("suspect-word" in reasons(body)) is held, body
