@@ -5,8 +5,8 @@ read by service.screening.model.base_model()).
 
 It learns from the project's own labelled corpora that the screening may be
 tuned on (tests/data: the four tuning corpora, the blind sets heldout-4 to
-heldout-11 once they were spent, and the training sets train-t1 to
-train-t11), each item BASE_EPOCHS times in an order shuffled with a fixed
+heldout-12 once they were spent, and the training sets train-t1 to
+train-t13), each item BASE_EPOCHS times in an order shuffled with a fixed
 seed, so that the same code and corpora make the same file. An item whose
 abuse is in the author's name alone (kind "name": "Bài viết rất hay, cảm ơn
 tác giả" by a spam domain) is learnt from its name alone: its body is no
@@ -46,6 +46,7 @@ TRAINING = (
     "heldout-9.jsonl",
     "heldout-10.jsonl",
     "heldout-11.jsonl",
+    "heldout-12.jsonl",
     # Written to be learnt from (tests/data/README.md, "Training sets").
     "train-t1.jsonl",
     "train-t2.jsonl",
@@ -58,6 +59,8 @@ TRAINING = (
     "train-t9.jsonl",
     "train-t10.jsonl",
     "train-t11.jsonl",
+    "train-t12.jsonl",
+    "train-t13.jsonl",
 )
 TARGET = ROOT / "service" / "screening" / BASE_MODEL_FILE
 
