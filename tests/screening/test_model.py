@@ -440,14 +440,46 @@ def test_the_model_never_lowers_nor_raises_what_the_rules_held() -> None:
         assert signal.reasons  # still says that it agrees
 
 
-def test_a_body_shorter_than_hold_min_length_is_explained_but_not_held() -> None:
+def test_a_body_shorter_than_min_length_is_explained_but_not_held() -> None:
     model, features = sure(0.99), extract("An", INSULT)
-    rules = ModelRules(holds=True, spam_at=0.95, hold_min_length=len(INSULT) + 1)
+    rules = ModelRules(holds=True, spam_at=0.95, min_length=len(INSULT) + 1)
     short = model_signal(model, features, rules, ABUSE, 1.0, length=len(INSULT))
     assert short.score_added == 0.0
     assert short.reasons[0] == "model:0.99"
     long_enough = model_signal(model, features, rules, ABUSE, 1.0, length=len(INSULT) + 1)
     assert long_enough.score_added == 7.0
+
+
+RELEASING = ModelRules(holds=True, release_below=0.02)
+
+
+@pytest.mark.parametrize("score", [3.0, 4.7, 7.9, 0.1 + 0.2 + 3.0])
+def test_release_below_takes_what_the_rules_would_only_hold_to_just_under_it(
+    score: float,
+) -> None:
+    signal = model_signal(sure(0.01), extract("An", INSULT), RELEASING, ABUSE, score, length=99)
+    assert signal.score_added < 0
+    assert ABUSE.hold_at - 1e-9 < score + signal.score_added < ABUSE.hold_at
+    assert signal.reasons == ("model:0.01",)
+    rules = Assessment(score, ("suspect-word:ngu",), "hold", 0, b"x")
+    combined = combine(rules, signal, ABUSE)
+    assert combined.verdict == "pass"
+    assert combined.reasons == ("suspect-word:ngu", "model:0.01")
+
+
+def test_release_below_leaves_spam_rejects_short_bodies_and_the_unsure_alone() -> None:
+    features, sure_clean = extract("An", INSULT), sure(0.01)
+    for score in (0.0, 2.9, ABUSE.spam_at, ABUSE.reject_at):  # nothing held, or more than held
+        assert (
+            model_signal(sure_clean, features, RELEASING, ABUSE, score, length=99).score_added == 0
+        )
+    untouched = [
+        model_signal(sure_clean, features, RELEASING, ABUSE, 3.0, length=RELEASING.min_length - 1),
+        model_signal(sure(0.03), features, RELEASING, ABUSE, 3.0, length=99),
+        model_signal(sure_clean, features, HOLDING, ABUSE, 3.0, length=99),
+        model_signal(sure_clean, features, ModelRules(release_below=0.02), ABUSE, 3.0, length=99),
+    ]
+    assert [signal.score_added for signal in untouched] == [0.0] * 4
 
 
 def test_spam_at_files_spam_and_only_when_set() -> None:
@@ -535,6 +567,8 @@ def test_screen_comment_leaves_a_short_comment_to_the_rules() -> None:
 
 
 def test_the_model_rules_are_checked() -> None:
+    with pytest.raises(ValidationError):
+        ModelRules(hold_at=0.5, release_below=0.5)
     with pytest.raises(ValidationError):
         ModelRules(hold_at=0.9, spam_at=0.8)
     with pytest.raises(ValidationError):
