@@ -139,7 +139,13 @@ def main() -> int:
         features = extract_folded(folded_name, folded_body)
         probability = model.probability(features)
         signal = model_signal(
-            model, features, site.model, site.abuse, rules.score, length=len(body)
+            model,
+            features,
+            site.model,
+            site.abuse,
+            rules.score,
+            length=len(body),
+            reasons=rules.reasons,
         )
         both = combine(rules, signal, site.abuse)
         held = {

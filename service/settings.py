@@ -205,11 +205,12 @@ class ModelRules(Strict):
     # `abuse.spam_at`; unset: the model alone never files spam or rejects.
     spam_at: Annotated[float, Field(gt=0, le=1)] | None = None
     # Probability under which the model, if it `holds`, releases a comment that the rules
-    # would only hold (not file as spam or reject): it lowers their score to just under
-    # `abuse.hold_at`, and the signals of the site's memory (a first-time author's link, a
-    # duplicate) still count on top. Unset: the model never lowers what the rules found. On
-    # six sets judged by rules never tuned on them, 0.02 released 0.7 % of the clean comments
-    # for 1.0 % of the abuse ([The learned model](screening.md#letting-the-model-release)).
+    # would only hold (not file as spam or reject), and only for its words: it lowers their
+    # score to just under `abuse.hold_at`, and the site's memory (a first-time author's link,
+    # a duplicate) still counts on top. Unset: the model never lowers what the rules found.
+    # On six sets judged by rules never tuned on them, 0.1 released a third of the clean
+    # comments held for a tenth of a point of the abuse
+    # ([Letting the model release](screening.md#letting-the-model-release)).
     release_below: Annotated[float, Field(gt=0, lt=1)] | None = None
     # Learn from the moderators' decisions; false freezes the model as it is.
     learn: bool = True

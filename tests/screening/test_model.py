@@ -451,33 +451,60 @@ def test_a_body_shorter_than_min_length_is_explained_but_not_held() -> None:
 
 
 RELEASING = ModelRules(holds=True, release_below=0.02)
+WORDS = ("suspect-word:ngu", "threat:mày đánh")
+
+
+def release(
+    model: Model,
+    score: float = 3.0,
+    rules: ModelRules = RELEASING,
+    length: int = 99,
+    reasons: tuple[str, ...] = WORDS,
+) -> ModelSignal:
+    return model_signal(
+        model, extract("An", INSULT), rules, ABUSE, score, length=length, reasons=reasons
+    )
 
 
 @pytest.mark.parametrize("score", [3.0, 4.7, 7.9, 0.1 + 0.2 + 3.0])
 def test_release_below_takes_what_the_rules_would_only_hold_to_just_under_it(
     score: float,
 ) -> None:
-    signal = model_signal(sure(0.01), extract("An", INSULT), RELEASING, ABUSE, score, length=99)
+    signal = release(sure(0.01), score)
     assert signal.score_added < 0
     assert ABUSE.hold_at - 1e-9 < score + signal.score_added < ABUSE.hold_at
     assert signal.reasons == ("model:0.01",)
-    rules = Assessment(score, ("suspect-word:ngu",), "hold", 0, b"x")
-    combined = combine(rules, signal, ABUSE)
+    combined = combine(Assessment(score, WORDS, "hold", 0, b"x"), signal, ABUSE)
     assert combined.verdict == "pass"
-    assert combined.reasons == ("suspect-word:ngu", "model:0.01")
+    assert combined.reasons == (*WORDS, "model:0.01")
+
+
+@pytest.mark.parametrize(
+    "reasons",
+    [
+        (),
+        ("flood",),
+        ("shouting",),
+        ("suspect-word:ngu", "phone-number"),
+        ("advert-in-name",),
+        ("suspect-word:vay", "short-link"),
+        ("too-fast:1.2",),
+    ],
+)
+def test_release_below_leaves_what_the_words_did_not_hold(reasons: tuple[str, ...]) -> None:
+    """Shape, links, numbers, the name and the form are beyond the model's n-grams."""
+    assert release(sure(0.01), reasons=reasons).score_added == 0.0
 
 
 def test_release_below_leaves_spam_rejects_short_bodies_and_the_unsure_alone() -> None:
-    features, sure_clean = extract("An", INSULT), sure(0.01)
+    sure_clean = sure(0.01)
     for score in (0.0, 2.9, ABUSE.spam_at, ABUSE.reject_at):  # nothing held, or more than held
-        assert (
-            model_signal(sure_clean, features, RELEASING, ABUSE, score, length=99).score_added == 0
-        )
+        assert release(sure_clean, score).score_added == 0.0
     untouched = [
-        model_signal(sure_clean, features, RELEASING, ABUSE, 3.0, length=RELEASING.min_length - 1),
-        model_signal(sure(0.03), features, RELEASING, ABUSE, 3.0, length=99),
-        model_signal(sure_clean, features, HOLDING, ABUSE, 3.0, length=99),
-        model_signal(sure_clean, features, ModelRules(release_below=0.02), ABUSE, 3.0, length=99),
+        release(sure_clean, length=RELEASING.min_length - 1),
+        release(sure(0.03)),
+        release(sure_clean, rules=HOLDING),
+        release(sure_clean, rules=ModelRules(release_below=0.02)),  # not holding
     ]
     assert [signal.score_added for signal in untouched] == [0.0] * 4
 
