@@ -208,8 +208,8 @@ class ModelRules(Strict):
     # would only hold (not file as spam or reject), and only for its words: it lowers their
     # score to just under `abuse.hold_at`, and the site's memory (a first-time author's link,
     # a duplicate) still counts on top. Unset: the model never lowers what the rules found.
-    # On six sets judged by rules never tuned on them, 0.1 released a third of the clean
-    # comments held for a tenth of a point of the abuse
+    # On six sets judged by rules never tuned on them, 0.1 released more than a quarter of the
+    # clean comments held for a tenth of a point of the abuse
     # ([Letting the model release](screening.md#letting-the-model-release)).
     release_below: Annotated[float, Field(gt=0, lt=1)] | None = None
     # Learn from the moderators' decisions; false freezes the model as it is.
