@@ -10,7 +10,8 @@ as bench/evaluate.py does: every author a newcomer), by the model alone
 (its probability at `model.hold_at` or above, for a body of at least
 `model.min_length` characters) and by both (the rules' assessment combined
 with the model's signal, as a worker would, with `model.holds` on, and
-`model.release_below` if --release-below sets it). Each is
+`model.hold_at` and `model.release_below` as --hold-at and
+--release-below set them). Each is
 counted as held (hold or worse) or not, against the label. Then a moderator
 decides by the label and the model learns from the decision (unless the
 site's `model.learn` is false).
@@ -92,6 +93,9 @@ def main() -> int:
     parser.add_argument("--window", type=int, default=100, help="comments a curve point covers")
     parser.add_argument("--rules-at", metavar="REV", help="the rules of this git revision")
     parser.add_argument(
+        "--hold-at", type=float, metavar="P", help="set model.hold_at for the replay"
+    )
+    parser.add_argument(
         "--release-below", type=float, metavar="P", help="set model.release_below for the replay"
     )
     args = parser.parse_args()
@@ -102,6 +106,8 @@ def main() -> int:
     # "Both" measures what the model does when it may hold (`model.holds`,
     # off by default), whatever the site says.
     changes: dict[str, Any] = {"holds": True}
+    if args.hold_at is not None:
+        changes["hold_at"] = args.hold_at
     if args.release_below is not None:
         changes["release_below"] = args.release_below
     site = site.model_copy(update={"model": ModelRules(**{**site.model.model_dump(), **changes})})
