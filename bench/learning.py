@@ -14,7 +14,8 @@ with the model's signal, as a worker would, with `model.holds` on, and
 --release-below set them). Each is
 counted as held (hold or worse) or not, against the label. Then a moderator
 decides by the label and the model learns from the decision (unless the
-site's `model.learn` is false).
+site's `model.learn` is false, or --frozen: the difference is what the
+site's own decisions taught the model).
 
 Prints the learning curve (every 50 decisions, the recall of abuse and the
 share of clean comments held over the last 100 comments, for the three),
@@ -98,6 +99,9 @@ def main() -> int:
     parser.add_argument(
         "--release-below", type=float, metavar="P", help="set model.release_below for the replay"
     )
+    parser.add_argument(
+        "--frozen", action="store_true", help="model.learn off: the base alone, never learning"
+    )
     args = parser.parse_args()
     if args.rules_at and args.release_below is not None:
         parser.error("--rules-at replays another revision's verdicts: it cannot release them")
@@ -108,6 +112,8 @@ def main() -> int:
     changes: dict[str, Any] = {"holds": True}
     if args.hold_at is not None:
         changes["hold_at"] = args.hold_at
+    if args.frozen:
+        changes["learn"] = False
     if args.release_below is not None:
         changes["release_below"] = args.release_below
     site = site.model_copy(update={"model": ModelRules(**{**site.model.model_dump(), **changes})})
