@@ -7,8 +7,11 @@ each screened, then decided by its label and learnt from.
 Each comment, in file order (or shuffled with --shuffle SEED), is screened
 three ways with the site's settings: by the rules alone (the site's Screen,
 as bench/evaluate.py does: every author a newcomer), by the model alone
-(its probability at `model.hold_at` or above) and by both (the rules'
-assessment combined with the model's signal, as a worker would). Each is
+(its probability at `model.hold_at` or above, for a body of at least
+`model.min_length` characters) and by both (the rules' assessment combined
+with the model's signal, as a worker would, with `model.holds` on, and
+`model.hold_at` and `model.release_below` as --hold-at and
+--release-below set them). Each is
 counted as held (hold or worse) or not, against the label. Then a moderator
 decides by the label and the model learns from the decision (unless the
 site's `model.learn` is false).
@@ -63,7 +66,7 @@ from service.screening.learned import combine, model_signal
 from service.screening.model import Model, base_model, extract, extract_folded, train
 from service.screening.screen import Screen
 from service.screening.textfold import Folded, fold, fold_name
-from service.settings import load_settings
+from service.settings import ModelRules, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 WAYS = ("rules", "model", "both")
@@ -89,12 +92,25 @@ def main() -> int:
     parser.add_argument("--every", type=int, default=50, help="decisions between curve points")
     parser.add_argument("--window", type=int, default=100, help="comments a curve point covers")
     parser.add_argument("--rules-at", metavar="REV", help="the rules of this git revision")
+    parser.add_argument(
+        "--hold-at", type=float, metavar="P", help="set model.hold_at for the replay"
+    )
+    parser.add_argument(
+        "--release-below", type=float, metavar="P", help="set model.release_below for the replay"
+    )
     args = parser.parse_args()
+    if args.rules_at and args.release_below is not None:
+        parser.error("--rules-at replays another revision's verdicts: it cannot release them")
 
     site = load_settings(mode="development").sites[args.site]
     # "Both" measures what the model does when it may hold (`model.holds`,
     # off by default), whatever the site says.
-    site = site.model_copy(update={"model": site.model.model_copy(update={"holds": True})})
+    changes: dict[str, Any] = {"holds": True}
+    if args.hold_at is not None:
+        changes["hold_at"] = args.hold_at
+    if args.release_below is not None:
+        changes["release_below"] = args.release_below
+    site = site.model_copy(update={"model": ModelRules(**{**site.model.model_dump(), **changes})})
     screen = Screen.for_rules(site.abuse)
     items = [
         item
@@ -112,7 +128,11 @@ def main() -> int:
     print(f"corpus {corpora}{lang} ({len(items)} comments: {abusive} abusive), ", end="")
     print("shuffled" if args.shuffle is not None else "in file order", end="")
     print(f", the rules of {args.rules_at}" if args.rules_at else "")
-    print(f"model: {origin}; site {args.site!r}: model.hold_at {site.model.hold_at}, ", end="")
+    release = f"model.release_below {site.model.release_below}, " if args.release_below else ""
+    print(
+        f"model: {origin}; site {args.site!r}: model.hold_at {site.model.hold_at}, {release}",
+        end="",
+    )
     print(f"abuse.hold_at {site.abuse.hold_at}, learning {'on' if site.model.learn else 'off'}")
 
     outcomes: list[Outcome] = []
@@ -125,12 +145,18 @@ def main() -> int:
         features = extract_folded(folded_name, folded_body)
         probability = model.probability(features)
         signal = model_signal(
-            model, features, site.model, site.abuse, rules.score, length=len(body)
+            model,
+            features,
+            site.model,
+            site.abuse,
+            rules.score,
+            length=len(body),
+            reasons=rules.reasons,
         )
         both = combine(rules, signal, site.abuse)
         held = {
             "rules": screen.newcomer_verdict(rules) != "pass",
-            "model": probability >= site.model.hold_at and len(body) >= site.model.hold_min_length,
+            "model": probability >= site.model.hold_at and len(body) >= site.model.min_length,
             "both": screen.newcomer_verdict(both) != "pass",
         }
         if old_rules is not None:

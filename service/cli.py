@@ -307,7 +307,7 @@ async def _model(settings: Settings, args: argparse.Namespace) -> int:
     async with _redis(settings) as (redis, scripts, _):
         admin = ModelAdmin(redis, scripts, settings.redis.key_prefix)
         if args.model_command == "recommend":
-            minimum = settings.sites[site].model.hold_min_length
+            minimum = settings.sites[site].model.min_length
             scored = await admin.recent_scores(site, args.last, minimum)
             if not scored:
                 print("no decisions to learn from yet", file=sys.stderr)

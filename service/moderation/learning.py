@@ -135,7 +135,7 @@ class ModelAdmin:
         """The site's current model's probability for each of the comments of
         its last `last` decisions (the latest decision for each), with the
         label the decision gave; 0 for a body shorter than `min_length`,
-        which the model never holds (`model.hold_min_length`). The model has
+        which the model never holds (`model.min_length`). The model has
         learned from most of them, so thresholds chosen on them are a little
         optimistic."""
         keys = SiteKeys(self._prefix, site_id)

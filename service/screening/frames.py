@@ -57,6 +57,8 @@ _EN_THREAT = re.compile(
     r"|killed|stabbed|burned|strung up)\b"
     r"|\bsomeone (?:should|needs to|ought to|has to|must|will) (?:\w+ )?(?:shoot|kill|hang"
     r"|stab|beat|punch|burn|run over|take out)\b"
+    # (Round ten: "someone needs to kill off the idea" kills an idea.)
+    r"(?! off (?:the|this|that) (?:idea|notion|myth|plan|scheme|practice|policy)\b)"
     r"|\b(?:bring|bringing|grab|grabbing) (?:a|my|the) (?:bat|baseball bat|knife|gun|machete"
     r"|crowbar|axe)\b"
     r"|\b(?:kill|shoot|hang) (?:your|ur)sel(?:f|ves)\b|\bkys\b|\bgo die\b"
@@ -78,6 +80,19 @@ _EN_THREAT = re.compile(
     r"|\b(?:i|we) know (?:his|her|their|your|ur) (?:shift|schedule|routine|movements)\b"
     r"|\b(?:i|we) (?:ve|have) (?:kept|got|made) (?:a list|your names|all your names)\b"
     r"|\b(?:people|he|she|they)(?: are| is| re| s)? (?:very |so |quite )?easy to find\b"
+    # Round ten: the reader's own home not hard to find (a third person's is
+    # directions: "their office is not hard to find"), a brick through a window.
+    r"|\b(?:your|ur) (?:house|home|flat|address|place) (?:isn t|is not|won t be|wouldn t be"
+    r"|s not) (?:hard|difficult) to find\b"
+    r"|\b(?:a brick|bricks|a rock|rocks|a stone|stones) through (?:your|ur|his|her|their)"
+    r" (?:\w+ )?windows?\b"
+    # A visit by someone, or by all of us ("someone might pop by and say
+    # hello", "we might all pop round one evening"), and the old idioms of
+    # a racket ("be a shame if something happened", "funny how things
+    # happen to empty buildings").
+    r"|\b(?:(?:someone|somebody) might|we might all) pop (?:round|by)\b"
+    r"|\bbe a (?:real )?shame if (?:something|anything|people started|someone started)\b"
+    r"|\bfunny how things happen to\b"
 )
 # A word each of those patterns needs (the verb or the thing, not the pronoun):
 # most texts, English ones too, have none of them.
@@ -162,6 +177,12 @@ _EN_THREAT_WORDS = frozenset(
         "twice",
         "list",
         "names",
+        "hard",
+        "difficult",
+        "through",
+        "pop",
+        "shame",
+        "funny",
     }
 )
 # Words too common to tell whether a phrase may be in a text.
@@ -333,6 +354,12 @@ _DENIED_GROUP = frozenset(
 # The author naming their own people ("tôi người Nghệ An, chưa ăn gian của
 # ai") answers a stereotype; it does not hold one.
 _OWN_PEOPLE = frozenset({"tôi", "tui", "mình"})
+# Round ten: nor does an author who names the blaming ("blaming foreigners
+# for a board decision is lazy"), as "đổ lỗi cho" above.
+_BLAMING = frozenset({"blaming", "scapegoating"})
+# Round ten: "người miền Trung không ai muốn năm nào cũng ngửa tay": no one
+# wants the stereotype, between the group and its mark.
+_NO_ONE_WANTS = ("không", "ai", "muốn")
 
 
 # A term found in a text: the positions of its first word and past its last.
@@ -443,14 +470,19 @@ def _inside(start: int, end: int, phrases: list[_Spot]) -> bool:
 
 def _denied(tokens: tuple[str, ...], anchor: int, near: int) -> bool:
     """A denial in the three words before the word of contempt ("không phải
-    bệnh hoạn"), or right before the group ("not all Muslims", "chê dân
-    ...", "tôi người ...")."""
+    bệnh hoạn"), "không ai muốn" between the group and it, or right before
+    the group ("not all Muslims", "chê dân ...", "tôi người ...", "blaming
+    foreigners")."""
     for i in range(max(0, near - 3), near):
         # "đâu cũng" is "everywhere" ("đi đâu cũng trộm cắp"), no denial.
         if tokens[i] in _NEGATIONS and tokens[i : i + 2] != ("đâu", "cũng"):
             return True
+    if anchor < near and any(
+        tokens[i : i + 3] == _NO_ONE_WANTS for i in range(anchor + 1, near - 2)
+    ):
+        return True
     return tokens[max(0, anchor - 2) : anchor] in _DENIED_GROUP or (
-        anchor > 0 and tokens[anchor - 1] in _OWN_PEOPLE
+        anchor > 0 and (tokens[anchor - 1] in _OWN_PEOPLE or tokens[anchor - 1] in _BLAMING)
     )
 
 
@@ -578,10 +610,30 @@ class BrainInsult:
                         found.append(f"{head} {token} {tokens[i + 1]}")
                         break
         if english:
-            for i, token in enumerate(said.plain):
+            words = said.plain
+            for i, token in enumerate(words):
                 end = next((e for e in _EN_EMPTY_HEADS if token.endswith(e)), "")
                 if len(token) > len(end) + 1 and end and not token.startswith(("brain", "skull")):
-                    found.append(token)
-                elif token in ("brains", "brained") and i and said.plain[i - 1] not in self.en_not:
-                    found.append(f"{said.plain[i - 1]} {token}")
+                    if not _called(words, i):
+                        found.append(token)
+                elif (
+                    token in ("brains", "brained")
+                    and i
+                    and words[i - 1] not in self.en_not
+                    and not _called(words, i - 1)
+                ):
+                    found.append(f"{words[i - 1]} {token}")
         return found
+
+
+# Round ten: "calling 80-year-olds pudding-brains doesn't make it fair"
+# names what others were called; "calling you a soybrain" still says it.
+_CALLING = frozenset({"call", "calls", "called", "calling"})
+_TO_THE_READER = frozenset({"you", "u", "ya", "ur", "your"})
+
+
+def _called(words: tuple[str, ...], at: int) -> bool:
+    """Whether the insult at `at` is what someone else was called: a word
+    of calling among the four words before it, none of them the reader."""
+    before = words[max(0, at - 4) : at]
+    return not _CALLING.isdisjoint(before) and _TO_THE_READER.isdisjoint(before)

@@ -172,7 +172,9 @@ _DIGIT_WORDS = frozenset(
 # A name that is an address or a domain: the author field used as an advert.
 _NAME_LINK = re.compile(
     r"(?:https?://|www\.)|\b[\w-]{2,}\.(?:com|net|org|vn|info|biz|io|me|co|us|ru|cn|online"
-    r"|top|xyz|club|vip|shop|site|pro|bet|win|live|store|fun|link|click)\b",
+    r"|top|xyz|club|vip|shop|site|pro|bet|win|live|store|fun|link|click|loan|health)\b"
+    # Round ten: a shortened link as the name ("cutt.ly/sungarden390").
+    r"|\b[\w-]{2,}\.(?:ly|gy|gd|id)/\w",
     re.IGNORECASE,
 )
 # Quoted words are mentioned, not said: a reader reporting "'liệu hồn đấy'"
@@ -184,6 +186,7 @@ _QUOTED = re.compile(
 )
 # Words that aim what comes before them at the reader being answered.
 _ADDRESSED = frozenset({"mày", "mầy", "mi", "bay", "you", "u", "ya", "ur", "your"})
+_ADDRESSED_PLAIN = frozenset({"may", "mi", "you", "u", "ya", "ur", "your"})
 # A character or a short run drawn out ("!!!!!!!!!!", "hahahahahahahaha"),
 # and a word, a smiley or an emoji said eight times in a row.
 _CHAR_FLOOD = re.compile(r"(\S)\1{9,}|(\S{2,6}?)\2{7,}")
@@ -483,9 +486,11 @@ class Screen:
         if unmarked and suspect and self._suspect.exact:
             suspect = [t for t in suspect if t not in self._suspect.exact]
         # English swear words stay swear words inside a compound
-        # ("clusterfuck", "fuckwit"); no innocent word holds these.
-        if "fuck" in (joined := " ".join(said.plain)) or "fvck" in joined:
-            banned += [w for w in said.plain if "fuck" in w or "fvck" in w]
+        # ("clusterfuck", "fuckwit"), and so does the transposed "fcuk"
+        # ("fcuking", round ten); no innocent word holds these.
+        joined = " ".join(said.plain)
+        if "fuck" in joined or "fvck" in joined or "fcuk" in joined:
+            banned += [w for w in said.plain if "fuck" in w or "fvck" in w or "fcuk" in w]
         if self._brains:
             suspect += self._brains.find(said, unmarked, "brain" in joined or "skull" in joined)
         if banned or quoted:
@@ -712,19 +717,37 @@ def _unreported(body: str) -> str:
         # is a vile thing to say"), unless it says the quote to someone
         # ("'Đồ súc sinh' như mày").
         opening = not body[:start].strip() and _ADDRESSED.isdisjoint(after.marked[:3])
-        if not opening and all(
-            words.isdisjoint(text)
-            for words, text in (
-                (reporting, before.marked[-6:]),
-                (reporting, before.plain[-6:]),
-                (reporting, after.marked[:3]),
-                (reporting, after.plain[:3]),
+        if (
+            not opening
+            and not _named_as(before.plain)
+            and all(
+                words.isdisjoint(text)
+                for words, text in (
+                    (reporting, before.marked[-6:]),
+                    (reporting, before.plain[-6:]),
+                    (reporting, after.marked[:3]),
+                    (reporting, after.plain[:3]),
+                )
             )
         ):
             continue
         kept += (body[last:start], " ")
         last = end
     return "".join(kept) + body[last:]
+
+
+def _named_as(before: tuple[str, ...]) -> bool:
+    """Round ten: a quote that names what someone was called, "gọi <them>
+    là '...'", however many words the ones called take ("gọi mấy bà bán
+    rau 60 tuổi là 'lũ óc sò'"): the call stands further back than the six
+    words a reporting word is looked for in. "... mày là '...'" says it to
+    the reader."""
+    return (
+        len(before) > 1
+        and before[-1] == "la"
+        and before[-2] not in _ADDRESSED_PLAIN
+        and "goi" in before[-12:-1]
+    )
 
 
 @lru_cache(maxsize=1)
@@ -754,7 +777,8 @@ def _spelled_number(words: tuple[str, ...]) -> bool:
     a row (a North American number: "five five five zero one eight seven"),
     or eight or more digits, three or more in words and the rest in figures
     that open with a 0 as a phone number does ("0974 ba sáu hai năm một
-    tám"); a year ("từ năm 1991") or a hotline ("1900 9095") is none."""
+    tám"), or of one or two between words ("0 tám 6 hai 5 bảy"); a year
+    ("từ năm 1991") or a hotline ("1900 9095") is none."""
     # Either needs digits in words: most texts hold none, which a set's
     # test in C tells before a walk through every word in Python.
     if _DIGIT_WORDS.isdisjoint(words):
@@ -764,7 +788,12 @@ def _spelled_number(words: tuple[str, ...]) -> bool:
         if word in _DIGIT_WORDS:
             spelled += 1
             digits += 1
-        elif word[:1] == "0" and word.isdigit() and len(word) <= 4:
+        # Figures that open with a 0, or (round ten) a figure or two between
+        # digits in words ("0 tám 6 hai 5 bảy 1 4 không 9"): a year ("năm
+        # 2024") is longer.
+        elif word.isdigit() and (
+            (word[:1] == "0" and len(word) <= 4) or (digits and len(word) <= 2)
+        ):
             digits += len(word)
         else:
             spelled = digits = 0

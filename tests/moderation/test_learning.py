@@ -17,12 +17,15 @@ from service.screening.model import base_model, extract
 from tests.helpers import (
     Client,
     Key,
+    author,
     eventually,
     keys_of,
     mint,
     new_key,
     redis_contents,
+    site,
     submission,
+    submit_ok,
 )
 from tests.moderation.helpers import submit, url
 from tests.redis_process import RedisProcess
@@ -304,7 +307,7 @@ async def test_recent_scores_give_a_body_too_short_to_hold_nothing(
     newsroom: tuple[Client, Key, Learner, SiteModels],
 ) -> None:
     """`loibinh model recommend` chooses a threshold on what the model would
-    hold: never a body under `model.hold_min_length`."""
+    hold: never a body under `model.min_length`."""
     client, key, _, _ = newsroom
     short, long = "Hay 👍", CLEAN_BODIES[0]
     ids = await submit_each(client, [short, long], "reader@example.vn")
@@ -312,9 +315,29 @@ async def test_recent_scores_give_a_body_too_short_to_hold_nothing(
     admin = client.app[SERVICES].model_admin
     every = await admin.recent_scores("news", 10)
     assert len(every) == 2 and all(p > 0 and not abusive for p, abusive in every)
-    scored = dict(zip([long, short], await admin.recent_scores("news", 10, len(short) + 1)))
+    scored = dict(
+        zip([long, short], await admin.recent_scores("news", 10, len(short) + 1), strict=True)
+    )
     assert scored[short] == (0.0, False)
     assert scored[long] in every
+
+
+async def test_release_below_publishes_what_the_rules_only_held_unless_the_site_remembers(
+    make_client: Callable[..., Awaitable[Client]],
+) -> None:
+    """A post-moderated site: "vãi" (emphasis here) makes the rules hold the
+    comment; the shipped base is sure it is clean (under 0.01 when written;
+    the test allows 0.5). With `model.release_below` it goes out at once;
+    with a link in a first-time author's comment, the accept script's own
+    signal holds it again; without the setting, the rules' hold stands."""
+    body = "Đề thi năm nay khó vãi, con tôi làm không kịp giờ"
+    releasing = {"holds": True, "release_below": 0.5}
+    client = await make_client(sites={"news": site(moderation="post", model=releasing)})
+    await submit_ok(client, body=body, status="approved")
+    linked = f"{body}, xem đáp án ở https://moet.gov.vn"
+    await submit_ok(client, body=linked, status="pending", author=author(email="new@example.vn"))
+    holding = await make_client(sites={"news": site(moderation="post", model={"holds": True})})
+    await submit_ok(holding, body=body, status="pending")
 
 
 def test_recommended_threshold_holds_at_most_the_share_of_clean_asked() -> None:

@@ -284,6 +284,14 @@ def test_the_name_and_the_body_are_screened_apart() -> None:
         ("train-t11.jsonl", 0.72, 0.005),
         ("heldout-10.jsonl", 0.72, 0.01),
         ("heldout-11.jsonl", 0.63, 0.015),
+        # Written blind while the ninth round ran, measured once (73.0 % and
+        # 0.6 %), then tuned on in the tenth with train-t12 and -t13, hard
+        # negatives never tuned on before it (69.6 % and 1.8 %, 76.3 % and
+        # 1.8 %); after it: 81.5 % and 0.0 %, 79.6 % and 0.6 %, 81.1 % and
+        # 0.3 %.
+        ("heldout-12.jsonl", 0.81, 0.005),
+        ("train-t12.jsonl", 0.78, 0.01),
+        ("train-t13.jsonl", 0.80, 0.005),
     ],
 )
 def test_the_corpus_is_sorted_no_worse_than_measured(
@@ -1332,4 +1340,216 @@ def test_round_nine_the_same_words_still_count(body: str) -> None:
     ],
 )
 def test_round_nine_a_compound_on_skull_is_an_insult(body: str, held: bool) -> None:
+    assert ("suspect-word" in reasons(body)) is held, body
+
+
+# Round ten: the clean comments the rules held in heldout-12 and train-t12,
+# -t13, by family, each on text none of the corpora holds.
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Lúa chết hết rồi, bà con mất trắng cả vụ",  # what has died, not a curse
+        "Tin lời ngọt thì bị lừa, đó không phải là ngu mà là cả tin",  # "ngu" denied
+        "Con cái bưng bô cho bố mẹ già là chuyện thường",  # a child, no toady
+        "Món tôi thích nhất ở quán này là óc heo hấp",  # "là" is no head of contempt
+        "Dân xứ Quảng nói giọng khó nghe nhưng thật thà",  # a region named
+        "Many Romanians come here for free training at the club",
+        "Their office is not hard to find, it's next to the bakery",  # directions
+        "Vandals threw a brick through the pub window last night",  # news
+        "Green scum on the lake after the heat wave",
+    ],
+)
+def test_round_ten_clean_comments_are_published(body: str) -> None:
+    assert reasons(body) == [], body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Chúng mày chết hết đi cho rảnh",  # the curse
+        "Mày ngu thật, ngu hết chỗ nói",
+        "Con bưng bô cho mẹ, còn thằng bưng bô kia thì nịnh sếp",  # after a strong head
+    ],
+)
+def test_round_ten_the_same_words_still_count(body: str) -> None:
+    assert reasons(body) != [], body
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        # A club or a kind of brains, whatever they are likened to.
+        ("Cả hội óc rau muống kéo nhau đi ký đơn", "suspect-word"),
+        ("Ông này đúng hệ não bột chiên", "suspect-word"),
+        # A toady, and scum said of people.
+        ("Toàn lũ nâng bi sếp, làm được gì", "suspect-word"),
+        ("The landlords are scum, all of them", "suspect-word"),
+        ("Get lost, you scum", "suspect-word"),
+        # Swearing in other spellings.
+        ("Đjt mẹ cái hãng bay này", "banned-word"),
+        ("đ'má cái kiểu làm ăn", "banned-word"),
+        ("Cái đệch, lại mất điện", "suspect-word"),
+        ("what a fcuking mess of a timetable", "banned-word"),
+        ("The sodding council did it again", "suspect-word"),
+        ("That's total bollox", "suspect-word"),
+        ("ffs not again", "suspect-word"),
+        # Slurs and their spellings.
+        ("Lại thêm mấy ông pắc-kỳ vào làm", "banned-word"),
+        ("Too many pakis on this estate", "suspect-word"),
+        ("The gyppos are back on the common", "suspect-word"),
+        ("Quán này của bọn hàn xẻng", "suspect-word"),
+    ],
+)
+def test_round_ten_insults_swearing_and_slurs_are_held(body: str, reason: str) -> None:
+    assert reason in reasons(body), body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Dân xứ Nghệ keo như hủi, đừng buôn bán với họ",
+        "Bọn ngoài đó chỉ bênh nhau thôi",
+        "Albanians on the council? Their loyalty is not to this town",
+        "Half of them are Romanians here for free treatment",
+        "Builders now are all that sort, you'd be counting the spoons",
+    ],
+)
+def test_round_ten_hate_is_held(body: str) -> None:
+    assert "hate" in reasons(body), body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Biết lối ông đi rồi, ông cứ chờ đấy",  # the way the target walks
+        "Xe ông đậu đầu chợ, ra đường nhớ nhìn quanh",  # told to look around
+        "Nhà ông ở cuối xóm, bà con không quên đâu",  # the crowd has not forgotten
+        "Đường về nhà ông thì cả xã ai cũng thuộc",
+        "Con anh học trường làng, anh giữ mình nhé",
+        "Nhà cô ở hẻm 5, sớm muộn gì cũng gặp",
+        "Your home isn't hard to find, mate",
+        "Keep writing and someone might pop by to say hello",  # a visit
+        "Be a shame if something happened to that van of yours",  # a racket's idioms
+        "Funny how things happen to shops that complain",
+        "Someone will put a rock through your kitchen window",
+    ],
+)
+def test_round_ten_veiled_threats_are_held(body: str) -> None:
+    assert "threat" in reasons(body), body
+
+
+# Round ten, on train-t12 and -t13: a gasp, a thing called stupid, a call
+# reported, no one wanting a stereotype, an idea killed off, blame named.
+@pytest.mark.parametrize(
+    ("clean", "abusive"),
+    [
+        ("Vãi thật, giá vé tăng gấp đôi", "Vãi lờ, giá vé tăng gấp đôi"),
+        ("Stupid scheme, and a stupider council", "You are stupid, and your council too"),
+        (
+            "Gọi các cô lao công lớn tuổi là 'lũ não tôm' thì bạn hơn ai?",
+            "Các cô lao công đúng là 'lũ não tôm'",
+        ),
+        (
+            "Calling pensioners pea-brains won't fix the buses",
+            "Calling you a pea-brain is too kind",
+        ),
+        (
+            "Người Thanh Hóa không ai muốn mang tiếng trộm cắp cả",
+            "Người Thanh Hóa ai cũng trộm cắp cả",
+        ),
+        (
+            "Someone has to kill off the myth that trains are cheap",
+            "Someone has to kill the referee",
+        ),
+        ("Blaming immigrants for the queues is lazy", "Immigrants are lazy, all of them"),
+    ],
+)
+def test_round_ten_clean_forms_of_t12_and_t13(clean: str, abusive: str) -> None:
+    assert reasons(clean) == [], clean
+    assert reasons(abusive) != [], abusive
+
+
+# Round ten, on the abuse of train-t12 and -t13 (and the edges of the
+# heldout-12 forms that were narrowed for the clean side).
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("Mấy ông bà óc hến thì biết gì mà kêu", "suspect-word"),  # the people it is said of
+        ("Dân óc rạ thì bị lừa là phải", "suspect-word"),
+        ("Bọn sò đồng lên phố đòi hỏi", "suspect-word"),  # a cockle of a person
+        ("You're all knuckleheads, every one of you", "suspect-word"),  # -head insults
+        ("Losers, the lot of you", "suspect-word"),
+        ("Bloody arseholes at the bank again", "suspect-word"),
+        ("Stop whining, you useless lot", "suspect-word"),
+        ("Essays written overnight, message us now", "suspect-word"),  # an advert's call
+        ("Send the lot of them home, simple", "suspect-word"),
+    ],
+)
+def test_round_ten_insults_and_adverts_of_t12_and_t13_are_held(body: str, reason: str) -> None:
+    assert reason in reasons(body), body
+
+
+@pytest.mark.parametrize("name", ["fastmoney-now.loan", "pills-direct.health", "cutt.ly/win990"])
+def test_round_ten_a_loan_or_health_domain_or_a_short_link_as_the_name(name: str) -> None:
+    assert "advert-in-name" in reasons("Cảm ơn bài viết", name=name), name
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Dân Bắc vào đây làm ăn quen luồn lách",  # a people's habits
+        "Người vùng đó xin việc gì cũng phải lót tay",
+        "Người ngoài Bắc thuê trọ thì trộm điện",
+        "Dân miền Trung khôn lỏi lắm",
+        "Làm ăn với người vùng đó phải cẩn thận, máu lừa có sẵn",
+        "Dân tộc thiểu số toàn trông vào nhà nước",
+        "Immigrants get everything handed to them",
+        "Some cultures don't have the same standards of hygiene",
+        "Disabled people are a drain on the rest of us",
+        "Just stop letting people from those countries in",
+    ],
+)
+def test_round_ten_hate_of_t12_and_t13_is_held(body: str) -> None:
+    assert "hate" in reasons(body), body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Lũ sứa tràn vào bãi biển Nha Trang sáng nay",  # jellyfish, not a person
+        "Ông bị xuất huyết não, bà cụ não bị tổn thương",  # medicine
+        "Người dân tộc ở bản này sinh đẻ nhiều con, y tế xã đang tuyên truyền",
+        "Dân miền Tây trọng chữ tín",  # praise
+        "The stadium will fill up with fans from Eastern Europe for the final",
+        "The council should stop letting immigrants wait months for a GP",
+        "Migrants don't have the same rights as us here",
+        "They let so many Muslims pray in the park during Eid, lovely to see",
+        "Sáng nào cũng sương mù dày đặc, đi đường nhớ cẩn thận",  # a fog warning
+        "Tối nào cũng mất điện từ 7 giờ đến 9 giờ, cả khu tối lắm",  # a power cut
+        "Đi làm về qua cầu này nhớ cẩn thận, ổ gà to lắm",
+        "Could someone pop by the office with the forms?",
+        "Someone may pop round with the parish newsletter",
+        "It would be a shame if the library closed",
+    ],
+)
+def test_round_ten_the_forms_leave_these_alone(body: str) -> None:
+    assert reasons(body) == [], body
+
+
+def test_round_ten_a_phone_number_in_words_and_figures_mixed() -> None:
+    assert "phone-number" in reasons("Zalo em: 0 chín 7 bốn - 3 hai 1 - 8 không 5")
+    # A year, a score or a count between number words is none.
+    assert reasons("Năm 2024 có hai 3 người, tỷ số hai 1, ba 0, một 2") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "held"),
+    [
+        ("I'm not racist but the new families should go back", True),  # the disclaimer
+        ("Not racist, just saying what everyone thinks about them", True),
+        ("The rule is not racist but it is clumsy", False),  # said of a rule
+        ("Tôi không kỳ thị người nhiễm HIV và mong mọi người cũng vậy", False),
+    ],
+)
+def test_round_ten_the_disclaimer_of_a_prejudice(body: str, held: bool) -> None:
     assert ("suspect-word" in reasons(body)) is held, body

@@ -440,14 +440,73 @@ def test_the_model_never_lowers_nor_raises_what_the_rules_held() -> None:
         assert signal.reasons  # still says that it agrees
 
 
-def test_a_body_shorter_than_hold_min_length_is_explained_but_not_held() -> None:
+def test_a_body_shorter_than_min_length_is_explained_but_not_held() -> None:
     model, features = sure(0.99), extract("An", INSULT)
-    rules = ModelRules(holds=True, spam_at=0.95, hold_min_length=len(INSULT) + 1)
+    rules = ModelRules(holds=True, spam_at=0.95, min_length=len(INSULT) + 1)
     short = model_signal(model, features, rules, ABUSE, 1.0, length=len(INSULT))
     assert short.score_added == 0.0
     assert short.reasons[0] == "model:0.99"
     long_enough = model_signal(model, features, rules, ABUSE, 1.0, length=len(INSULT) + 1)
     assert long_enough.score_added == 7.0
+
+
+RELEASING = ModelRules(holds=True, release_below=0.02)
+WORDS = ("suspect-word:ngu", "threat:mày đánh")
+
+
+def release(
+    model: Model,
+    score: float = 3.0,
+    rules: ModelRules = RELEASING,
+    length: int = 99,
+    reasons: tuple[str, ...] = WORDS,
+) -> ModelSignal:
+    return model_signal(
+        model, extract("An", INSULT), rules, ABUSE, score, length=length, reasons=reasons
+    )
+
+
+@pytest.mark.parametrize("score", [3.0, 4.7, 7.9, 0.1 + 0.2 + 3.0])
+def test_release_below_takes_what_the_rules_would_only_hold_to_just_under_it(
+    score: float,
+) -> None:
+    signal = release(sure(0.01), score)
+    assert signal.score_added < 0
+    assert ABUSE.hold_at - 1e-9 < score + signal.score_added < ABUSE.hold_at
+    assert signal.reasons == ("model:0.01",)
+    combined = combine(Assessment(score, WORDS, "hold", 0, b"x"), signal, ABUSE)
+    assert combined.verdict == "pass"
+    assert combined.reasons == (*WORDS, "model:0.01")
+
+
+@pytest.mark.parametrize(
+    "reasons",
+    [
+        (),
+        ("flood",),
+        ("shouting",),
+        ("suspect-word:ngu", "phone-number"),
+        ("advert-in-name",),
+        ("suspect-word:vay", "short-link"),
+        ("too-fast:1.2",),
+    ],
+)
+def test_release_below_leaves_what_the_words_did_not_hold(reasons: tuple[str, ...]) -> None:
+    """Shape, links, numbers, the name and the form are beyond the model's n-grams."""
+    assert release(sure(0.01), reasons=reasons).score_added == 0.0
+
+
+def test_release_below_leaves_spam_rejects_short_bodies_and_the_unsure_alone() -> None:
+    sure_clean = sure(0.01)
+    for score in (0.0, 2.9, ABUSE.spam_at, ABUSE.reject_at):  # nothing held, or more than held
+        assert release(sure_clean, score).score_added == 0.0
+    untouched = [
+        release(sure_clean, length=RELEASING.min_length - 1),
+        release(sure(0.03)),
+        release(sure_clean, rules=HOLDING),
+        release(sure_clean, rules=ModelRules(release_below=0.02)),  # not holding
+    ]
+    assert [signal.score_added for signal in untouched] == [0.0] * 4
 
 
 def test_spam_at_files_spam_and_only_when_set() -> None:
@@ -535,6 +594,8 @@ def test_screen_comment_leaves_a_short_comment_to_the_rules() -> None:
 
 
 def test_the_model_rules_are_checked() -> None:
+    with pytest.raises(ValidationError):
+        ModelRules(hold_at=0.5, release_below=0.5)
     with pytest.raises(ValidationError):
         ModelRules(hold_at=0.9, spam_at=0.8)
     with pytest.raises(ValidationError):
