@@ -15,7 +15,13 @@ To compare two checkouts in the same run, give the other one with --base:
 batches alternate between the two (each in its own child process) and the
 medians are printed side by side.
 
+With --instructions, valgrind's callgrind counts the instructions instead
+(a shared machine does not blur them): each round runs a child of
+--short submissions and one of --count, and the difference over the extra
+submissions is the figure, start-up and warm-up cancelled out.
+
     .venv/bin/python bench/accept_cpu.py [--count 2000] [--rounds 5] [--base DIR]
+    .venv/bin/python bench/accept_cpu.py --instructions [--rounds 2] [--base DIR]
 """
 
 from __future__ import annotations
@@ -24,8 +30,10 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import secrets
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,7 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from alternating import alternate, checkouts, child_figures  # noqa: E402 (bench/ is not a package)
+from alternating import HERE, alternate, checkouts, child_figures  # noqa: E402 (bench/ is not a package)
 
 MANY = {"limit": 1_000_000, "period": 60, "burst": 1_000_000}
 
@@ -138,18 +146,44 @@ def child(count: int, batches: int) -> None:
     print(json.dumps(asyncio.run(measure(count, batches))))
 
 
+def instructions(tree: Path, count: int) -> int:
+    """Instructions a child of `count` submissions (one batch) executes, as
+    callgrind counts them. A fixed hash seed makes the runs repeat; one
+    OpenBLAS thread keeps its idle workers' spinning out of the count."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
+    env["OPENBLAS_NUM_THREADS"] = "1"
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+    command += [sys.executable, str(HERE / "accept_cpu.py"), "--child"]
+    command += ["--count", str(count), "--batches", "0"]
+    run = subprocess.run(command, cwd=tree, env=env, check=True, capture_output=True, text=True)
+    counted = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
+    if counted is None:
+        raise SystemExit(f"no instruction count from valgrind:\n{run.stderr[-2000:]}")
+    return int(counted.group(1).replace(",", ""))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=1000, help="submissions per batch")
     parser.add_argument("--batches", type=int, default=3, help="batches per child process")
     parser.add_argument("--rounds", type=int, default=5, help="child processes per tree")
     parser.add_argument("--base", type=Path, help="another checkout to measure alongside")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions per submission under callgrind instead of timing",
+    )
+    parser.add_argument(
+        "--short", type=int, default=200, help="submissions of the shorter --instructions run"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.count, args.batches)
         return 0
     trees = checkouts(args.base)
+    if args.instructions:
+        return count_instructions(trees, args.rounds, args.short, args.count)
     figures: dict[str, list[float]] = {name: [] for name in trees}
     sizes = ("--count", str(args.count), "--batches", str(args.batches))
     for name, tree in alternate(trees, args.rounds):
@@ -163,6 +197,25 @@ def main() -> int:
     if args.base:
         this, base = (statistics.median(figures[n]) for n in ("this", "base"))
         print(f"change: {this - base:+.0f} us ({(this - base) / base:+.1%})")
+    return 0
+
+
+def count_instructions(trees: dict[str, Path], rounds: int, short: int, count: int) -> int:
+    """Instructions per submission, the difference of a run of `count` and
+    one of `short` over the extra submissions, each round in each tree."""
+    figures: dict[str, list[float]] = {name: [] for name in trees}
+    for name, tree in alternate(trees, rounds):
+        extra = instructions(tree, count) - instructions(tree, short)
+        figures[name].append(extra / (count - short))
+        print(f"{name}: {figures[name][-1]:,.0f}", file=sys.stderr)
+    for name, values in figures.items():
+        print(
+            f"{name}: {statistics.median(values):,.0f} instructions per submission "
+            f"(median of {len(values)} rounds; min {min(values):,.0f}, max {max(values):,.0f})"
+        )
+    if "base" in figures:
+        this, base = (statistics.median(figures[n]) for n in ("this", "base"))
+        print(f"change: {this - base:+,.0f} ({(this - base) / base:+.1%})")
     return 0
 
 

@@ -37,14 +37,10 @@ CAPTCHA_ID = re.compile(CAPTCHA_ID_PATTERN)
 _LIMITS = {"name_max_length": 80, "body_max_length": 5000}
 
 
-def _site_limit(info: ValidationInfo, name: str, default: int) -> int:
-    context = info.context or {}
-    return int(context.get(name, default))
-
-
 def _bounded(value: str, info: ValidationInfo, limit_name: str, *, multiline: bool) -> str:
     value = clean(value, multiline=multiline)
-    limit = _site_limit(info, limit_name, _LIMITS[limit_name])
+    context = info.context
+    limit = int(context.get(limit_name, _LIMITS[limit_name]) if context else _LIMITS[limit_name])
     if not 1 <= len(value) <= limit:
         raise ValueError(f"must be 1 to {limit} characters after trimming")
     return value
@@ -127,9 +123,13 @@ CAPTCHA_TAGS = ("image", "pow", "token")
 
 
 def _captcha_kind(value: object) -> str:
-    if isinstance(value, PowAnswer) or (isinstance(value, dict) and "pow" in value):
+    # A dict first: it is what every request brings, and a model class's
+    # isinstance goes through pydantic's metaclass and ABCMeta.
+    if isinstance(value, dict):
+        return "pow" if "pow" in value else "token" if "token" in value else "image"
+    if isinstance(value, PowAnswer):
         return "pow"
-    if isinstance(value, TokenAnswer) or (isinstance(value, dict) and "token" in value):
+    if isinstance(value, TokenAnswer):
         return "token"
     return "image"
 

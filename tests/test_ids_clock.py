@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -40,6 +41,15 @@ def test_ids_carry_their_time_in_crockford_base32() -> None:
     for char in new_comment_id(1_796_007_071_678):
         value = value * 32 + digits.index(char)
     assert value >> 80 == 1_796_007_071_678
+
+
+@given(MS, st.binary(min_size=10, max_size=10))
+def test_an_id_is_its_time_and_random_bits_in_base32(ms: int, random: bytes) -> None:
+    digits = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    value = (ms << 80) | int.from_bytes(random, "big")
+    expected = "".join(digits[(value >> shift) & 31] for shift in range(125, -1, -5))
+    with patch("service.ids.os.urandom", return_value=random):
+        assert new_comment_id(ms) == expected
 
 
 async def test_a_deadline_in_redis_time_never_outlasts_the_budget(rds: Any) -> None:

@@ -46,19 +46,19 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.perf_counter()
     supplied = request.headers.get("X-Request-Id", "")
     request_id = supplied if _REQUEST_ID.match(supplied) else new_request_id()
-    settings = request.app[SETTINGS]
+    app = request.app
     response: web.StreamResponse
     try:
         response = await handler(request)
     except errors.LoibinhError as exc:
-        response = problems.from_error(exc, settings.retry_after_seconds)
+        response = problems.from_error(exc, app[SETTINGS].retry_after_seconds)
         if isinstance(exc, errors.StoreUnavailable):
-            request.app[METRICS].redis_errors.labels(_route_name(request)).inc()
+            app[METRICS].redis_errors.labels(_route_name(request)).inc()
     except web.HTTPException as exc:
         mapped = _from_http(exc)
         if mapped is None:
             raise
-        response = problems.from_error(mapped, settings.retry_after_seconds)
+        response = problems.from_error(mapped, app[SETTINGS].retry_after_seconds)
     except Exception:
         log.exception(
             "unexpected error answering %s %s [%s]", request.method, request.path, request_id
@@ -72,7 +72,7 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     if meter is not None:
         response.headers.update(meter.headers())
     cors.add_headers(request, response)
-    request.app[METRICS].answered(
+    app[METRICS].answered(
         _route_name(request), request.method, response.status, time.perf_counter() - started
     )
     return response

@@ -58,13 +58,52 @@ def route_limits(
     """The limits a request is charged: every dimension the route's policies
     set and the request names a subject for (an email once the body is read)."""
     limits = []
-    for dimension in DIMENSIONS:
-        rate = getattr(policies, dimension)
+    for dimension, name, rate in _plan(route, policies):
         subject = subjects.get(dimension)
-        if rate is not None and subject is not None:
-            name = f"{route}-{dimension}"
+        if subject is not None:
             limits.append(Limit(name, keys.rate(name, subject), rate))
     return limits
+
+
+# What settings decide is made once, not for each request that is charged:
+# a route's limits (dimension, public name, rate) per policies object, and
+# each rate's script arguments and RateLimit-Policy parameters. Both are
+# keyed by the object's identity and keep the object, so an id is never
+# reused while its entry lives; settings are few, the bound only keeps a
+# misuse from growing without end.
+_MEMO_MAX = 1024
+_PLANS: dict[tuple[str, int], tuple[RoutePolicies, tuple[tuple[str, str, RateLimit], ...]]] = {}
+_RATES: dict[int, tuple[RateLimit, int, int, str]] = {}
+
+
+def _plan(route: str, policies: RoutePolicies) -> tuple[tuple[str, str, RateLimit], ...]:
+    made = _PLANS.get((route, id(policies)))
+    if made is None or made[0] is not policies:
+        plan = []
+        for dimension in DIMENSIONS:
+            rate = getattr(policies, dimension)
+            if rate is not None:
+                plan.append((dimension, f"{route}-{dimension}", rate))
+        if len(_PLANS) >= _MEMO_MAX:
+            _PLANS.clear()
+        made = _PLANS[(route, id(policies))] = (policies, tuple(plan))
+    return made[1]
+
+
+def _rate(rate: RateLimit) -> tuple[RateLimit, int, int, str]:
+    """The rate, its emission interval and burst (gcra.lua's pair), and its
+    RateLimit-Policy parameters."""
+    made = _RATES.get(id(rate))
+    if made is None or made[0] is not rate:
+        if len(_RATES) >= _MEMO_MAX:
+            _RATES.clear()
+        made = _RATES[id(rate)] = (
+            rate,
+            rate.emission_ms,
+            rate.burst_size,
+            f"q={rate.limit};w={_number(rate.period)}",
+        )
+    return made
 
 
 @dataclass(slots=True)
@@ -89,7 +128,7 @@ class RateLimits:
     def args(self) -> list[int]:
         args = [len(self.limits)]
         for limit in self.limits:
-            args += [limit.rate.emission_ms, limit.rate.burst_size]
+            args += _rate(limit.rate)[1:3]
         return args
 
     def usage(self, flat: Sequence[bytes | int]) -> list[Usage]:
@@ -149,9 +188,7 @@ def seconds(ms: int) -> int:
 
 
 def policy_header(limits: Sequence[Limit]) -> str:
-    return ", ".join(
-        [f'"{limit.name}";q={limit.rate.limit};w={_number(limit.rate.period)}' for limit in limits]
-    )
+    return ", ".join([f'"{limit.name}";{_rate(limit.rate)[3]}' for limit in limits])
 
 
 def usage_header(usage: Sequence[Usage]) -> str:

@@ -18,7 +18,11 @@ _TRAILING = ".,;:!?)]}'\"»”’"
 
 
 def body_html(body: str) -> str:
-    paragraphs = [p for p in _PARAGRAPHS.split(body.strip()) if p]
+    text = body.strip()
+    if "\n" not in text:
+        # One line, as most comments are: one paragraph, no split or join.
+        return f"<p>{_linkify(text)}</p>" if text else ""
+    paragraphs = [p for p in _PARAGRAPHS.split(text) if p]
     return "".join(f"<p>{_paragraph(p)}</p>" for p in paragraphs)
 
 
