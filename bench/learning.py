@@ -63,7 +63,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from service.screening.learned import combine, model_signal
+from service.screening.learned import screen_comment
 from service.screening.model import Model, base_model, extract, extract_folded, train
 from service.screening.screen import Screen
 from service.screening.textfold import Folded, fold, fold_name
@@ -147,23 +147,15 @@ def main() -> int:
     print(f"{'decisions':>9}  " + "  ".join(f"{way:>15}" for way in WAYS) + "  (abusive, clean)")
     for n, item in enumerate(items, 1):
         name, body, label = item["name"], item["body"], item["label"] == "abusive"
-        rules, folded_name, folded_body = screen.assess_folded(name, body)
-        features = extract_folded(folded_name, folded_body)
-        probability = model.probability(features)
-        signal = model_signal(
-            model,
-            features,
-            site.model,
-            site.abuse,
-            rules.score,
-            length=len(body),
-            reasons=rules.reasons,
-        )
-        both = combine(rules, signal, site.abuse)
+        # As a worker screens it (the site's model enabled, as it is by default).
+        screened = screen_comment(screen, model, site, name, body)
+        rules, features, signal = screened.rules, screened.features, screened.signal
+        assert features is not None and signal is not None
+        probability = signal.probability
         held = {
             "rules": screen.newcomer_verdict(rules) != "pass",
             "model": probability >= site.model.hold_at and len(body) >= site.model.min_length,
-            "both": screen.newcomer_verdict(both) != "pass",
+            "both": screen.newcomer_verdict(screened.assessment) != "pass",
         }
         if old_rules is not None:
             held["rules"] = old_rules[n - 1]
