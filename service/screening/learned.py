@@ -30,9 +30,10 @@ from service.settings import AbuseRules, ModelRules, Site
 @dataclass(slots=True)
 class ModelSignal:
     """What the model says of a comment: its probability of abuse, the
-    score it adds to the rules' (0 below its threshold), and the reasons:
-    `model:0.93` and `model+:<feature>` for the features that raised it
-    most, or none below its threshold."""
+    score it adds to the rules' (0 below its threshold; below 0 when it
+    releases), and the reasons: `model:0.93` and `model+:<feature>` for
+    the features that raised it most, `model:0.04` alone when it releases,
+    or none below its threshold."""
 
     probability: float
     score_added: float
