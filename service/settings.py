@@ -187,10 +187,11 @@ class ModelRules(Strict):
     # Score comments with the learned model as well as the rules: its probability and reasons
     # are shown to moderators and sort the queue.
     enabled: bool = True
-    # Let the model hold comments by itself. Off by default: on text written blind (heldout-4
-    # and heldout-5) it lifted the abuse held from 71-76 % to 90-93 % but the clean comments
-    # held from 2.4-2.5 % to 5.5-7.1 %; a site turns it on once `loibinh model recommend`
-    # finds a threshold its moderators accept.
+    # Let the model hold comments by itself. Off by default: on the newest text written blind
+    # (heldout-13 to -15) it lifted the abuse held from 69-80 % to 96-99 %, but the clean
+    # comments held from 1.5-2.7 % to 1.8-3.3 % at this threshold; a site turns it on once its
+    # moderators trust the model's reasons, with hold_at 0.75 and release_below 0.1
+    # ([Choosing the thresholds](screening.md#choosing-the-thresholds)).
     holds: bool = False
     # Probability of abuse at which the model names its reasons and, if it `holds`, holds the
     # comment for a moderator: it lifts the rules' score to `abuse.hold_at`.
