@@ -172,7 +172,7 @@ _DIGIT_WORDS = frozenset(
 # A name that is an address or a domain: the author field used as an advert.
 _NAME_LINK = re.compile(
     r"(?:https?://|www\.)|\b[\w-]{2,}\.(?:com|net|org|vn|info|biz|io|me|co|us|ru|cn|online"
-    r"|top|xyz|club|vip|shop|site|pro|bet|win|live|store|fun|link|click|loan|health)\b"
+    r"|top|xyz|club|vip|shop|site|pro|bet|win|live|store|fun|link|click|loan|health|app)\b"
     # Round ten: a shortened link as the name ("cutt.ly/sungarden390").
     r"|\b[\w-]{2,}\.(?:ly|gy|gd|id)/\w",
     re.IGNORECASE,

@@ -1489,7 +1489,9 @@ def test_round_ten_insults_and_adverts_of_t12_and_t13_are_held(body: str, reason
     assert reason in reasons(body), body
 
 
-@pytest.mark.parametrize("name", ["fastmoney-now.loan", "pills-direct.health", "cutt.ly/win990"])
+@pytest.mark.parametrize(
+    "name", ["fastmoney-now.loan", "pills-direct.health", "cutt.ly/win990", "vay-gap.app"]
+)
 def test_round_ten_a_loan_or_health_domain_or_a_short_link_as_the_name(name: str) -> None:
     assert "advert-in-name" in reasons("Cảm ơn bài viết", name=name), name
 
