@@ -188,8 +188,8 @@ class ModelRules(Strict):
     # are shown to moderators and sort the queue.
     enabled: bool = True
     # Let the model hold comments by itself. Off by default: on the newest text written blind
-    # (heldout-13 to -15) it lifted the abuse held from 69-80 % to 96-99 %, but the clean
-    # comments held from 1.5-2.7 % to 1.8-3.3 % at this threshold; a site turns it on once its
+    # (heldout-13 to -16) it lifted the abuse held from 69-80 % to 96-99 %, but the clean
+    # comments held from 1.2-2.7 % to 1.5-3.3 % at this threshold; a site turns it on once its
     # moderators trust the model's reasons, with hold_at 0.75 and release_below 0.1
     # ([Choosing the thresholds](screening.md#choosing-the-thresholds)).
     holds: bool = False
