@@ -69,9 +69,15 @@ def model_signal(
     decides = rules.holds and length >= rules.min_length
     if probability < rules.hold_at:
         below = rules.release_below
-        only_held = abuse.hold_at <= score < abuse.spam_at
-        for_words = bool(reasons) and all(reason.startswith(_WORDS) for reason in reasons)
-        if decides and only_held and for_words and below is not None and probability < below:
+        # Cheapest first: most comments stop at the setting or the score.
+        if (
+            decides
+            and below is not None
+            and probability < below
+            and abuse.hold_at <= score < abuse.spam_at
+            and reasons
+            and all(reason.startswith(_WORDS) for reason in reasons)
+        ):
             lowered = math.nextafter(abuse.hold_at, -math.inf) - score
             # The sum must fall under the threshold as the accept script adds it.
             while score + lowered >= abuse.hold_at:
